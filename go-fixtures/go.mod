@@ -1,0 +1,3 @@
+module leakcheck.test/fixtures
+
+go 1.21

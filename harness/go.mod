@@ -1,0 +1,3 @@
+module leakcheck.dev/harness
+
+go 1.21

@@ -1,0 +1,506 @@
+//! The comparator: decides, from the dumps one test binary sends, which
+//! goroutines each test run left behind.
+//!
+//! It owns all leak policy: which goroutines belong to which test run,
+//! how long to wait for them (the grace period, with backoff), and how
+//! leaks are grouped for reporting. It does no I/O: dumps come in as text
+//! with the sequence number the helper gave them, time comes in as an
+//! [`Instant`], and decisions go out as values, so every rule is unit-tested
+//! from captured dumps.
+//!
+//! # Attribution
+//! A goroutine belongs to a test run when, in this order:
+//! 1. it carries the run's pprof label (Go 1.26+, exact under `t.Parallel`);
+//! 2. it was created by the run's own goroutine, or by a live goroutine
+//!    that belongs to the run;
+//! 3. otherwise, by its creation window: the helper numbers dumps in the
+//!    order it takes them, and every dump lists all goroutines, so a
+//!    goroutine first seen in dump `k` was created after dump `k-1`. The
+//!    runs active in that window are its candidates. One candidate owns it;
+//!    several make it ambiguous: it is reported once, by a candidate that
+//!    checks after all the others have finished their test function (so a
+//!    goroutine of a test still running is never blamed on another), and
+//!    it names the others.
+//!
+//! Goroutines that existed before a run started are never its own.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::ignore::{IgnoreRule, IgnoreRules};
+use crate::stack::{goroutine_ids, Frame, Goroutine, Snapshot};
+
+/// The pprof label key the helper sets on each test's goroutine; its value
+/// is the run ID, `TestName#N`.
+pub const LABEL_KEY: &str = "leakcheck_test";
+
+/// A source location.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Location {
+    pub function: String,
+    pub file: String,
+    pub line: u32,
+}
+
+/// A group of identical leaked goroutines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Leak {
+    pub count: usize,
+    pub state: String,
+    /// The runtime proved them unreachable (goroutine leak profile).
+    pub proven: bool,
+    /// Other tests that may have started them (attribution was ambiguous).
+    pub ambiguous_with: Vec<String>,
+    /// The blocking frame: the innermost frame in the user's code.
+    pub function: String,
+    pub file: String,
+    pub line: u32,
+    pub created_by: Option<Location>,
+    pub goroutine_ids: Vec<u64>,
+    /// The first goroutine's full stack.
+    pub stack: String,
+}
+
+/// How the test function itself ended, as the helper saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Pass,
+    Fail,
+    Skip,
+}
+
+/// The comparator's final word on one test run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunVerdict {
+    pub run: String,
+    pub test: String,
+    pub status: RunStatus,
+    pub leaks: Vec<Leak>,
+    /// Goroutines of the run that an ignore rule exempted, by rule.
+    pub ignored: Vec<(IgnoreRule, usize)>,
+}
+
+/// What the helper should do next for a run being checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Wait this long, then send another dump.
+    Again(Duration),
+    /// The run is judged.
+    Done(RunVerdict),
+}
+
+/// Settings the comparator needs.
+#[derive(Debug, Clone)]
+pub struct CompareConfig {
+    /// How long a run's goroutines may outlive it.
+    pub grace: Duration,
+    pub ignore: IgnoreRules,
+    /// GOROOT, to tell the standard library's frames from the user's.
+    pub goroot: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// The test function is running.
+    Running,
+    /// The test function returned; its goroutines are being waited for.
+    Checking,
+    /// Judged.
+    Closed,
+}
+
+#[derive(Debug)]
+struct Run {
+    test: String,
+    gid: u64,
+    start_seq: u64,
+    end_seq: Option<u64>,
+    phase: Phase,
+    before: HashSet<u64>,
+    status: RunStatus,
+    check_started: Option<Instant>,
+    attempts: u32,
+}
+
+/// Who a goroutine belongs to.
+#[derive(Debug, Clone, PartialEq)]
+enum Owner {
+    Run(String),
+    Candidates(Vec<String>),
+    Nobody,
+}
+
+/// The state of one test binary's process.
+#[derive(Debug)]
+pub struct Comparator {
+    config: CompareConfig,
+    first_seen: HashMap<u64, u64>,
+    runs: HashMap<String, Run>,
+    run_of_gid: HashMap<u64, String>,
+    claimed: HashSet<u64>,
+}
+
+/// The smallest wait between two checks of the same run; it doubles up to
+/// [`MAX_BACKOFF`].
+pub const MIN_BACKOFF: Duration = Duration::from_millis(1);
+pub const MAX_BACKOFF: Duration = Duration::from_millis(100);
+
+impl Comparator {
+    pub fn new(config: CompareConfig) -> Self {
+        Comparator {
+            config,
+            first_seen: HashMap::new(),
+            runs: HashMap::new(),
+            run_of_gid: HashMap::new(),
+            claimed: HashSet::new(),
+        }
+    }
+
+    /// The test name of run ID `TestName#N`.
+    pub fn test_of_run(run: &str) -> &str {
+        run.rsplit_once('#').map_or(run, |(t, _)| t)
+    }
+
+    fn observe(&mut self, seq: u64, ids: &[u64]) {
+        for &id in ids {
+            self.first_seen
+                .entry(id)
+                .and_modify(|s| *s = (*s).min(seq))
+                .or_insert(seq);
+        }
+    }
+
+    /// A run started: `dump` was taken by its goroutine before the test.
+    pub fn start(&mut self, run: &str, seq: u64, dump: &str) {
+        let ids = goroutine_ids(dump);
+        self.observe(seq, &ids);
+        let gid = ids.first().copied().unwrap_or(0);
+        self.run_of_gid.insert(gid, run.to_string());
+        self.runs.insert(
+            run.to_string(),
+            Run {
+                test: Self::test_of_run(run).to_string(),
+                gid,
+                start_seq: seq,
+                end_seq: None,
+                phase: Phase::Running,
+                before: ids.into_iter().collect(),
+                status: RunStatus::Pass,
+                check_started: None,
+                attempts: 0,
+            },
+        );
+    }
+
+    /// A run's test function returned (after its cleanups and subtests).
+    pub fn end(
+        &mut self,
+        run: &str,
+        status: RunStatus,
+        seq: u64,
+        dump: &str,
+        now: Instant,
+    ) -> Decision {
+        if let Some(r) = self.runs.get_mut(run) {
+            r.phase = Phase::Checking;
+            r.status = status;
+            r.check_started = Some(now);
+        }
+        self.check(run, seq, dump, now)
+    }
+
+    /// Another dump for a run being checked.
+    pub fn again(&mut self, run: &str, seq: u64, dump: &str, now: Instant) -> Decision {
+        self.check(run, seq, dump, now)
+    }
+
+    /// Runs that started and were never judged (their process died).
+    pub fn unfinished_runs(&self) -> Vec<String> {
+        let mut v: Vec<_> = self
+            .runs
+            .iter()
+            .filter(|(_, r)| r.phase != Phase::Closed)
+            .map(|(k, r)| (r.start_seq, k.clone()))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, k)| k).collect()
+    }
+
+    fn check(&mut self, run: &str, seq: u64, dump: &str, now: Instant) -> Decision {
+        let ids = goroutine_ids(dump);
+        self.observe(seq, &ids);
+        let Some(r) = self.runs.get(run) else {
+            // A run the comparator never saw start: nothing to judge.
+            return Decision::Done(RunVerdict {
+                run: run.to_string(),
+                test: Self::test_of_run(run).to_string(),
+                status: RunStatus::Pass,
+                leaks: Vec::new(),
+                ignored: Vec::new(),
+            });
+        };
+        // The cheap pass: with no goroutine new to this run, it is clean.
+        let any_new = ids
+            .iter()
+            .any(|id| *id != r.gid && !r.before.contains(id) && !self.claimed.contains(id));
+        let (suspects, ignored) = if any_new {
+            let snapshot = Snapshot::parse(dump);
+            let (suspects, ignored) = self.owned(run, &snapshot);
+            let suspects: Vec<(Goroutine<'_>, Vec<String>)> = suspects
+                .into_iter()
+                .map(|(g, amb)| (g.clone(), amb))
+                .collect();
+            (suspects, ignored)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let r = self.runs.get_mut(run).expect("checked above");
+        let started = r.check_started.unwrap_or(now);
+        let deadline = started + self.config.grace;
+        if !suspects.is_empty() && now < deadline {
+            let backoff = MIN_BACKOFF
+                .saturating_mul(1u32 << r.attempts.min(16))
+                .min(MAX_BACKOFF)
+                .min(deadline - now);
+            r.attempts += 1;
+            return Decision::Again(backoff);
+        }
+        r.phase = Phase::Closed;
+        r.end_seq = Some(seq);
+        let verdict = RunVerdict {
+            run: run.to_string(),
+            test: r.test.clone(),
+            status: r.status,
+            leaks: group_leaks(&suspects, &self.config.goroot),
+            ignored,
+        };
+        for (g, _) in &suspects {
+            self.claimed.insert(g.id);
+        }
+        Decision::Done(verdict)
+    }
+
+    /// The goroutines of `snapshot` that belong to `run`, each with the
+    /// other candidate runs when ownership is ambiguous, and the counts of
+    /// the run's goroutines that ignore rules exempted.
+    #[allow(clippy::type_complexity)]
+    fn owned<'s, 'a>(
+        &self,
+        run: &str,
+        snapshot: &'s Snapshot<'a>,
+    ) -> (
+        Vec<(&'s Goroutine<'a>, Vec<String>)>,
+        Vec<(IgnoreRule, usize)>,
+    ) {
+        let me = &self.runs[run];
+        let mut memo: HashMap<u64, Owner> = HashMap::new();
+        let mut mine = Vec::new();
+        let mut ignored: Vec<(IgnoreRule, usize)> = Vec::new();
+        for g in &snapshot.goroutines {
+            if g.id == me.gid || me.before.contains(&g.id) || self.claimed.contains(&g.id) {
+                continue;
+            }
+            let ambiguous_with = match self.owner(g, snapshot, &mut memo, 0) {
+                Owner::Run(r) if r == run => Vec::new(),
+                Owner::Candidates(c) if c.iter().any(|x| x == run) => {
+                    let others: Vec<String> = c.into_iter().filter(|x| x != run).collect();
+                    // Never blame a goroutine that may belong to a test
+                    // still running: wait until all candidates have ended.
+                    if others
+                        .iter()
+                        .any(|o| self.runs.get(o).is_some_and(|r| r.phase == Phase::Running))
+                    {
+                        continue;
+                    }
+                    let mut tests: Vec<String> = others
+                        .iter()
+                        .map(|o| Self::test_of_run(o).to_string())
+                        .filter(|t| *t != me.test)
+                        .collect();
+                    tests.sort();
+                    tests.dedup();
+                    tests
+                }
+                _ => continue,
+            };
+            if let Some(rule) = self.config.ignore.matching(g) {
+                match ignored.iter_mut().find(|(r, _)| r == rule) {
+                    Some((_, n)) => *n += 1,
+                    None => ignored.push((rule.clone(), 1)),
+                }
+                continue;
+            }
+            mine.push((g, ambiguous_with));
+        }
+        (mine, ignored)
+    }
+
+    fn owner(
+        &self,
+        g: &Goroutine<'_>,
+        snapshot: &Snapshot<'_>,
+        memo: &mut HashMap<u64, Owner>,
+        depth: usize,
+    ) -> Owner {
+        if let Some(o) = memo.get(&g.id) {
+            return o.clone();
+        }
+        let owner = self.owner_uncached(g, snapshot, memo, depth);
+        memo.insert(g.id, owner.clone());
+        owner
+    }
+
+    fn owner_uncached(
+        &self,
+        g: &Goroutine<'_>,
+        snapshot: &Snapshot<'_>,
+        memo: &mut HashMap<u64, Owner>,
+        depth: usize,
+    ) -> Owner {
+        if let Some(run) = g.label(LABEL_KEY) {
+            if self.runs.contains_key(run) {
+                return Owner::Run(run.to_string());
+            }
+        }
+        if let Some(parent) = g.created_by.as_ref().and_then(|c| c.parent) {
+            if let Some(run) = self.run_of_gid.get(&parent) {
+                return Owner::Run(run.clone());
+            }
+            if depth < 64 && parent != g.id {
+                if let Some(p) = snapshot.get(parent) {
+                    if let Owner::Run(run) = self.owner(p, snapshot, memo, depth + 1) {
+                        return Owner::Run(run);
+                    }
+                }
+            }
+        }
+        let Some(&first) = self.first_seen.get(&g.id) else {
+            return Owner::Nobody;
+        };
+        let mut candidates: Vec<(u64, String)> = self
+            .runs
+            .iter()
+            .filter(|(_, r)| r.start_seq < first && r.end_seq.is_none_or(|e| e >= first))
+            .map(|(k, r)| (r.start_seq, k.clone()))
+            .collect();
+        match candidates.len() {
+            0 => Owner::Nobody,
+            1 => Owner::Run(candidates.pop().expect("one").1),
+            _ => {
+                candidates.sort();
+                Owner::Candidates(candidates.into_iter().map(|(_, k)| k).collect())
+            }
+        }
+    }
+}
+
+/// Whether `frame` is in the standard library (or the runtime).
+pub fn is_std_frame(frame: &Frame<'_>, goroot: &str) -> bool {
+    if !goroot.is_empty() {
+        if let Some(rest) = frame.file.strip_prefix(goroot) {
+            return rest.starts_with("/src/");
+        }
+    }
+    if frame.file.starts_with('/') {
+        return false;
+    }
+    // -trimpath: files are shown by import path; the standard library's
+    // paths have no dot in their first element.
+    let pkg = package_of(frame.function);
+    !pkg.split('/').next().unwrap_or("").contains('.')
+}
+
+/// The import path of a fully qualified function name.
+pub fn package_of(function: &str) -> &str {
+    let slash = function.rfind('/').map_or(0, |i| i + 1);
+    match function[slash..].find('.') {
+        Some(dot) => &function[..slash + dot],
+        None => function,
+    }
+}
+
+/// The frame to show as where a goroutine is blocked: the innermost frame
+/// in the user's code; failing that, the innermost standard-library frame
+/// outside the runtime and internal packages.
+pub fn blocking_frame<'f, 'a>(g: &'f Goroutine<'a>, goroot: &str) -> Option<&'f Frame<'a>> {
+    g.frames
+        .iter()
+        .find(|f| !is_std_frame(f, goroot))
+        .or_else(|| {
+            g.frames.iter().find(|f| {
+                let pkg = package_of(f.function);
+                pkg != "runtime" && !pkg.starts_with("internal/") && !pkg.contains("/internal/")
+            })
+        })
+        .or(g.frames.first())
+}
+
+/// Groups goroutines that are the same leak: same state, blocking frame,
+/// creation site and ambiguity. Groups keep the order of first appearance.
+pub fn group_leaks(goroutines: &[(Goroutine<'_>, Vec<String>)], goroot: &str) -> Vec<Leak> {
+    let mut leaks: Vec<Leak> = Vec::new();
+    for (g, ambiguous_with) in goroutines {
+        let frame = blocking_frame(g, goroot);
+        let (function, file, line) = frame.map_or(("", "", 0), |f| (f.function, f.file, f.line));
+        let created_by = g.created_by.as_ref().map(|c| Location {
+            function: c.function.to_string(),
+            file: c.file.to_string(),
+            line: c.line,
+        });
+        if let Some(l) = leaks.iter_mut().find(|l| {
+            l.state == g.state
+                && l.proven == g.leaked
+                && l.function == function
+                && l.file == file
+                && l.line == line
+                && l.created_by == created_by
+                && &l.ambiguous_with == ambiguous_with
+        }) {
+            l.count += 1;
+            l.goroutine_ids.push(g.id);
+            continue;
+        }
+        leaks.push(Leak {
+            count: 1,
+            state: g.state.to_string(),
+            proven: g.leaked,
+            ambiguous_with: ambiguous_with.clone(),
+            function: function.to_string(),
+            file: file.to_string(),
+            line,
+            created_by,
+            goroutine_ids: vec![g.id],
+            stack: g.text.to_string(),
+        });
+    }
+    leaks
+}
+
+/// Merges `more` into `leaks`, adding up groups that are the same leak
+/// (same state, blocking frame, creation site): used to combine the runs
+/// of one test (`-count`).
+pub fn group_leaks_merge(mut leaks: Vec<Leak>, more: Vec<Leak>) -> Vec<Leak> {
+    for m in more {
+        match leaks.iter_mut().find(|l| {
+            l.state == m.state
+                && l.function == m.function
+                && l.file == m.file
+                && l.line == m.line
+                && l.created_by == m.created_by
+                && l.ambiguous_with == m.ambiguous_with
+        }) {
+            Some(l) => {
+                l.count += m.count;
+                l.proven |= m.proven;
+                l.goroutine_ids.extend(m.goroutine_ids);
+            }
+            None => leaks.push(m),
+        }
+    }
+    leaks
+}
+
+#[cfg(test)]
+mod tests;

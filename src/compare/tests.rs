@@ -1,0 +1,329 @@
+use super::*;
+
+const GOROOT: &str = "/usr/local/go";
+
+fn comparator(grace_ms: u64) -> Comparator {
+    Comparator::new(CompareConfig {
+        grace: Duration::from_millis(grace_ms),
+        ignore: IgnoreRules::default(),
+        goroot: GOROOT.into(),
+    })
+}
+
+/// A goroutine block in runtime.Stack format.
+fn g(
+    id: u64,
+    state: &str,
+    label: Option<&str>,
+    func: &str,
+    line: u32,
+    parent: Option<u64>,
+) -> String {
+    let labels = label.map_or(String::new(), |l| format!(" {{leakcheck_test: {l}}}"));
+    let created = match parent {
+        Some(p) => format!(
+            "created by example.com/p.{func}Creator in goroutine {p}\n\t/src/p/p.go:{}\n",
+            line - 1
+        ),
+        None => String::new(),
+    };
+    format!(
+        "goroutine {id} [{state}]{labels}:\nruntime.gopark(0x0)\n\t{GOROOT}/src/runtime/proc.go:435 +0xce\nexample.com/p.{func}()\n\t/src/p/p.go:{line} +0x1a\n{created}"
+    )
+}
+
+/// A test goroutine (first in a dump taken from it).
+fn test_g(id: u64, label: &str) -> String {
+    format!(
+        "goroutine {id} [running] {{leakcheck_test: {label}}}:\nexample.com/p.TestX(0xc)\n\t/src/p/p_test.go:10 +0x1\ntesting.tRunner(0xc, 0x1)\n\t{GOROOT}/src/testing/testing.go:1792 +0xf4\ncreated by testing.(*T).Run in goroutine 1\n\t{GOROOT}/src/testing/testing.go:1851 +0x413\n"
+    )
+}
+
+fn dump(blocks: &[String]) -> String {
+    blocks.join("\n")
+}
+
+fn done(d: Decision) -> RunVerdict {
+    match d {
+        Decision::Done(v) => v,
+        other => panic!("expected a verdict, got {other:?}"),
+    }
+}
+
+#[test]
+fn clean_run_is_judged_at_once() {
+    let mut c = comparator(1000);
+    let t0 = Instant::now();
+    let pre = g(2, "select", None, "pool", 5, Some(1));
+    c.start("TestA#1", 1, &dump(&[test_g(10, "TestA#1"), pre.clone()]));
+    let v = done(c.end(
+        "TestA#1",
+        RunStatus::Pass,
+        2,
+        &dump(&[test_g(10, "TestA#1"), pre]),
+        t0,
+    ));
+    assert!(v.leaks.is_empty());
+    assert_eq!(v.test, "TestA");
+}
+
+#[test]
+fn labelled_leak_waits_for_grace_with_backoff_then_is_reported() {
+    let mut c = comparator(50);
+    let t0 = Instant::now();
+    c.start("TestA#1", 1, &test_g(10, "TestA#1"));
+    let after = dump(&[
+        test_g(10, "TestA#1"),
+        g(11, "chan send", Some("TestA#1"), "leaky", 21, Some(10)),
+        g(12, "chan send", Some("TestA#1"), "leaky", 21, Some(10)),
+    ]);
+    let d = c.end("TestA#1", RunStatus::Pass, 2, &after, t0);
+    assert_eq!(d, Decision::Again(MIN_BACKOFF));
+    let d = c.again("TestA#1", 3, &after, t0 + Duration::from_millis(1));
+    assert_eq!(d, Decision::Again(MIN_BACKOFF * 2));
+    // Backoff never passes the deadline.
+    let d = c.again("TestA#1", 4, &after, t0 + Duration::from_millis(49));
+    assert_eq!(d, Decision::Again(Duration::from_millis(1)));
+    let v = done(c.again("TestA#1", 5, &after, t0 + Duration::from_millis(50)));
+    assert_eq!(v.leaks.len(), 1);
+    let l = &v.leaks[0];
+    assert_eq!(l.count, 2);
+    assert_eq!(l.state, "chan send");
+    assert_eq!((l.function.as_str(), l.line), ("example.com/p.leaky", 21));
+    assert_eq!(l.created_by.as_ref().unwrap().line, 20);
+    assert_eq!(l.goroutine_ids, vec![11, 12]);
+    assert!(l.ambiguous_with.is_empty());
+}
+
+#[test]
+fn goroutines_that_finish_within_grace_are_not_leaks() {
+    let mut c = comparator(1000);
+    let t0 = Instant::now();
+    c.start("TestA#1", 1, &test_g(10, "TestA#1"));
+    let busy = dump(&[
+        test_g(10, "TestA#1"),
+        g(11, "sleep", Some("TestA#1"), "short", 5, Some(10)),
+    ]);
+    assert!(matches!(
+        c.end("TestA#1", RunStatus::Pass, 2, &busy, t0),
+        Decision::Again(_)
+    ));
+    let v = done(c.again(
+        "TestA#1",
+        3,
+        &test_g(10, "TestA#1"),
+        t0 + Duration::from_millis(20),
+    ));
+    assert!(v.leaks.is_empty());
+}
+
+#[test]
+fn preexisting_and_other_tests_goroutines_are_not_blamed() {
+    let mut c = comparator(0);
+    let t0 = Instant::now();
+    let init = g(3, "chan receive", None, "flusher", 7, Some(1));
+    let earlier_leak = g(5, "chan send", Some("TestA#1"), "leaky", 21, Some(4));
+    c.start(
+        "TestB#2",
+        7,
+        &dump(&[test_g(20, "TestB#2"), init.clone(), earlier_leak.clone()]),
+    );
+    let after = dump(&[test_g(20, "TestB#2"), init, earlier_leak]);
+    assert!(done(c.end("TestB#2", RunStatus::Pass, 8, &after, t0))
+        .leaks
+        .is_empty());
+}
+
+#[test]
+fn parallel_runs_are_told_apart_by_label() {
+    let mut c = comparator(0);
+    let t0 = Instant::now();
+    c.start("TestA#1", 1, &test_g(10, "TestA#1"));
+    c.start(
+        "TestB#2",
+        2,
+        &dump(&[test_g(20, "TestB#2"), test_g(10, "TestA#1")]),
+    );
+    let a_leak = g(30, "chan send", Some("TestA#1"), "aleak", 40, Some(31));
+    let b_live = g(32, "select", Some("TestB#2"), "bwork", 50, Some(20));
+    let a_end = dump(&[
+        test_g(10, "TestA#1"),
+        test_g(20, "TestB#2"),
+        a_leak.clone(),
+        b_live,
+    ]);
+    let v = done(c.end("TestA#1", RunStatus::Pass, 3, &a_end, t0));
+    assert_eq!(v.leaks.len(), 1);
+    assert_eq!(v.leaks[0].goroutine_ids, vec![30]);
+    let b_end = dump(&[test_g(20, "TestB#2"), a_leak]);
+    assert!(done(c.end("TestB#2", RunStatus::Pass, 4, &b_end, t0))
+        .leaks
+        .is_empty());
+}
+
+#[test]
+fn fallback_follows_created_by_links_without_labels() {
+    let mut c = comparator(0);
+    let t0 = Instant::now();
+    let unlabelled = |id| {
+        format!("goroutine {id} [running]:\nexample.com/p.TestX(0xc)\n\t/src/p/p_test.go:10 +0x1\ncreated by testing.(*T).Run in goroutine 1\n\t{GOROOT}/src/testing/testing.go:1851 +0x413\n")
+    };
+    c.start("TestA#1", 1, &unlabelled(10));
+    c.start("TestB#2", 2, &dump(&[unlabelled(20), unlabelled(10)]));
+    // 30 is A's child; 31 is a grandchild of A through live 30.
+    let child = g(30, "select", None, "child", 12, Some(10));
+    let grandchild = g(31, "chan send", None, "grand", 14, Some(30));
+    let b_child = g(40, "select", None, "bchild", 16, Some(20));
+    let a_end = dump(&[
+        unlabelled(10),
+        unlabelled(20),
+        child,
+        grandchild,
+        b_child.clone(),
+    ]);
+    let v = done(c.end("TestA#1", RunStatus::Pass, 3, &a_end, t0));
+    let ids: Vec<u64> = v
+        .leaks
+        .iter()
+        .flat_map(|l| l.goroutine_ids.clone())
+        .collect();
+    assert_eq!(ids, vec![30, 31]);
+    let v = done(c.end(
+        "TestB#2",
+        RunStatus::Pass,
+        4,
+        &dump(&[unlabelled(20), b_child]),
+        t0,
+    ));
+    assert_eq!(v.leaks[0].goroutine_ids, vec![40]);
+}
+
+#[test]
+fn orphan_in_a_sequential_window_belongs_to_the_only_run() {
+    let mut c = comparator(0);
+    let t0 = Instant::now();
+    c.start(
+        "TestA#1",
+        1,
+        "goroutine 10 [running]:\nexample.com/p.TestA()\n\t/src/p/p_test.go:3 +0x1\n",
+    );
+    // Its parent goroutine 11 has exited.
+    let orphan = g(12, "chan receive", None, "orphan", 30, Some(11));
+    let v = done(c.end(
+        "TestA#1",
+        RunStatus::Pass,
+        2,
+        &dump(&[
+            "goroutine 10 [running]:\nexample.com/p.TestA()\n\t/src/p/p_test.go:3 +0x1\n".into(),
+            orphan,
+        ]),
+        t0,
+    ));
+    assert_eq!(v.leaks.len(), 1);
+    assert!(v.leaks[0].ambiguous_with.is_empty());
+}
+
+#[test]
+fn orphan_in_a_parallel_window_is_ambiguous_and_waits_for_running_candidates() {
+    let mut c = comparator(0);
+    let t0 = Instant::now();
+    let tg = |id: u64| {
+        format!("goroutine {id} [running]:\nexample.com/p.T()\n\t/src/p/p_test.go:3 +0x1\ncreated by testing.(*T).Run in goroutine 1\n\t{GOROOT}/src/testing/testing.go:1 +0x1\n")
+    };
+    c.start("TestA#1", 1, &tg(10));
+    c.start("TestB#2", 2, &dump(&[tg(20), tg(10)]));
+    let orphan = g(50, "chan receive", None, "orphan", 30, Some(49));
+    // A ends while B still runs: the orphan may be B's, so A is clean.
+    let v = done(c.end(
+        "TestA#1",
+        RunStatus::Pass,
+        3,
+        &dump(&[tg(10), tg(20), orphan.clone()]),
+        t0,
+    ));
+    assert!(v.leaks.is_empty());
+    // B ends; A has finished; the orphan is reported once, naming A.
+    let v = done(c.end("TestB#2", RunStatus::Pass, 4, &dump(&[tg(20), orphan]), t0));
+    assert_eq!(v.leaks.len(), 1);
+    assert_eq!(v.leaks[0].ambiguous_with, vec!["TestA".to_string()]);
+}
+
+#[test]
+fn a_goroutine_is_reported_by_one_run_only() {
+    let mut c = comparator(10);
+    let t0 = Instant::now();
+    let tg = |id: u64| {
+        format!("goroutine {id} [running]:\nexample.com/p.T()\n\t/src/p/p_test.go:3 +0x1\ncreated by testing.(*T).Run in goroutine 1\n\t{GOROOT}/src/testing/testing.go:1 +0x1\n")
+    };
+    c.start("TestA#1", 1, &tg(10));
+    c.start("TestB#2", 2, &dump(&[tg(20), tg(10)]));
+    let orphan = g(50, "chan receive", None, "orphan", 30, Some(49));
+    // A has a leak of its own, so it is still being checked when B ends.
+    let a_own = g(60, "select", None, "aown", 33, Some(10));
+    let both = dump(&[tg(10), tg(20), orphan.clone(), a_own]);
+    assert!(matches!(
+        c.end("TestA#1", RunStatus::Pass, 3, &both, t0),
+        Decision::Again(_)
+    ));
+    assert!(matches!(
+        c.end("TestB#2", RunStatus::Pass, 4, &both, t0),
+        Decision::Again(_)
+    ));
+    let later = t0 + Duration::from_millis(10);
+    let a = done(c.again("TestA#1", 5, &both, later));
+    let b = done(c.again("TestB#2", 6, &both, later));
+    let with_orphan = |v: &RunVerdict| {
+        v.leaks
+            .iter()
+            .filter(|l| l.goroutine_ids.contains(&50))
+            .count()
+    };
+    assert_eq!(with_orphan(&a) + with_orphan(&b), 1);
+}
+
+#[test]
+fn testing_machinery_is_ignored_and_counted() {
+    let mut c = comparator(0);
+    let t0 = Instant::now();
+    c.start("TestA#1", 1, &test_g(10, "TestA#1"));
+    let alarm = format!("goroutine 11 [sleep] {{leakcheck_test: TestA#1}}:\ntime.Sleep(0x1)\n\t{GOROOT}/src/runtime/time.go:1 +0x1\ncreated by testing.(*T).Run in goroutine 10\n\t{GOROOT}/src/testing/testing.go:1 +0x1\n");
+    let v = done(c.end(
+        "TestA#1",
+        RunStatus::Pass,
+        2,
+        &dump(&[test_g(10, "TestA#1"), alarm]),
+        t0,
+    ));
+    assert!(v.leaks.is_empty());
+    assert_eq!(v.ignored.len(), 1);
+    assert_eq!(v.ignored[0].0.pattern, "testing.*");
+}
+
+#[test]
+fn unfinished_runs_are_listed_in_start_order() {
+    let mut c = comparator(0);
+    c.start("TestB#2", 2, &test_g(20, "TestB#2"));
+    c.start("TestA#1", 1, &test_g(10, "TestA#1"));
+    assert_eq!(c.unfinished_runs(), vec!["TestA#1", "TestB#2"]);
+}
+
+#[test]
+fn blocking_frame_skips_runtime_and_std() {
+    let text = format!("goroutine 5 [sync.Mutex.Lock]:\ninternal/sync.runtime_SemacquireMutex(0x1)\n\t{GOROOT}/src/runtime/sema.go:95 +0x25\nsync.(*Mutex).Lock(...)\n\t{GOROOT}/src/sync/mutex.go:46\nexample.com/p.locker()\n\t/src/p/p.go:9 +0x1\n");
+    let s = Snapshot::parse(&text);
+    let f = blocking_frame(&s.goroutines[0], GOROOT).unwrap();
+    assert_eq!(f.function, "example.com/p.locker");
+    let std_only = format!("goroutine 6 [IO wait]:\ninternal/poll.runtime_pollWait(0x1)\n\t{GOROOT}/src/runtime/netpoll.go:1 +0x1\nnet.(*netFD).accept(0x1)\n\t{GOROOT}/src/net/fd_unix.go:1 +0x1\n");
+    let s = Snapshot::parse(&std_only);
+    assert_eq!(
+        blocking_frame(&s.goroutines[0], GOROOT).unwrap().function,
+        "net.(*netFD).accept"
+    );
+}
+
+#[test]
+fn package_of_function_names() {
+    assert_eq!(package_of("net/http.(*Server).Serve"), "net/http");
+    assert_eq!(package_of("example.com/a.b/c.F.func1"), "example.com/a.b/c");
+    assert_eq!(package_of("main.main"), "main");
+}

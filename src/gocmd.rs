@@ -1,0 +1,315 @@
+//! The `go` subprocesses leakcheck runs, each described by a small builder
+//! that returns a `duct::Expression`, and their failures turned into typed
+//! errors that carry the full command line.
+//!
+//! This module owns talking to the Go toolchain: `go env`, `go list`,
+//! `go test -c`, and the command line of a test binary.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::Error;
+
+/// The oldest Go leakcheck supports, as (major, minor).
+pub const MIN_GO: (u32, u32) = (1, 21);
+
+/// Renders a command line for messages, quoting where needed.
+pub fn command_line(program: &str, args: &[OsString]) -> String {
+    let mut s = program.to_string();
+    for a in args {
+        let a = a.to_string_lossy();
+        s.push(' ');
+        if a.is_empty() || a.contains([' ', '\'', '"', '\t', '\n']) {
+            s.push('\'');
+            s.push_str(&a.replace('\'', "'\\''"));
+            s.push('\'');
+        } else {
+            s.push_str(&a);
+        }
+    }
+    s
+}
+
+/// Runs `expr` capturing stdout and stderr; a spawn failure of `go` means
+/// Go is not installed.
+fn run_captured(expr: duct::Expression, line: &str) -> Result<std::process::Output, Error> {
+    expr.stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .run()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::NoGo
+            } else {
+                Error::Command {
+                    command: line.to_string(),
+                    message: e.to_string(),
+                }
+            }
+        })
+}
+
+/// What `go env` says about the toolchain and the module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoEnv {
+    /// `go1.26.8`.
+    pub version: String,
+    /// (major, minor), e.g. (1, 26).
+    pub release: (u32, u32),
+    pub goroot: String,
+    pub gotooldir: String,
+    /// The go.mod file of the main module.
+    pub gomod: PathBuf,
+}
+
+impl GoEnv {
+    /// `go env` in `dir`.
+    pub fn detect(dir: &Path) -> Result<GoEnv, Error> {
+        let args: Vec<OsString> = ["env", "-json", "GOVERSION", "GOROOT", "GOTOOLDIR", "GOMOD"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let line = command_line("go", &args);
+        let out = run_captured(duct::cmd("go", &args).dir(dir), &line)?;
+        if !out.status.success() {
+            return Err(Error::Command {
+                command: line,
+                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        let vars: BTreeMap<String, String> =
+            serde_json::from_slice(&out.stdout).map_err(|e| Error::Command {
+                command: line.clone(),
+                message: format!("unexpected output: {e}"),
+            })?;
+        let get = |k: &str| vars.get(k).cloned().unwrap_or_default();
+        let version = get("GOVERSION");
+        let release = parse_go_release(&version)
+            .ok_or_else(|| Error::UnsupportedGo(format!("Go version {version:?}")))?;
+        if release < MIN_GO {
+            return Err(Error::UnsupportedGo(version));
+        }
+        let gomod = get("GOMOD");
+        if gomod.is_empty() || gomod == "/dev/null" || gomod == "NUL" {
+            return Err(Error::NotInModule {
+                dir: dir.to_path_buf(),
+            });
+        }
+        Ok(GoEnv {
+            version,
+            release,
+            goroot: get("GOROOT"),
+            gotooldir: get("GOTOOLDIR"),
+            gomod: PathBuf::from(gomod),
+        })
+    }
+
+    /// Whether `runtime.Stack` can print pprof labels
+    /// (`GODEBUG=tracebacklabels=1`, Go 1.26+).
+    pub fn has_traceback_labels(&self) -> bool {
+        self.release >= (1, 26)
+    }
+
+    /// The test2json converter of this toolchain: prebuilt in GOTOOLDIR up
+    /// to Go 1.23, built on demand (and cached) by `go tool` from 1.24.
+    pub fn test2json(&self, dir: &Path) -> Result<PathBuf, Error> {
+        let prebuilt = Path::new(&self.gotooldir).join("test2json");
+        if prebuilt.is_file() {
+            return Ok(prebuilt);
+        }
+        let args: Vec<OsString> = vec!["tool".into(), "-n".into(), "test2json".into()];
+        let line = command_line("go", &args);
+        let out = run_captured(duct::cmd("go", &args).dir(dir), &line)?;
+        let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !out.status.success() || path.is_empty() {
+            return Err(Error::Command {
+                command: line,
+                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        Ok(PathBuf::from(path))
+    }
+}
+
+/// Parses `go1.26.8`, `go1.21rc2`, `devel go1.27-abc...` into (1, minor).
+pub fn parse_go_release(version: &str) -> Option<(u32, u32)> {
+    let at = version.find("go1.")?;
+    let rest = &version[at + 2..];
+    let mut parts = rest.split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// One package as `go list -json` describes it.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct GoPackage {
+    pub import_path: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub dir: PathBuf,
+    #[serde(default)]
+    pub go_files: Vec<String>,
+    #[serde(default)]
+    pub test_go_files: Vec<String>,
+    #[serde(default)]
+    pub x_test_go_files: Vec<String>,
+    #[serde(default)]
+    pub error: Option<GoListError>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct GoListError {
+    #[serde(default)]
+    pub err: String,
+}
+
+impl GoPackage {
+    pub fn has_tests(&self) -> bool {
+        !self.test_go_files.is_empty() || !self.x_test_go_files.is_empty()
+    }
+}
+
+/// `go list -e -json=... [build flags] PATTERNS`.
+pub struct GoList<'a> {
+    pub dir: &'a Path,
+    pub build_flags: &'a [String],
+    pub patterns: &'a [String],
+}
+
+impl GoList<'_> {
+    fn args(&self) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec![
+            "list".into(),
+            "-e".into(),
+            "-json=ImportPath,Name,Dir,GoFiles,TestGoFiles,XTestGoFiles,Error".into(),
+        ];
+        args.extend(
+            self.build_flags
+                .iter()
+                .filter(|f| !f.starts_with("-vet"))
+                .map(OsString::from),
+        );
+        args.extend(self.patterns.iter().map(OsString::from));
+        args
+    }
+
+    pub fn expression(&self) -> duct::Expression {
+        duct::cmd("go", self.args()).dir(self.dir)
+    }
+
+    /// The packages matched, in `go list` order.
+    pub fn run(&self) -> Result<Vec<GoPackage>, Error> {
+        let line = command_line("go", &self.args());
+        let out = run_captured(self.expression(), &line)?;
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        if !out.status.success() {
+            return Err(Error::Command {
+                command: line,
+                message: stderr,
+            });
+        }
+        let mut packages = Vec::new();
+        for p in serde_json::Deserializer::from_slice(&out.stdout).into_iter::<GoPackage>() {
+            packages.push(p.map_err(|e| Error::Command {
+                command: line.clone(),
+                message: format!("unexpected output: {e}"),
+            })?);
+        }
+        if packages.is_empty() {
+            let why = stderr
+                .lines()
+                .find(|l| l.contains("matched no packages"))
+                .map(|l| l.trim_start_matches("go: warning: ").to_string())
+                .unwrap_or_else(|| format!("{} matched no packages", self.patterns.join(" ")));
+            return Err(Error::NoPackages(why));
+        }
+        Ok(packages)
+    }
+}
+
+/// `go test -c -o OUT -overlay OVERLAY [build flags] PACKAGE`.
+pub struct GoTestBuild<'a> {
+    pub dir: &'a Path,
+    pub import_path: &'a str,
+    pub output: &'a Path,
+    pub overlay: &'a Path,
+    pub build_flags: &'a [String],
+    pub env: Vec<(String, String)>,
+}
+
+impl GoTestBuild<'_> {
+    fn args(&self) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec!["test".into(), "-c".into(), "-o".into()];
+        args.push(self.output.into());
+        let mut overlay = OsString::from("-overlay=");
+        overlay.push(self.overlay);
+        args.push(overlay);
+        args.extend(self.build_flags.iter().map(OsString::from));
+        args.push(self.import_path.into());
+        args
+    }
+
+    pub fn command_line(&self) -> String {
+        command_line("go", &self.args())
+    }
+
+    pub fn expression(&self) -> duct::Expression {
+        let mut e = duct::cmd("go", self.args()).dir(self.dir);
+        for (k, v) in &self.env {
+            e = e.env(k, v);
+        }
+        e
+    }
+
+    /// Builds; `Ok(Err(output))` when the package does not compile.
+    pub fn run(&self) -> Result<Result<(), String>, Error> {
+        let out = run_captured(self.expression(), &self.command_line())?;
+        if out.status.success() {
+            return Ok(Ok(()));
+        }
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+        Ok(Err(text))
+    }
+}
+
+/// Appends `setting` to a GODEBUG value, keeping the user's settings.
+pub fn godebug_with(existing: Option<&str>, setting: &str) -> String {
+    match existing {
+        Some(e) if !e.trim().is_empty() => format!("{e},{setting}"),
+        _ => setting.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_go_releases() {
+        assert_eq!(parse_go_release("go1.26.8"), Some((1, 26)));
+        assert_eq!(parse_go_release("go1.21rc2"), Some((1, 21)));
+        assert_eq!(parse_go_release("devel go1.27-abc123 Tue"), Some((1, 27)));
+        assert_eq!(parse_go_release("go1.9"), Some((1, 9)));
+        assert_eq!(parse_go_release("weird"), None);
+    }
+
+    #[test]
+    fn quotes_command_lines() {
+        let args: Vec<OsString> = vec!["test".into(), "-ldflags=-s -w".into(), "".into()];
+        assert_eq!(command_line("go", &args), "go test '-ldflags=-s -w' ''");
+    }
+
+    #[test]
+    fn godebug_keeps_user_settings() {
+        assert_eq!(godebug_with(None, "a=1"), "a=1");
+        assert_eq!(godebug_with(Some("x=2"), "a=1"), "x=2,a=1");
+    }
+}

@@ -1,0 +1,278 @@
+//! The leakcheck end of the helper protocol: a Unix socket that one test
+//! binary's helper connects to, once per test run.
+//!
+//! Protocol (all from the helper, on one connection per test run):
+//! - `start RUN SEQ LEN\n` + LEN bytes of dump, taken before the test;
+//! - `end RUN STATUS SEQ LEN\n` + dump, after the test (STATUS is
+//!   `pass`, `fail` or `skip`); leakcheck answers `again\n` (send another
+//!   dump) or `done\n`;
+//! - `again RUN SEQ LEN\n` + dump, answered the same way.
+//!
+//! SEQ numbers the helper's dumps in the order they were taken; messages
+//! reach the comparator in that order whatever connection they came on.
+//! This module owns the socket, the threads that serve it, and handing
+//! verdicts to the runner; all decisions are the comparator's.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::compare::{Comparator, Decision, RunStatus, RunVerdict};
+use crate::error::Error;
+
+/// How long a message may wait for an earlier-numbered one before it is
+/// processed anyway (only a helper that died mid-write leaves a gap).
+const ORDER_WAIT: Duration = Duration::from_secs(5);
+
+struct State {
+    next_seq: u64,
+    comparator: Comparator,
+    /// Verdicts by test name, oldest first.
+    verdicts: HashMap<String, VecDeque<RunVerdict>>,
+    /// Protocol problems, reported by the runner.
+    errors: Vec<String>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    order: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Serves one test binary's helper.
+pub struct HelperListener {
+    path: PathBuf,
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+    accept: Mutex<Option<JoinHandle<()>>>,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl HelperListener {
+    /// Listens on a new socket at `path`.
+    pub fn bind(path: &Path, comparator: Comparator) -> Result<HelperListener, Error> {
+        let listener = UnixListener::bind(path)
+            .map_err(|e| Error::io(format!("listening on {}", path.display()), e))?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                next_seq: 1,
+                comparator,
+                verdicts: HashMap::new(),
+                errors: Vec::new(),
+            }),
+            order: Condvar::new(),
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let connections = Arc::new(Mutex::new(Vec::new()));
+        let accept = {
+            let (shared, stop, connections) = (shared.clone(), stop.clone(), connections.clone());
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let shared = shared.clone();
+                    let handle = std::thread::spawn(move || serve(stream, &shared));
+                    connections
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(handle);
+                }
+            })
+        };
+        Ok(HelperListener {
+            path: path.to_path_buf(),
+            shared,
+            stop,
+            accept: Mutex::new(Some(accept)),
+            connections,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The oldest verdict not yet taken for `test`.
+    pub fn take_verdict(&self, test: &str) -> Option<RunVerdict> {
+        self.shared.lock().verdicts.get_mut(test)?.pop_front()
+    }
+
+    /// Stops listening and waits for the connection threads (the test
+    /// binary has exited, so they are at end of stream). Returns the runs
+    /// that started and were never judged, verdicts never taken, and
+    /// protocol errors.
+    pub fn finish(&self) -> Finished {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = UnixStream::connect(&self.path); // wake the accept loop
+        let accept = self.accept.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(h) = accept {
+            let _ = h.join();
+        }
+        let handles =
+            std::mem::take(&mut *self.connections.lock().unwrap_or_else(|e| e.into_inner()));
+        for h in handles {
+            let _ = h.join();
+        }
+        let mut state = self.shared.lock();
+        let _ = std::fs::remove_file(&self.path);
+        Finished {
+            unfinished: state.comparator.unfinished_runs(),
+            verdicts: std::mem::take(&mut state.verdicts),
+            errors: std::mem::take(&mut state.errors),
+        }
+    }
+}
+
+/// What a listener leaves when its binary has exited.
+pub struct Finished {
+    /// Runs that started and were never judged, in start order.
+    pub unfinished: Vec<String>,
+    pub verdicts: HashMap<String, VecDeque<RunVerdict>>,
+    pub errors: Vec<String>,
+}
+
+/// One message from the helper.
+#[derive(Debug, PartialEq, Eq)]
+struct Message {
+    kind: String,
+    run: String,
+    status: Option<RunStatus>,
+    seq: u64,
+    len: usize,
+}
+
+fn parse_header(line: &str) -> Option<Message> {
+    let mut parts: Vec<&str> = line.trim_end().split(' ').collect();
+    let len = parts.pop()?.parse().ok()?;
+    let seq = parts.pop()?.parse().ok()?;
+    let (kind, run, status) = match parts.as_slice() {
+        ["start", run] | ["again", run] => (parts[0], *run, None),
+        ["end", run, status] => (
+            "end",
+            *run,
+            Some(match *status {
+                "fail" => RunStatus::Fail,
+                "skip" => RunStatus::Skip,
+                _ => RunStatus::Pass,
+            }),
+        ),
+        _ => return None,
+    };
+    Some(Message {
+        kind: kind.to_string(),
+        run: run.to_string(),
+        status,
+        seq,
+        len,
+    })
+}
+
+fn serve(stream: UnixStream, shared: &Shared) {
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    let mut dump = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let Some(msg) = parse_header(&line) else {
+            shared.lock().errors.push(format!(
+                "unexpected message from the helper: {:?}",
+                line.trim_end()
+            ));
+            return;
+        };
+        dump.resize(msg.len, 0);
+        if reader.read_exact(&mut dump).is_err() {
+            return;
+        }
+        let text = String::from_utf8_lossy(&dump);
+        let decision = {
+            let mut state = shared.lock();
+            let deadline = Instant::now() + ORDER_WAIT;
+            while state.next_seq < msg.seq && Instant::now() < deadline {
+                state = shared
+                    .order
+                    .wait_timeout(state, deadline.saturating_duration_since(Instant::now()))
+                    .map(|(s, _)| s)
+                    .unwrap_or_else(|e| e.into_inner().0);
+            }
+            let now = Instant::now();
+            let decision = match msg.kind.as_str() {
+                "start" => {
+                    state.comparator.start(&msg.run, msg.seq, &text);
+                    None
+                }
+                "end" => Some(state.comparator.end(
+                    &msg.run,
+                    msg.status.unwrap_or(RunStatus::Pass),
+                    msg.seq,
+                    &text,
+                    now,
+                )),
+                _ => Some(state.comparator.again(&msg.run, msg.seq, &text, now)),
+            };
+            state.next_seq = state.next_seq.max(msg.seq + 1);
+            if let Some(Decision::Done(v)) = &decision {
+                state
+                    .verdicts
+                    .entry(v.test.clone())
+                    .or_default()
+                    .push_back(v.clone());
+            }
+            shared.order.notify_all();
+            decision
+        };
+        let reply = match decision {
+            None => continue,
+            Some(Decision::Done(_)) => "done\n",
+            Some(Decision::Again(wait)) => {
+                std::thread::sleep(wait);
+                "again\n"
+            }
+        };
+        if writer.write_all(reply.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_protocol_headers() {
+        assert_eq!(
+            parse_header("end TestA#3 fail 12 345\n"),
+            Some(Message {
+                kind: "end".into(),
+                run: "TestA#3".into(),
+                status: Some(RunStatus::Fail),
+                seq: 12,
+                len: 345
+            })
+        );
+        assert_eq!(parse_header("start TestA#1 1 10\n").unwrap().kind, "start");
+        assert_eq!(parse_header("again TestA#1 2 10\n").unwrap().len, 10);
+        assert_eq!(parse_header("bogus\n"), None);
+        assert_eq!(parse_header("start TestA#1 x 10\n"), None);
+    }
+}

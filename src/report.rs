@@ -1,0 +1,143 @@
+//! The structured report of a run (`--report FILE`): what other tools and
+//! leakcheck's own checks rely on. This module owns its shape and the
+//! outcome types; field names are stable.
+//!
+//! ```json
+//! {"go_version": "go1.26.8",
+//!  "packages": [{"import_path": "...", "outcome": "pass|fail|skip|build-error|crash",
+//!    "error": null,
+//!    "tests": [{"name": "TestX", "outcome": "pass|fail|skip|leak|crash", "elapsed_ms": 1.5,
+//!      "leaks": [{"count": 1, "state": "chan send", "proven": false, "ambiguous_with": [],
+//!         "function": "pkg.F.func1", "file": "/abs/f.go", "line": 10,
+//!         "created_by": {"function": "pkg.F", "file": "/abs/f.go", "line": 9},
+//!         "goroutine_ids": [26], "stack": "..."}]}]}],
+//!  "summary": {"tests": 0, "passed": 0, "failed": 0, "leaked": 0, "skipped": 0}}
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::compare::Leak;
+use crate::error::{EXIT_ERROR, EXIT_OK, EXIT_TESTS_FAILED};
+
+/// How one top-level test ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TestOutcome {
+    Pass,
+    Skip,
+    /// Passed (or skipped), but left goroutines behind.
+    Leak,
+    /// Failed; its leaks, if any, are still listed.
+    Fail,
+    /// The test binary died while the test ran.
+    Crash,
+}
+
+impl TestOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestOutcome::Pass => "pass",
+            TestOutcome::Skip => "skip",
+            TestOutcome::Leak => "leak",
+            TestOutcome::Fail => "fail",
+            TestOutcome::Crash => "crash",
+        }
+    }
+
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            TestOutcome::Leak | TestOutcome::Fail | TestOutcome::Crash
+        )
+    }
+}
+
+/// How one package ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PackageOutcome {
+    Pass,
+    Fail,
+    /// No test files.
+    Skip,
+    BuildError,
+    Crash,
+}
+
+/// One top-level test (all its runs, with `-count`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestReport {
+    pub name: String,
+    pub outcome: TestOutcome,
+    pub elapsed_ms: f64,
+    pub leaks: Vec<Leak>,
+}
+
+/// One package.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackageReport {
+    pub import_path: String,
+    pub outcome: PackageOutcome,
+    pub error: Option<String>,
+    #[serde(default)]
+    pub elapsed_ms: f64,
+    pub tests: Vec<TestReport>,
+}
+
+/// Test counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub tests: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub leaked: usize,
+    pub skipped: usize,
+    #[serde(default)]
+    pub crashed: usize,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub go_version: String,
+    pub packages: Vec<PackageReport>,
+    pub summary: Summary,
+}
+
+impl Report {
+    pub fn new(go_version: String, packages: Vec<PackageReport>) -> Report {
+        let mut summary = Summary::default();
+        for t in packages.iter().flat_map(|p| &p.tests) {
+            summary.tests += 1;
+            match t.outcome {
+                TestOutcome::Pass => summary.passed += 1,
+                TestOutcome::Skip => summary.skipped += 1,
+                TestOutcome::Leak => summary.leaked += 1,
+                TestOutcome::Fail => summary.failed += 1,
+                TestOutcome::Crash => summary.crashed += 1,
+            }
+        }
+        Report {
+            go_version,
+            packages,
+            summary,
+        }
+    }
+
+    /// The exit code this report calls for (see [`crate::error`]).
+    pub fn exit_code(&self) -> i32 {
+        let mut code = EXIT_OK;
+        for p in &self.packages {
+            let c = match p.outcome {
+                PackageOutcome::BuildError => EXIT_ERROR,
+                PackageOutcome::Fail | PackageOutcome::Crash => EXIT_TESTS_FAILED,
+                PackageOutcome::Pass | PackageOutcome::Skip => EXIT_OK,
+            };
+            code = code.max(c);
+            if p.tests.iter().any(|t| t.outcome.is_failure()) {
+                code = code.max(EXIT_TESTS_FAILED);
+            }
+        }
+        code
+    }
+}

@@ -1,0 +1,548 @@
+//! Parsing of Go goroutine dumps: the text of `runtime.Stack(buf, true)`,
+//! of the `goroutineleak` profile at debug=2, and of the goroutine section of
+//! a crash or SIGQUIT traceback.
+//!
+//! This module owns the dump format and nothing else: it does no I/O and
+//! holds no policy. It borrows from the dump text, so parsing a snapshot
+//! allocates little more than one frame vector per goroutine. It never
+//! panics: lines it does not understand are skipped.
+//!
+//! Formats understood (Go 1.21 to 1.27):
+//! - header `goroutine ID [STATE, N minutes, locked to thread]:`, where
+//!   STATE may carry ` (leaked)`, ` (scan)` or ` (durable)`;
+//! - pprof labels printed with `GODEBUG=tracebacklabels=1`: inside the
+//!   brackets in Go 1.26 (`[chan receive labels:{"k": "v"}]:`), after them
+//!   in Go 1.27 (`[chan receive] {k: v}:`), values quoted when needed;
+//! - frames as a function line then a `\tFILE:LINE [+0xOFF]` line, inlined
+//!   frames with `(...)` and no offset, `...N frames elided...`;
+//! - `created by FUNC [in goroutine N]` with its location line;
+//! - `[originating from goroutine N]:` ancestor blocks
+//!   (`GODEBUG=tracebackancestors=N`), which are skipped.
+
+use std::borrow::Cow;
+
+/// All goroutines of one dump, in dump order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot<'a> {
+    pub goroutines: Vec<Goroutine<'a>>,
+}
+
+/// pprof labels as (key, value) pairs.
+pub type Labels<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
+/// One goroutine of a dump.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Goroutine<'a> {
+    pub id: u64,
+    /// The wait reason or status, e.g. `chan send`, `select (no cases)`,
+    /// `running`; without the ` (leaked)` marker and the extras.
+    pub state: &'a str,
+    /// Marked ` (leaked)` by the goroutine leak profile.
+    pub leaked: bool,
+    /// How long it has been blocked, when the runtime said so.
+    pub wait_minutes: Option<u64>,
+    pub locked_to_thread: bool,
+    /// pprof labels, when the dump prints them.
+    pub labels: Labels<'a>,
+    /// Innermost first.
+    pub frames: Vec<Frame<'a>>,
+    /// Frames the runtime left out (`...N frames elided...`).
+    pub elided_frames: u64,
+    pub created_by: Option<CreatedBy<'a>>,
+    /// The goroutine's whole text, header included, without the trailing
+    /// blank line.
+    pub text: &'a str,
+}
+
+/// One call frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// Fully qualified function, e.g. `net/http.(*Server).Serve`,
+    /// `example.com/p.F[...].func1`.
+    pub function: &'a str,
+    pub file: &'a str,
+    pub line: u32,
+    /// The frame was inlined (printed with `(...)` and no PC offset).
+    pub inlined: bool,
+}
+
+/// Where a goroutine was created: the `go` statement's function and line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedBy<'a> {
+    pub function: &'a str,
+    /// The creating goroutine (`in goroutine N`, Go 1.21+); it may have
+    /// exited already.
+    pub parent: Option<u64>,
+    pub file: &'a str,
+    pub line: u32,
+}
+
+impl<'a> Goroutine<'a> {
+    /// The value of pprof label `key`, if the dump shows it.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_ref())
+    }
+}
+
+impl<'a> Snapshot<'a> {
+    /// Parses every goroutine found in `text`. Text outside goroutine
+    /// blocks (a panic message, register dumps, test output) is ignored.
+    pub fn parse(text: &'a str) -> Snapshot<'a> {
+        let mut goroutines = Vec::new();
+        let mut lines = Lines::new(text);
+        while let Some((start, line)) = lines.next() {
+            if let Some(header) = parse_header(line) {
+                goroutines.push(parse_body(text, start, header, &mut lines));
+            }
+        }
+        Snapshot { goroutines }
+    }
+
+    /// The goroutine with `id`.
+    pub fn get(&self, id: u64) -> Option<&Goroutine<'a>> {
+        self.goroutines.iter().find(|g| g.id == id)
+    }
+}
+
+/// The IDs of the goroutines in `text`, read from the headers alone: the
+/// cheap pass used when only membership matters.
+pub fn goroutine_ids(text: &str) -> Vec<u64> {
+    let mut ids = Vec::new();
+    let mut rest = text;
+    loop {
+        if let Some(id) = header_id(rest) {
+            ids.push(id);
+        }
+        match rest.find("\ngoroutine ") {
+            Some(i) => rest = &rest[i + 1..],
+            None => return ids,
+        }
+    }
+}
+
+/// The ID of a `goroutine N [` header at the start of `s`.
+fn header_id(s: &str) -> Option<u64> {
+    let rest = s.strip_prefix("goroutine ")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let after = &rest[digits..];
+    // Crash tracebacks put `gp=0x... m=N mp=0x...` before the brackets.
+    if !(after.starts_with(" [") || after.starts_with(" gp=")) {
+        return None;
+    }
+    rest[..digits].parse().ok()
+}
+
+/// A line iterator that also yields each line's byte offset.
+struct Lines<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        Lines { text, pos: 0 }
+    }
+
+    fn peek(&self) -> Option<&'a str> {
+        if self.pos >= self.text.len() {
+            return None;
+        }
+        let rest = &self.text[self.pos..];
+        let end = rest.find('\n').unwrap_or(rest.len());
+        Some(rest[..end].strip_suffix('\r').unwrap_or(&rest[..end]))
+    }
+
+    fn next(&mut self) -> Option<(usize, &'a str)> {
+        let line = self.peek()?;
+        let start = self.pos;
+        let rest = &self.text[self.pos..];
+        self.pos += rest.find('\n').map_or(rest.len(), |i| i + 1);
+        Some((start, line))
+    }
+}
+
+struct Header<'a> {
+    id: u64,
+    state: &'a str,
+    leaked: bool,
+    wait_minutes: Option<u64>,
+    locked_to_thread: bool,
+    labels: Labels<'a>,
+}
+
+/// Parses `goroutine ID [STATE...]:` with labels in either format.
+fn parse_header(line: &str) -> Option<Header<'_>> {
+    let id = header_id(line)?;
+    let open = line.find(" [")? + 2;
+    let inner_and_rest = &line[open..];
+    let mut labels = Vec::new();
+    // Go 1.26: labels inside the brackets.
+    let (inner, after) = if let Some(at) = inner_and_rest.find(" labels:{") {
+        let (parsed, used) = parse_labels(&inner_and_rest[at + " labels:{".len()..])?;
+        labels = parsed;
+        let after = &inner_and_rest[at + " labels:{".len() + used..];
+        (&inner_and_rest[..at], after.strip_prefix(']')?)
+    } else {
+        let close = inner_and_rest.rfind("]")?;
+        // Go 1.27 labels follow the brackets; a `]` inside them is quoted,
+        // so take the first `]` that is followed by `:` or ` {`.
+        let close = inner_and_rest
+            .match_indices(']')
+            .map(|(i, _)| i)
+            .find(|&i| {
+                let after = &inner_and_rest[i + 1..];
+                after.starts_with(':') || after.starts_with(" {")
+            })
+            .unwrap_or(close);
+        (&inner_and_rest[..close], &inner_and_rest[close + 1..])
+    };
+    if let Some(rest) = after.strip_prefix(" {") {
+        let (parsed, _) = parse_labels(rest)?;
+        labels = parsed;
+    } else if !after.starts_with(':') {
+        return None;
+    }
+
+    let mut parts = inner.split(", ");
+    let mut state = parts.next().unwrap_or("");
+    let mut leaked = false;
+    for marker in [" (leaked)", " (scan)", " (durable)"] {
+        if let Some(s) = state.strip_suffix(marker) {
+            leaked |= marker == " (leaked)";
+            state = s;
+        }
+    }
+    // A second pass: markers may come in either order.
+    if let Some(s) = state.strip_suffix(" (leaked)") {
+        leaked = true;
+        state = s;
+    }
+    let mut wait_minutes = None;
+    let mut locked_to_thread = false;
+    for extra in parts {
+        if let Some(n) = extra.strip_suffix(" minutes") {
+            wait_minutes = n.parse().ok();
+        } else if extra == "locked to thread" {
+            locked_to_thread = true;
+        }
+    }
+    Some(Header {
+        id,
+        state,
+        leaked,
+        wait_minutes,
+        locked_to_thread,
+        labels,
+    })
+}
+
+/// Parses `k: v, k2: v2}` (the part after `{`), returning the labels and
+/// the number of bytes used, the closing `}` included.
+fn parse_labels(s: &str) -> Option<(Labels<'_>, usize)> {
+    let mut labels = Vec::new();
+    let mut pos = 0;
+    let bytes = s.as_bytes();
+    if bytes.first() == Some(&b'}') {
+        return Some((labels, 1));
+    }
+    loop {
+        let (key, used) = parse_label_token(&s[pos..], b':')?;
+        pos += used;
+        pos += s[pos..]
+            .strip_prefix(": ")
+            .map(|_| 2)
+            .or_else(|| s[pos..].strip_prefix(':').map(|_| 1))?;
+        let (value, used) = parse_label_token(&s[pos..], b',')?;
+        pos += used;
+        labels.push((key, value));
+        match bytes.get(pos) {
+            Some(b'}') => return Some((labels, pos + 1)),
+            Some(b',') => {
+                pos += 1;
+                if bytes.get(pos) == Some(&b' ') {
+                    pos += 1;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// One label key or value: a Go-quoted string, or bare text up to `stop`
+/// or `}`.
+fn parse_label_token(s: &str, stop: u8) -> Option<(Cow<'_, str>, usize)> {
+    if s.starts_with('"') {
+        return unquote_go(s);
+    }
+    let end = s.bytes().position(|b| b == stop || b == b'}')?;
+    Some((Cow::Borrowed(&s[..end]), end))
+}
+
+/// Reads a Go double-quoted string at the start of `s` (as written by
+/// strconv.Quote), returning it and the bytes used, quotes included.
+fn unquote_go(s: &str) -> Option<(Cow<'_, str>, usize)> {
+    let body = &s[1..];
+    let mut out: Option<String> = None;
+    let mut chars = body.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => {
+                let value = match out {
+                    Some(v) => Cow::Owned(v),
+                    None => Cow::Borrowed(&body[..i]),
+                };
+                return Some((value, i + 2));
+            }
+            '\\' => {
+                let buf = out.get_or_insert_with(|| body[..i].to_string());
+                let (_, e) = chars.next()?;
+                match e {
+                    'n' => buf.push('\n'),
+                    't' => buf.push('\t'),
+                    'r' => buf.push('\r'),
+                    'a' => buf.push('\x07'),
+                    'b' => buf.push('\x08'),
+                    'f' => buf.push('\x0c'),
+                    'v' => buf.push('\x0b'),
+                    'x' | 'u' | 'U' => {
+                        let n = match e {
+                            'x' => 2,
+                            'u' => 4,
+                            _ => 8,
+                        };
+                        let mut code = 0u32;
+                        for _ in 0..n {
+                            code = code * 16 + chars.next()?.1.to_digit(16)?;
+                        }
+                        buf.push(char::from_u32(code).unwrap_or('\u{fffd}'));
+                    }
+                    other => buf.push(other),
+                }
+            }
+            c => {
+                if let Some(buf) = out.as_mut() {
+                    buf.push(c);
+                }
+            }
+        }
+    }
+    None
+}
+
+fn parse_body<'a>(
+    text: &'a str,
+    start: usize,
+    header: Header<'a>,
+    lines: &mut Lines<'a>,
+) -> Goroutine<'a> {
+    let mut g = Goroutine {
+        id: header.id,
+        state: header.state,
+        leaked: header.leaked,
+        wait_minutes: header.wait_minutes,
+        locked_to_thread: header.locked_to_thread,
+        labels: header.labels,
+        frames: Vec::new(),
+        elided_frames: 0,
+        created_by: None,
+        text: "",
+    };
+    let mut end = lines.pos;
+    let mut in_ancestor = false;
+    while let Some(line) = lines.peek() {
+        if line.is_empty() || header_id(line).is_some() {
+            break;
+        }
+        lines.next();
+        end = lines.pos;
+        if line.starts_with('\t') {
+            continue; // a location line whose function line was not a frame
+        }
+        if line.starts_with("[originating from goroutine ") {
+            in_ancestor = true;
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("...") {
+            if let Some(n) = rest.strip_suffix(" frames elided...") {
+                if !in_ancestor {
+                    g.elided_frames += n.parse::<u64>().unwrap_or(0);
+                }
+            }
+            continue;
+        }
+        let location = lines.peek().and_then(parse_location);
+        if location.is_some() {
+            lines.next();
+            end = lines.pos;
+        }
+        if in_ancestor {
+            continue;
+        }
+        if let Some(created) = line.strip_prefix("created by ") {
+            let (function, parent) = match created.rsplit_once(" in goroutine ") {
+                Some((f, n)) => (f, n.trim().parse().ok()),
+                None => (created.trim_end(), None),
+            };
+            let (file, line) = location.map_or(("", 0), |(f, l, _)| (f, l));
+            g.created_by = Some(CreatedBy {
+                function,
+                parent,
+                file,
+                line,
+            });
+        } else if let Some((file, line_no, has_offset)) = location {
+            let (function, inlined_args) = split_call(line);
+            g.frames.push(Frame {
+                function,
+                file,
+                line: line_no,
+                inlined: inlined_args && !has_offset,
+            });
+        }
+    }
+    let body = text[start..end].trim_end_matches(['\n', '\r']);
+    g.text = body;
+    g
+}
+
+/// Parses a `\tFILE:LINE [+0xOFF] [fp=...]` line.
+fn parse_location(line: &str) -> Option<(&str, u32, bool)> {
+    let rest = line.strip_prefix('\t')?;
+    // The line number is the digits after the last `:` that precede the
+    // end or a space; paths may contain colons and spaces.
+    let (head, tail) = match rest.find(" +0x") {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => match rest.find(" fp=") {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        },
+    };
+    let colon = head.rfind(':')?;
+    let line_no = head[colon + 1..].trim_end().parse().ok()?;
+    Some((&head[..colon], line_no, tail.starts_with(" +0x")))
+}
+
+/// Splits `pkg.F(args)` into the function name and whether the args were
+/// the inlined marker `(...)`.
+fn split_call(line: &str) -> (&str, bool) {
+    let line = line.trim_end();
+    if !line.ends_with(')') {
+        return (line, false);
+    }
+    let bytes = line.as_bytes();
+    let mut depth = 0usize;
+    for i in (0..bytes.len()).rev() {
+        match bytes[i] {
+            b')' => depth += 1,
+            b'(' => {
+                depth -= 1;
+                if depth == 0 {
+                    return (&line[..i], &line[i..] == "(...)");
+                }
+            }
+            _ => {}
+        }
+    }
+    (line, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: &str = "goroutine 1 [running]:
+main.main()
+\t/tmp/x/main.go:12 +0x1d
+
+goroutine 18 [chan send (leaked), 3 minutes]:
+example.com/p.(*Server).loop.func1({0xc000012345, 0x10})
+\t/tmp/x/p.go:40 +0x28
+example.com/p.helper[...](...)
+\t/tmp/x/p.go:33
+...7 frames elided...
+created by example.com/p.Start in goroutine 1
+\t/tmp/x/p.go:30 +0x66
+
+goroutine 9 [chan receive labels:{\"leakcheck_test\": \"TestX#1\", \"odd\": \"a \\\"b\\\"}\"}]:
+main.f()
+\t/tmp/x/main.go:5 +0x1
+created by main.main
+\t/tmp/x/main.go:7 +0x2
+
+goroutine 7 [select, locked to thread] {leakcheck_test: TestY#2, k: \"v, w\"}:
+main.g()
+\t/tmp/x/main.go:9 +0x1
+";
+
+    #[test]
+    fn parses_headers_frames_and_creation() {
+        let s = Snapshot::parse(SMALL);
+        assert_eq!(s.goroutines.len(), 4);
+        let g = &s.goroutines[1];
+        assert_eq!(g.id, 18);
+        assert_eq!(g.state, "chan send");
+        assert!(g.leaked);
+        assert_eq!(g.wait_minutes, Some(3));
+        assert_eq!(g.elided_frames, 7);
+        assert_eq!(g.frames.len(), 2);
+        assert_eq!(g.frames[0].function, "example.com/p.(*Server).loop.func1");
+        assert_eq!((g.frames[0].file, g.frames[0].line), ("/tmp/x/p.go", 40));
+        assert!(!g.frames[0].inlined);
+        assert_eq!(g.frames[1].function, "example.com/p.helper[...]");
+        assert!(g.frames[1].inlined);
+        let c = g.created_by.as_ref().unwrap();
+        assert_eq!(c.function, "example.com/p.Start");
+        assert_eq!(c.parent, Some(1));
+        assert_eq!((c.file, c.line), ("/tmp/x/p.go", 30));
+        assert!(g.text.starts_with("goroutine 18 ["));
+        assert!(g.text.ends_with("+0x66"));
+    }
+
+    #[test]
+    fn parses_labels_of_go126_and_go127() {
+        let s = Snapshot::parse(SMALL);
+        let g = s.get(9).unwrap();
+        assert_eq!(g.state, "chan receive");
+        assert_eq!(g.label("leakcheck_test"), Some("TestX#1"));
+        assert_eq!(g.label("odd"), Some("a \"b\"}"));
+        let c = g.created_by.as_ref().unwrap();
+        assert_eq!((c.function, c.parent), ("main.main", None));
+        let g = s.get(7).unwrap();
+        assert_eq!(g.state, "select");
+        assert!(g.locked_to_thread);
+        assert_eq!(g.label("leakcheck_test"), Some("TestY#2"));
+        assert_eq!(g.label("k"), Some("v, w"));
+    }
+
+    #[test]
+    fn ids_match_full_parse() {
+        assert_eq!(goroutine_ids(SMALL), vec![1, 18, 9, 7]);
+    }
+
+    #[test]
+    fn never_panics_on_truncated_or_odd_input() {
+        for cut in 0..SMALL.len() {
+            if SMALL.is_char_boundary(cut) {
+                let _ = Snapshot::parse(&SMALL[..cut]);
+                let _ = goroutine_ids(&SMALL[..cut]);
+            }
+        }
+        for odd in [
+            "goroutine  [",
+            "goroutine 1 [",
+            "goroutine 1 [x labels:{\"a",
+            "goroutine 1 [x] {a: \"\\x4",
+            "goroutine 1 [x]:\n)",
+            "goroutine 1 [x]:\nf(\n\t:",
+            "goroutine 1 [x]:\ncreated by \n\tf.go:x",
+        ] {
+            let _ = Snapshot::parse(odd);
+        }
+    }
+}

@@ -1,0 +1,3 @@
+module leakcheck.test/capturedumps
+
+go 1.21
