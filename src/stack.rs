@@ -42,7 +42,8 @@ pub struct Goroutine<'a> {
     /// How long it has been blocked, when the runtime said so.
     pub wait_minutes: Option<u64>,
     pub locked_to_thread: bool,
-    /// pprof labels, when the dump prints them.
+    /// pprof labels, when the dump prints them, unquoted (a byte that is
+    /// not UTF-8 reads as U+FFFD).
     pub labels: Labels<'a>,
     /// Innermost first.
     pub frames: Vec<Frame<'a>>,
@@ -179,17 +180,21 @@ struct Header<'a> {
 /// Parses `goroutine ID [STATE...]:` with labels in either format.
 fn parse_header(line: &str) -> Option<Header<'_>> {
     let id = header_id(line)?;
+    // The first ` [` opens the state: crash tracebacks put only
+    // `gp=0x... m=N mp=0x...` between the ID and the brackets.
     let open = line.find(" [")? + 2;
     let inner_and_rest = &line[open..];
+    // Wait reasons never contain `]`, so Go 1.26's ` labels:{` is the one
+    // before the first `]`; after it, it may be text of a Go 1.27 label.
+    let first_close = inner_and_rest.find(']')?;
     let mut labels = Vec::new();
     // Go 1.26: labels inside the brackets.
-    let (inner, after) = if let Some(at) = inner_and_rest.find(" labels:{") {
+    let (inner, after) = if let Some(at) = inner_and_rest[..first_close].find(" labels:{") {
         let (parsed, used) = parse_labels(&inner_and_rest[at + " labels:{".len()..])?;
         labels = parsed;
         let after = &inner_and_rest[at + " labels:{".len() + used..];
         (&inner_and_rest[..at], after.strip_prefix(']')?)
     } else {
-        let close = inner_and_rest.rfind("]")?;
         // Go 1.27 labels follow the brackets; a `]` inside them is quoted,
         // so take the first `]` that is followed by `:` or ` {`.
         let close = inner_and_rest
@@ -199,7 +204,7 @@ fn parse_header(line: &str) -> Option<Header<'_>> {
                 let after = &inner_and_rest[i + 1..];
                 after.starts_with(':') || after.starts_with(" {")
             })
-            .unwrap_or(close);
+            .unwrap_or(first_close);
         (&inner_and_rest[..close], &inner_and_rest[close + 1..])
     };
     if let Some(rest) = after.strip_prefix(" {") {
@@ -286,53 +291,84 @@ fn parse_label_token(s: &str, stop: u8) -> Option<(Cow<'_, str>, usize)> {
 
 /// Reads a Go double-quoted string at the start of `s` (as written by
 /// strconv.Quote), returning it and the bytes used, quotes included.
+///
+/// `\xNN` and octal escapes are bytes, as in Go: Go 1.27 writes a label's
+/// invalid UTF-8 byte as `\xff`. Bytes that do not form UTF-8 decode to
+/// U+FFFD, which is what Go 1.26 prints in their place.
 fn unquote_go(s: &str) -> Option<(Cow<'_, str>, usize)> {
-    let body = &s[1..];
-    let mut out: Option<String> = None;
-    let mut chars = body.char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '"' => {
+    let body = s.strip_prefix('"')?;
+    let bytes = body.as_bytes();
+    let mut out: Option<Vec<u8>> = None;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => {
                 let value = match out {
-                    Some(v) => Cow::Owned(v),
+                    Some(v) => Cow::Owned(
+                        String::from_utf8(v)
+                            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                    ),
                     None => Cow::Borrowed(&body[..i]),
                 };
                 return Some((value, i + 2));
             }
-            '\\' => {
-                let buf = out.get_or_insert_with(|| body[..i].to_string());
-                let (_, e) = chars.next()?;
+            b'\\' => {
+                let buf = out.get_or_insert_with(|| bytes[..i].to_vec());
+                let e = *bytes.get(i + 1)?;
+                i += 2;
                 match e {
-                    'n' => buf.push('\n'),
-                    't' => buf.push('\t'),
-                    'r' => buf.push('\r'),
-                    'a' => buf.push('\x07'),
-                    'b' => buf.push('\x08'),
-                    'f' => buf.push('\x0c'),
-                    'v' => buf.push('\x0b'),
-                    'x' | 'u' | 'U' => {
+                    b'n' => buf.push(b'\n'),
+                    b't' => buf.push(b'\t'),
+                    b'r' => buf.push(b'\r'),
+                    b'a' => buf.push(0x07),
+                    b'b' => buf.push(0x08),
+                    b'f' => buf.push(0x0c),
+                    b'v' => buf.push(0x0b),
+                    b'x' | b'u' | b'U' => {
                         let n = match e {
-                            'x' => 2,
-                            'u' => 4,
+                            b'x' => 2,
+                            b'u' => 4,
                             _ => 8,
                         };
-                        let mut code = 0u32;
-                        for _ in 0..n {
-                            code = code * 16 + chars.next()?.1.to_digit(16)?;
+                        let code = radix_digits(bytes.get(i..i + n)?, 16)?;
+                        i += n;
+                        if e == b'x' {
+                            buf.push(code as u8);
+                        } else {
+                            let c = char::from_u32(code).unwrap_or('\u{fffd}');
+                            buf.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
                         }
-                        buf.push(char::from_u32(code).unwrap_or('\u{fffd}'));
                     }
-                    other => buf.push(other),
+                    b'0'..=b'7' => {
+                        // `\NNN`: three octal digits, one byte.
+                        let code = radix_digits(bytes.get(i - 1..i + 2)?, 8)?;
+                        i += 2;
+                        buf.push(u8::try_from(code).ok()?);
+                    }
+                    _ if e.is_ascii() => buf.push(e),
+                    _ => {
+                        // A backslash before a multi-byte character: keep
+                        // the character whole.
+                        i -= 1;
+                    }
                 }
             }
-            c => {
+            _ => {
                 if let Some(buf) = out.as_mut() {
-                    buf.push(c);
+                    buf.push(b);
                 }
+                i += 1;
             }
         }
     }
     None
+}
+
+/// The value of `digits`, all of which must be digits in `radix`.
+fn radix_digits(digits: &[u8], radix: u32) -> Option<u32> {
+    digits.iter().try_fold(0u32, |acc, &d| {
+        Some(acc * radix + char::from(d).to_digit(radix)?)
+    })
 }
 
 fn parse_body<'a>(
@@ -518,6 +554,38 @@ main.g()
         assert!(g.locked_to_thread);
         assert_eq!(g.label("leakcheck_test"), Some("TestY#2"));
         assert_eq!(g.label("k"), Some("v, w"));
+    }
+
+    #[test]
+    fn decodes_byte_escapes_as_go_does() {
+        // Go 1.27 quotes an invalid byte as `\xff`, Go 1.26 as `\ufffd`.
+        let one = |s| unquote_go(s).map(|(v, used)| (v.into_owned(), used));
+        assert_eq!(one(r#""a\x01\xff""#), Some(("a\u{1}\u{fffd}".into(), 11)));
+        assert_eq!(one(r#""a\x01\ufffd""#), Some(("a\u{1}\u{fffd}".into(), 13)));
+        // Escaped bytes that form UTF-8 are that character.
+        assert_eq!(one(r#""caf\xc3\xa9""#), Some(("caf\u{e9}".into(), 13)));
+        assert_eq!(one(r#""\303\251!""#), Some(("\u{e9}!".into(), 11)));
+        assert_eq!(one(r#""\U0001F600""#), Some(("\u{1f600}".into(), 12)));
+        assert_eq!(one(r#""x" rest"#), Some(("x".into(), 3)));
+        assert_eq!(one(r#""\777""#), None);
+        assert_eq!(one(r#""\x+f""#), None);
+        assert_eq!(one(r#""\u12""#), None);
+        assert_eq!(one(r#""open"#), None);
+    }
+
+    #[test]
+    fn go127_label_text_that_looks_like_go126_labels() {
+        let text =
+            "goroutine 3 [select] {k: \"a labels:{b\", j: \"]:\"}:\nmain.f()\n\t/x.go:1 +0x1\n";
+        let s = Snapshot::parse(text);
+        assert_eq!(s.goroutines.len(), 1);
+        let g = &s.goroutines[0];
+        assert_eq!(g.state, "select");
+        assert_eq!(g.label("k"), Some("a labels:{b"));
+        assert_eq!(g.label("j"), Some("]:"));
+        let text = "goroutine 4 [select labels:{\"k\": \"a] {b\"}]:\n";
+        let g = &Snapshot::parse(text).goroutines[0];
+        assert_eq!((g.state, g.label("k")), ("select", Some("a] {b")));
     }
 
     #[test]
