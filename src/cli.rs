@@ -16,9 +16,10 @@ use crate::reporter::Reporter;
 use crate::runner::{run, RunOptions};
 
 const AFTER_HELP: &str = "\
-Arguments after `--` are passed as to `go test`: packages, build flags
-(-race, -tags, -ldflags, ...) for the build, test flags (-run, -count,
--v, -short, -timeout, ...) for the test binaries. No packages means ./...
+Arguments after `--` are what you would give `go test`: packages, build
+flags (-race, -tags, -ldflags, ...) for the build, test flags (-run,
+-count, -v, -short, -timeout, ...) for the test binaries. Packages may
+also come before `--`. No packages means ./...
 
 Exit codes:
   0  all tests passed and nothing leaked

@@ -222,6 +222,17 @@ impl GoList<'_> {
                 message: format!("unexpected output: {e}"),
             })?);
         }
+        // A pattern that names no existing directory is the user's
+        // mistake, as with `go test`: stop before building anything.
+        if let Some(p) = packages
+            .iter()
+            .find(|p| p.error.is_some() && (p.dir.as_os_str().is_empty() || !p.dir.is_dir()))
+        {
+            let err = p.error.as_ref().map_or("", |e| e.err.trim());
+            return Err(Error::NoPackages(
+                err.lines().next().unwrap_or("").to_string(),
+            ));
+        }
         if packages.is_empty() {
             let why = stderr
                 .lines()

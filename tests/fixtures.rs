@@ -19,7 +19,8 @@ fn check_report_against_markers(report: &Report) {
     let expected = markers(&fixtures(), MODULE);
     assert!(expected.len() >= 18, "markers found: {expected:#?}");
     // (package, test) -> leak groups still unexplained.
-    let mut unexplained: BTreeMap<(String, String), Vec<leakcheck::compare::Leak>> = BTreeMap::new();
+    let mut unexplained: BTreeMap<(String, String), Vec<leakcheck::compare::Leak>> =
+        BTreeMap::new();
     for p in &report.packages {
         for t in &p.tests {
             if !t.leaks.is_empty() {
@@ -69,9 +70,17 @@ fn check_report_against_markers(report: &Report) {
                         if ambiguous {
                             assert_eq!(named, want, "{}:{} ambiguity", e.file.display(), e.line);
                         } else {
-                            assert!(l.ambiguous_with.is_empty(), "{}:{} must be exact: {l:?}", e.file.display(), e.line);
+                            assert!(
+                                l.ambiguous_with.is_empty(),
+                                "{}:{} must be exact: {l:?}",
+                                e.file.display(),
+                                e.line
+                            );
                         }
-                        assert!(!l.state.is_empty() && !l.function.is_empty() && l.line > 0, "{l:?}");
+                        assert!(
+                            !l.state.is_empty() && !l.function.is_empty() && l.line > 0,
+                            "{l:?}"
+                        );
                         assert!(l.goroutine_ids.len() == l.count, "{l:?}");
                         false
                     });
@@ -81,22 +90,38 @@ fn check_report_against_markers(report: &Report) {
                 }
             }
             assert_eq!(
-                found, e.count,
+                found,
+                e.count,
                 "{}:{} expects {} goroutine(s) leaked by {test} (go {})",
-                e.file.display(), e.line, e.count, report.go_version
+                e.file.display(),
+                e.line,
+                e.count,
+                report.go_version
             );
             let reporter = reporter.unwrap();
-            assert_eq!(test_report(&e.package, &reporter).outcome, TestOutcome::Leak);
+            assert_eq!(
+                test_report(&e.package, &reporter).outcome,
+                TestOutcome::Leak
+            );
             leaking_tests.push((e.package.clone(), reporter));
         }
     }
     unexplained.retain(|_, groups| !groups.is_empty());
-    assert!(unexplained.is_empty(), "leaks no marker explains (false positives): {unexplained:#?}");
+    assert!(
+        unexplained.is_empty(),
+        "leaks no marker explains (false positives): {unexplained:#?}"
+    );
     // Every other test is clean and passed.
     for p in &report.packages {
         for t in &p.tests {
             if !leaking_tests.contains(&(p.import_path.clone(), t.name.clone())) {
-                assert_eq!(t.outcome, TestOutcome::Pass, "{}.{} should be clean: {t:?}", p.import_path, t.name);
+                assert_eq!(
+                    t.outcome,
+                    TestOutcome::Pass,
+                    "{}.{} should be clean: {t:?}",
+                    p.import_path,
+                    t.name
+                );
             }
         }
     }
@@ -106,29 +131,59 @@ fn check_report_against_markers(report: &Report) {
 fn fixtures_report_exactly_the_marked_leaks() {
     let before = tree_state(&fixtures());
     let (out, report) = run_with_report(&fixtures(), &["--", "-parallel=4", "./..."]);
-    assert_eq!(report.go_version, go_version(), "ran with the Go under test");
-    assert_eq!(out.status.code(), Some(1), "leaks fail the run: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        report.go_version,
+        go_version(),
+        "ran with the Go under test"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "leaks fail the run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     check_report_against_markers(&report);
 
     let outcome = |p: &str| {
-        report.packages.iter().find(|r| r.import_path == format!("{MODULE}/{p}")).unwrap().outcome
+        report
+            .packages
+            .iter()
+            .find(|r| r.import_path == format!("{MODULE}/{p}"))
+            .unwrap()
+            .outcome
     };
     assert_eq!(outcome("notests"), PackageOutcome::Skip);
     assert_eq!(outcome("clean"), PackageOutcome::Pass);
     assert_eq!(outcome("handler"), PackageOutcome::Fail);
     // Every package with tests ran them all (the fixtures have 54 tests).
     let s = &report.summary;
-    assert_eq!(s.tests, report.packages.iter().map(|p| p.tests.len()).sum::<usize>());
+    assert_eq!(
+        s.tests,
+        report.packages.iter().map(|p| p.tests.len()).sum::<usize>()
+    );
     assert!(s.tests >= 54, "{s:?}");
     assert_eq!(s.failed + s.crashed + s.skipped, 0, "{s:?}");
 
     // Human output names each leaking test and its creation site,
     // relative to the current directory.
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("--- LEAK: TestQuery (1 goroutine)"), "{stdout}");
-    assert!(stdout.contains("created at  handler/handler.go:30 by leakcheck.test/fixtures/handler.query"), "{stdout}");
-    assert!(stdout.contains("ok  \tleakcheck.test/fixtures/clean\t"), "{stdout}");
-    assert!(stdout.contains("?   \tleakcheck.test/fixtures/notests\t[no test files]"), "{stdout}");
+    assert!(
+        stdout.contains("--- LEAK: TestQuery (1 goroutine)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .contains("created at  handler/handler.go:30 by leakcheck.test/fixtures/handler.query"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ok  \tleakcheck.test/fixtures/clean\t"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("?   \tleakcheck.test/fixtures/notests\t[no test files]"),
+        "{stdout}"
+    );
 
     // The user's tree was not written to.
     assert_eq!(before, tree_state(&fixtures()), "go-fixtures changed");
@@ -138,12 +193,23 @@ fn fixtures_report_exactly_the_marked_leaks() {
 fn testmain_setup_and_exit_code_are_honoured() {
     // The fixture's TestSetupRan fails unless its TestMain ran; a clean
     // package whose own TestMain goroutine predates the tests passes.
-    let (out, report) = run_with_report(&fixtures(), &["--", "./testmain", "-run", "TestSetupRan|TestRecordMetrics"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let (out, report) = run_with_report(
+        &fixtures(),
+        &["--", "./testmain", "-run", "TestSetupRan|TestRecordMetrics"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let p = &report.packages[0];
     assert_eq!(p.outcome, PackageOutcome::Pass);
     assert_eq!(p.tests.len(), 2);
-    assert!(p.tests.iter().all(|t| t.outcome == TestOutcome::Pass && t.leaks.is_empty()));
+    assert!(p
+        .tests
+        .iter()
+        .all(|t| t.outcome == TestOutcome::Pass && t.leaks.is_empty()));
 }
 
 #[test]
@@ -169,12 +235,17 @@ fn json_stream_is_go_test_json_with_leaks_as_failures() {
     assert_eq!(query.last().unwrap()["Action"], "fail");
     let output: String = query.iter().filter_map(|e| e["Output"].as_str()).collect();
     assert!(output.contains("--- FAIL: TestQuery ("), "{output}");
-    assert!(output.contains("--- LEAK: TestQuery (1 goroutine)"), "{output}");
+    assert!(
+        output.contains("--- LEAK: TestQuery (1 goroutine)"),
+        "{output}"
+    );
     assert!(output.contains("handler/handler.go:30"), "{output}");
     assert_eq!(of(Some("TestQueryFixed")).last().unwrap()["Action"], "pass");
     let package = of(None);
     assert_eq!(package.last().unwrap()["Action"], "fail");
-    assert!(package.iter().all(|e| e["Package"] == "leakcheck.test/fixtures/handler"));
+    assert!(package
+        .iter()
+        .all(|e| e["Package"] == "leakcheck.test/fixtures/handler"));
     assert!(events.iter().all(|e| e["Time"].is_string()));
 }
 

@@ -25,7 +25,10 @@ pub fn go_path() -> OsString {
     let path = std::env::var_os("PATH").unwrap_or_default();
     match std::env::var_os("LEAKCHECK_TEST_GO") {
         Some(go) => {
-            let dir = Path::new(&go).parent().expect("LEAKCHECK_TEST_GO is a file").to_path_buf();
+            let dir = Path::new(&go)
+                .parent()
+                .expect("LEAKCHECK_TEST_GO is a file")
+                .to_path_buf();
             let mut dirs = vec![dir];
             dirs.extend(std::env::split_paths(&path));
             std::env::join_paths(dirs).expect("valid PATH")
@@ -46,7 +49,9 @@ pub fn go_version() -> String {
 
 /// Minor version of the toolchain under test.
 pub fn go_minor() -> u32 {
-    leakcheck::gocmd::parse_go_release(&go_version()).expect("a Go version").1
+    leakcheck::gocmd::parse_go_release(&go_version())
+        .expect("a Go version")
+        .1
 }
 
 /// The leakcheck binary, with the Go under test on PATH.
@@ -117,7 +122,9 @@ pub fn markers(module: &Path, module_path: &str) -> Vec<Expected> {
             };
             let text = std::fs::read_to_string(&path).unwrap();
             for (i, line) in text.lines().enumerate() {
-                let Some((_, spec)) = line.split_once("// want-leak: ") else { continue };
+                let Some((_, spec)) = line.split_once("// want-leak: ") else {
+                    continue;
+                };
                 let mut tests = Vec::new();
                 let mut count = 1;
                 let mut via = None;
@@ -130,7 +137,11 @@ pub fn markers(module: &Path, module_path: &str) -> Vec<Expected> {
                     } else if let Some(t) = word.strip_prefix("fallback-ambiguous=") {
                         fallback_ambiguous = t.split(',').map(str::to_string).collect();
                     } else {
-                        tests.extend(word.split(',').filter(|t| !t.is_empty()).map(str::to_string));
+                        tests.extend(
+                            word.split(',')
+                                .filter(|t| !t.is_empty())
+                                .map(str::to_string),
+                        );
                     }
                 }
                 out.push(Expected {

@@ -1,0 +1,221 @@
+//! The command line's contract: usage errors, missing toolchain or module,
+//! bad patterns, packages that do not compile, exit codes, and help.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use leakcheck::report::{PackageOutcome, TestOutcome};
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A one-line `leakcheck: ...` error, no panic or backtrace.
+fn assert_one_line_error(out: &std::process::Output, needle: &str) {
+    let err = stderr_of(out);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("leakcheck: "), "{err}");
+    assert!(err.contains(needle), "{needle:?} in {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn no_go_on_path() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = leakcheck()
+        .current_dir(fixtures())
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    assert_one_line_error(&out, "no `go` command found on PATH");
+}
+
+#[test]
+fn not_in_a_module() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = leakcheck()
+        .current_dir(dir.path())
+        .env("GO111MODULE", "on")
+        .output()
+        .unwrap();
+    assert_one_line_error(&out, "is not in a Go module");
+}
+
+#[test]
+fn patterns_that_match_nothing() {
+    for pattern in ["./nope/...", "./nope"] {
+        let out = leakcheck()
+            .current_dir(fixtures())
+            .arg(pattern)
+            .output()
+            .unwrap();
+        assert_one_line_error(&out, "no packages to test");
+    }
+}
+
+#[test]
+fn bad_flags_are_refused_before_building() {
+    for (args, needle) in [
+        (
+            vec!["--", "-bogus"],
+            "flag provided but not defined: -bogus",
+        ),
+        (
+            vec!["--", "-count=many"],
+            "invalid value \"many\" for flag -count",
+        ),
+        (vec!["--", "-run"], "flag needs an argument: -run"),
+        (vec!["--", "-c"], "-c is not supported"),
+        (vec!["--grace", "soon"], "--grace: invalid duration"),
+        (vec!["--jobs", "0"], "--jobs must be at least 1"),
+        (vec!["-C", "/nonexistent/dir"], "no such directory"),
+    ] {
+        let out = leakcheck()
+            .current_dir(fixtures())
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_one_line_error(&out, needle);
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?} printed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    // clap's own usage errors also exit 2.
+    let out = leakcheck().arg("--no-such-option").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_package_that_does_not_compile_is_shown_and_others_still_run() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "go.mod", "module example.com/m\n\ngo 1.21\n");
+    write(
+        dir.path(),
+        "good/good.go",
+        "package good\n\nfunc Two() int { return 2 }\n",
+    );
+    write(
+        dir.path(),
+        "good/good_test.go",
+        "package good\n\nimport \"testing\"\n\nfunc TestTwo(t *testing.T) {\n\tif Two() != 2 {\n\t\tt.Fatal(\"no\")\n\t}\n}\n",
+    );
+    write(
+        dir.path(),
+        "bad/bad.go",
+        "package bad\n\nfunc Three() int { return 3 }\n",
+    );
+    write(
+        dir.path(),
+        "bad/bad_test.go",
+        "package bad\n\nimport \"testing\"\n\nfunc TestThree(t *testing.T) {\n\tvar x int = \"three\"\n\t_ = x\n}\n",
+    );
+    let (out, report) = run_with_report(dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("bad_test.go:6"),
+        "compiler output shown: {stdout}"
+    );
+    assert!(
+        stdout.contains("FAIL\texample.com/m/bad [build failed]"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ok  \texample.com/m/good\t"), "{stdout}");
+    let bad = report
+        .packages
+        .iter()
+        .find(|p| p.import_path == "example.com/m/bad")
+        .unwrap();
+    assert_eq!(bad.outcome, PackageOutcome::BuildError);
+    assert!(bad.error.as_deref().unwrap().contains("bad_test.go:6"));
+    let good = report
+        .packages
+        .iter()
+        .find(|p| p.import_path == "example.com/m/good")
+        .unwrap();
+    assert_eq!(good.outcome, PackageOutcome::Pass);
+    assert_eq!(good.tests[0].outcome, TestOutcome::Pass);
+}
+
+#[test]
+fn go_test_flags_reach_the_build_and_the_binary() {
+    // -run selects tests; -tags reaches the build; -count repeats.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "go.mod", "module example.com/m\n\ngo 1.21\n");
+    write(dir.path(), "p/p.go", "package p\n");
+    write(
+        dir.path(),
+        "p/tagged_test.go",
+        "//go:build special\n\npackage p\n\nimport \"testing\"\n\nfunc TestTagged(t *testing.T) {}\n",
+    );
+    write(
+        dir.path(),
+        "p/p_test.go",
+        "package p\n\nimport \"testing\"\n\nvar never = make(chan int)\n\nfunc TestLeaky(t *testing.T) { go func() { <-never }() }\n\nfunc TestOther(t *testing.T) {}\n",
+    );
+    let (out, report) = run_with_report(
+        dir.path(),
+        &[
+            "--grace",
+            "200ms",
+            "--",
+            "-tags=special",
+            "-run",
+            "Tagged|Leaky",
+            "-count=2",
+            "./...",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let names: Vec<&str> = report.packages[0]
+        .tests
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(names, vec!["TestLeaky", "TestTagged"]);
+    let leaky = &report.packages[0].tests[0];
+    assert_eq!(leaky.outcome, TestOutcome::Leak);
+    // Two runs, two goroutines from the same line.
+    assert_eq!(leaky.leaks.len(), 1);
+    assert_eq!(leaky.leaks[0].count, 2);
+    assert_eq!(leaky.leaks[0].created_by.as_ref().unwrap().line, 7);
+}
+
+#[test]
+fn help_and_version_document_exit_codes() {
+    let out = leakcheck().arg("--help").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "--grace",
+        "--json",
+        "--report",
+        "--jobs",
+        "-C <DIR>",
+        "Exit codes:",
+        "2  leakcheck could not do its job",
+    ] {
+        assert!(help.contains(needle), "{needle} in {help}");
+    }
+    let out = leakcheck().arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("leakcheck {}", env!("CARGO_PKG_VERSION"))
+    );
+}
