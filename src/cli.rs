@@ -43,6 +43,18 @@ pub struct Cli {
     #[arg(long, default_value = "1s", value_name = "DURATION")]
     pub grace: String,
 
+    /// A test still running after DURATION is declared hung: its goroutines
+    /// are dumped, the binary killed, and the package's remaining tests
+    /// resumed in a fresh process. `0` turns it off. `go test`'s own
+    /// -timeout keeps its meaning for the whole binary.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub test_timeout: String,
+
+    /// Repeat each test up to N times, stopping at its first leak (for
+    /// hunting leaks that happen only under some interleavings).
+    #[arg(long, value_name = "N")]
+    pub until_leak: Option<u32>,
+
     /// Print `go test -json`-compatible events on stdout.
     #[arg(long)]
     pub json: bool,
@@ -102,6 +114,11 @@ impl Cli {
         let jobs = self
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let test_timeout = parse_go_duration(&self.test_timeout)
+            .map_err(|e| Error::Usage(format!("--test-timeout: {e}")))?;
+        if self.until_leak == Some(0) {
+            return Err(Error::Usage("--until-leak must be at least 1".into()));
+        }
         Ok(RunOptions {
             dir,
             verbose: self.verbose || go_args.verbose,
@@ -109,6 +126,9 @@ impl Cli {
             grace,
             jobs,
             ignore: IgnoreRules::default(),
+            test_timeout: (!test_timeout.is_zero()).then_some(test_timeout),
+            until_leak: self.until_leak,
+            cache_dir: None,
         })
     }
 }

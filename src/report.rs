@@ -29,6 +29,9 @@ pub enum TestOutcome {
     Leak,
     /// Failed; its leaks, if any, are still listed.
     Fail,
+    /// Still running after `--test-timeout`: the binary was dumped and
+    /// killed, and the package's remaining tests resumed.
+    Hang,
     /// The test binary died while the test ran.
     Crash,
 }
@@ -40,6 +43,7 @@ impl TestOutcome {
             TestOutcome::Skip => "skip",
             TestOutcome::Leak => "leak",
             TestOutcome::Fail => "fail",
+            TestOutcome::Hang => "hang",
             TestOutcome::Crash => "crash",
         }
     }
@@ -70,7 +74,27 @@ pub struct TestReport {
     pub name: String,
     pub outcome: TestOutcome,
     pub elapsed_ms: f64,
+    /// For `leak` and `fail`: what it left behind. For `hang`: its own
+    /// goroutine and every goroutine it started, as the hang dump showed.
     pub leaks: Vec<Leak>,
+    /// How many times it ran (`-count`, `--until-leak`).
+    #[serde(default = "one")]
+    pub runs: u32,
+    /// How many of those runs leaked.
+    #[serde(default)]
+    pub leaked_runs: u32,
+    /// For `hang`: every goroutine involved is blocked on a channel,
+    /// select, mutex, condition or wait group, none runnable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadlock: Option<bool>,
+    /// For `crash` and `hang`: the panic or fatal error and the crashing
+    /// goroutine's stack first, or the hang's summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// One package.
@@ -94,6 +118,8 @@ pub struct Summary {
     pub skipped: usize,
     #[serde(default)]
     pub crashed: usize,
+    #[serde(default)]
+    pub hung: usize,
 }
 
 /// The whole run.
@@ -114,6 +140,7 @@ impl Report {
                 TestOutcome::Skip => summary.skipped += 1,
                 TestOutcome::Leak => summary.leaked += 1,
                 TestOutcome::Fail => summary.failed += 1,
+                TestOutcome::Hang => summary.hung += 1,
                 TestOutcome::Crash => summary.crashed += 1,
             }
         }

@@ -168,8 +168,8 @@ fn human_summary(out: &mut impl Write, report: &Report, base: &Path) -> io::Resu
     }
     writeln!(
         out,
-        "\nleakcheck: {} tests, {} passed, {} failed, {} leaked, {} crashed, {} skipped",
-        s.tests, s.passed, s.failed, s.leaked, s.crashed, s.skipped
+        "\nleakcheck: {} tests, {} passed, {} failed, {} leaked, {} hung, {} crashed, {} skipped",
+        s.tests, s.passed, s.failed, s.leaked, s.hung, s.crashed, s.skipped
     )
 }
 

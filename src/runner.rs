@@ -38,6 +38,31 @@ pub struct RunOptions {
     pub ignore: IgnoreRules,
     /// Show every goroutine's full stack in leak reports.
     pub verbose: bool,
+    /// A test still running after this long is declared hung (`None`: off).
+    pub test_timeout: Option<Duration>,
+    /// Repeat each test up to N times, stopping at its first leak.
+    pub until_leak: Option<u32>,
+    /// Keep test binaries here and reuse them while their build inputs are
+    /// unchanged (`None`: build into a temporary directory every run).
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl RunOptions {
+    /// Options for `dir` with leakcheck's defaults: grace 1s, test timeout
+    /// 60s, one job per CPU, the built-in ignore rules.
+    pub fn new(dir: impl Into<PathBuf>) -> RunOptions {
+        RunOptions {
+            dir: dir.into(),
+            go_args: GoTestArgs::default(),
+            grace: Duration::from_secs(1),
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ignore: IgnoreRules::default(),
+            verbose: false,
+            test_timeout: Some(Duration::from_secs(60)),
+            until_leak: None,
+            cache_dir: None,
+        }
+    }
 }
 
 /// What the runner tells its reporter, in order.
@@ -518,6 +543,10 @@ impl<'a> EventJoiner<'a> {
                     outcome,
                     elapsed_ms: s.elapsed,
                     leaks: s.leaks.clone(),
+                    runs: 1,
+                    leaked_runs: 0,
+                    deadlock: None,
+                    details: None,
                 })
             })
             .collect();
