@@ -8,7 +8,12 @@
 //     goroutine the test starts, directly or not, carries the label;
 //   - sends a numbered goroutine dump to leakcheck before the test;
 //   - after the test (after its cleanups and subtests), sends dumps until
-//     leakcheck answers "done"; leakcheck decides when to ask again.
+//     leakcheck answers "done"; leakcheck decides when to ask again, and
+//     whether the next dump is the goroutine leak profile (GC-proven
+//     leaks) or a plain one.
+//
+// With LEAKCHECK_ASK=1 it also waits, before each test, for leakcheck to
+// say "run" or "skip" (used to stop repeating a test once it leaked).
 //
 // Without LEAKCHECK_SOCKET in the environment it does nothing at all.
 // Every identifier starts with "leakcheck" so it cannot clash with the
@@ -17,6 +22,7 @@ package harness
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -41,13 +47,18 @@ const leakcheckLabel = "leakcheck_test"
 // leakcheckSetupExit is the exit code when the helper cannot do its job.
 const leakcheckSetupExit = 86
 
+// leakcheckAsk is set when leakcheck decides whether each run happens.
+var leakcheckAsk bool
+
 // leakcheckMain runs the tests of m, wrapped when leakcheck is listening,
 // through the package's own TestMain when it has one.
 func leakcheckMain(m *testing.M, userMain func(*testing.M)) {
 	socket := os.Getenv(leakcheckSocketEnv)
+	leakcheckAsk = os.Getenv("LEAKCHECK_ASK") == "1"
 	// Child processes started by tests (the os.Args[0] helper-process
 	// pattern) must not report to leakcheck as if they were this binary.
 	os.Unsetenv(leakcheckSocketEnv)
+	os.Unsetenv("LEAKCHECK_ASK")
 	if socket != "" {
 		if err := leakcheckWrap(m, socket); err != nil {
 			fmt.Fprintf(os.Stderr, "leakcheck: %v\n", err)
@@ -86,24 +97,40 @@ func leakcheckRunTest(t *testing.T, socket, name string, f func(*testing.T)) {
 		fmt.Fprintf(os.Stderr, "leakcheck: %v\n", err)
 		os.Exit(leakcheckSetupExit)
 	}
+	replies := bufio.NewReader(conn)
+	if leakcheckAsk {
+		fmt.Fprintf(conn, "ask %s 0 0\n", run)
+		if reply, _ := replies.ReadString('\n'); reply != "run\n" {
+			conn.Close()
+			return
+		}
+	}
 	ctx := pprof.WithLabels(context.Background(), pprof.Labels(leakcheckLabel, run))
 	pprof.SetGoroutineLabels(ctx)
-	leakcheckSend(conn, "start "+run)
+	leakcheckSend(conn, "start "+run, false)
 	// Registered first, so it runs last: after the test's own cleanups
 	// and after its subtests, also when the test fails or skips.
 	t.Cleanup(func() {
 		defer conn.Close()
-		replies := bufio.NewReader(conn)
 		status := "pass"
 		if t.Skipped() {
 			status = "skip"
 		} else if t.Failed() {
 			status = "fail"
 		}
-		for kind := "end " + run + " " + status; ; kind = "again " + run {
-			leakcheckSend(conn, kind)
+		kind, profile := "end "+run+" "+status, false
+		for {
+			leakcheckSend(conn, kind, profile)
 			reply, err := replies.ReadString('\n')
-			if err != nil || reply != "again\n" {
+			if err != nil {
+				return
+			}
+			switch reply {
+			case "again\n":
+				kind, profile = "again "+run, false
+			case "leakprofile\n":
+				kind, profile = "again "+run, true
+			default:
 				return
 			}
 		}
@@ -118,19 +145,28 @@ var (
 )
 
 // leakcheckSend writes one message: a header line "KIND SEQ LEN", then
-// LEN bytes of runtime.Stack(all) output. SEQ numbers the dumps of this
-// process in the order they were taken.
-func leakcheckSend(conn net.Conn, kind string) {
+// LEN bytes of runtime.Stack(all) output, or of the goroutine leak
+// profile at debug=2 when profile is set and the runtime has one. SEQ
+// numbers the dumps of this process in the order they were taken.
+func leakcheckSend(conn net.Conn, kind string, profile bool) {
 	leakcheckDumpMu.Lock()
 	defer leakcheckDumpMu.Unlock()
-	n := runtime.Stack(leakcheckDumpBuf, true)
-	for n == len(leakcheckDumpBuf) {
-		leakcheckDumpBuf = make([]byte, 2*len(leakcheckDumpBuf))
-		n = runtime.Stack(leakcheckDumpBuf, true)
+	var dump []byte
+	if p := pprof.Lookup("goroutineleak"); profile && p != nil {
+		var buf bytes.Buffer
+		p.WriteTo(&buf, 2)
+		dump = buf.Bytes()
+	} else {
+		n := runtime.Stack(leakcheckDumpBuf, true)
+		for n == len(leakcheckDumpBuf) {
+			leakcheckDumpBuf = make([]byte, 2*len(leakcheckDumpBuf))
+			n = runtime.Stack(leakcheckDumpBuf, true)
+		}
+		dump = leakcheckDumpBuf[:n]
 	}
 	leakcheckDumpSeq++
-	header := kind + " " + strconv.FormatInt(leakcheckDumpSeq, 10) + " " + strconv.Itoa(n) + "\n"
-	bufs := net.Buffers{[]byte(header), leakcheckDumpBuf[:n]}
+	header := kind + " " + strconv.FormatInt(leakcheckDumpSeq, 10) + " " + strconv.Itoa(len(dump)) + "\n"
+	bufs := net.Buffers{[]byte(header), dump}
 	if _, err := bufs.WriteTo(conn); err != nil {
 		fmt.Fprintf(os.Stderr, "leakcheck: %v\n", err)
 		os.Exit(leakcheckSetupExit)

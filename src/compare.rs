@@ -69,6 +69,9 @@ pub enum RunStatus {
     Pass,
     Fail,
     Skip,
+    /// leakcheck told the helper not to run it (`--until-leak`: the test
+    /// had leaked already).
+    NotRun,
 }
 
 /// The comparator's final word on one test run.
@@ -87,6 +90,8 @@ pub struct RunVerdict {
 pub enum Decision {
     /// Wait this long, then send another dump.
     Again(Duration),
+    /// Send the goroutine leak profile now.
+    LeakProfile,
     /// The run is judged.
     Done(RunVerdict),
 }
@@ -99,6 +104,9 @@ pub struct CompareConfig {
     pub ignore: IgnoreRules,
     /// GOROOT, to tell the standard library's frames from the user's.
     pub goroot: String,
+    /// The test binary has the goroutine leak profile (Go 1.27, or 1.26
+    /// built with GOEXPERIMENT=goroutineleakprofile).
+    pub leak_profile: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +130,10 @@ struct Run {
     status: RunStatus,
     check_started: Option<Instant>,
     attempts: u32,
+    /// The leak profile was asked for during this run's check.
+    profile_asked: bool,
+    /// Goroutines the leak profile proved leaked.
+    proven: HashSet<u64>,
 }
 
 /// Who a goroutine belongs to.
@@ -190,6 +202,8 @@ impl Comparator {
                 status: RunStatus::Pass,
                 check_started: None,
                 attempts: 0,
+                profile_asked: false,
+                proven: HashSet::new(),
             },
         );
     }
@@ -257,9 +271,23 @@ impl Comparator {
             (Vec::new(), Vec::new())
         };
         let r = self.runs.get_mut(run).expect("checked above");
+        let mut suspects = suspects;
+        for (g, _) in suspects.iter_mut() {
+            if g.leaked {
+                r.proven.insert(g.id);
+            }
+            g.leaked = r.proven.contains(&g.id);
+        }
         let started = r.check_started.unwrap_or(now);
         let deadline = started + self.config.grace;
-        if !suspects.is_empty() && now < deadline {
+        let all_proven = suspects.iter().all(|(g, _)| g.leaked);
+        if !suspects.is_empty() && !all_proven && now < deadline {
+            // Still alive after the first check: let the GC prove what it
+            // can before waiting out the grace period.
+            if self.config.leak_profile && !r.profile_asked {
+                r.profile_asked = true;
+                return Decision::LeakProfile;
+            }
             let backoff = MIN_BACKOFF
                 .saturating_mul(1u32 << r.attempts.min(16))
                 .min(MAX_BACKOFF)
@@ -280,6 +308,76 @@ impl Comparator {
             self.claimed.insert(g.id);
         }
         Decision::Done(verdict)
+    }
+
+    /// The runs of `test` whose test function has not returned.
+    pub fn running_runs_of(&self, test: &str) -> Vec<String> {
+        let mut v: Vec<(u64, String)> = self
+            .runs
+            .iter()
+            .filter(|(_, r)| r.test == test && r.phase == Phase::Running)
+            .map(|(k, r)| (r.start_seq, k.clone()))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, k)| k).collect()
+    }
+
+    /// The run a goroutine of `snapshot` belongs to, when it is known
+    /// exactly (the run's own goroutine, its label, or creator links).
+    pub fn run_of(&self, snapshot: &Snapshot<'_>, gid: u64) -> Option<String> {
+        if let Some(run) = self.run_of_gid.get(&gid) {
+            return Some(run.clone());
+        }
+        let g = snapshot.get(gid)?;
+        match self.owner(g, snapshot, &mut HashMap::new(), 0) {
+            Owner::Run(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// A hung run's goroutines, from a dump of the live process: its own
+    /// goroutine first, then every goroutine it started (exactly or
+    /// possibly), grouped; and whether they are deadlocked: all blocked on
+    /// channels, selects, mutexes, conditions or wait groups, none
+    /// runnable. Goroutines the dump marks `(leaked)` count as deadlocked.
+    pub fn hang_report(&self, run: &str, snapshot: &Snapshot<'_>) -> (Vec<Leak>, bool) {
+        let Some(me) = self.runs.get(run) else {
+            return (Vec::new(), false);
+        };
+        let mut involved: Vec<(Goroutine<'_>, Vec<String>)> = Vec::new();
+        if let Some(own) = snapshot.get(me.gid) {
+            // The test's own goroutine: created by the testing package,
+            // which says nothing useful.
+            let mut own = own.clone();
+            own.created_by = None;
+            involved.push((own, Vec::new()));
+        }
+        let mut memo = HashMap::new();
+        for g in &snapshot.goroutines {
+            if g.id == me.gid
+                || me.before.contains(&g.id)
+                || self.config.ignore.matching(g).is_some()
+            {
+                continue;
+            }
+            match self.owner(g, snapshot, &mut memo, 0) {
+                Owner::Run(r) if r == run => involved.push((g.clone(), Vec::new())),
+                Owner::Candidates(c) if c.iter().any(|x| x == run) => {
+                    let others = c
+                        .iter()
+                        .filter(|x| *x != run)
+                        .map(|x| Self::test_of_run(x).to_string())
+                        .collect();
+                    involved.push((g.clone(), others));
+                }
+                _ => {}
+            }
+        }
+        let deadlock = !involved.is_empty()
+            && involved
+                .iter()
+                .all(|(g, _)| g.leaked || is_blocking_primitive(g.state));
+        (group_leaks(&involved, &self.config.goroot), deadlock)
     }
 
     /// The goroutines of `snapshot` that belong to `run`, each with the
@@ -394,6 +492,17 @@ impl Comparator {
             }
         }
     }
+}
+
+/// Whether a goroutine in `state` waits on a synchronization primitive
+/// (which only another goroutine can release), rather than on time, I/O,
+/// a system call, or being runnable.
+pub fn is_blocking_primitive(state: &str) -> bool {
+    state.starts_with("chan ")
+        || state.starts_with("select")
+        || state.starts_with("sync.")
+        || state.starts_with("semacquire")
+        || state == "sync.Cond.Wait"
 }
 
 /// Whether `frame` is in the standard library (or the runtime).

@@ -6,7 +6,11 @@
 //! - `end RUN STATUS SEQ LEN\n` + dump, after the test (STATUS is
 //!   `pass`, `fail` or `skip`); leakcheck answers `again\n` (send another
 //!   dump) or `done\n`;
-//! - `again RUN SEQ LEN\n` + dump, answered the same way.
+//! - `again RUN SEQ LEN\n` + dump, answered the same way; leakcheck may
+//!   also answer `leakprofile\n`: send the goroutine leak profile next;
+//! - `ask RUN 0 0\n` before a run, when the helper runs with
+//!   `LEAKCHECK_ASK=1`: leakcheck answers `run\n` or `skip\n` (a test
+//!   that already leaked is not repeated under `--until-leak`).
 //!
 //! SEQ numbers the helper's dumps in the order they were taken; messages
 //! reach the comparator in that order whatever connection they came on.
@@ -36,6 +40,8 @@ struct State {
     verdicts: HashMap<String, VecDeque<RunVerdict>>,
     /// Protocol problems, reported by the runner.
     errors: Vec<String>,
+    /// Tests that leaked in an earlier run.
+    leaked: std::collections::HashSet<String>,
 }
 
 struct Shared {
@@ -69,6 +75,7 @@ impl HelperListener {
                 comparator,
                 verdicts: HashMap::new(),
                 errors: Vec::new(),
+                leaked: Default::default(),
             }),
             order: Condvar::new(),
         });
@@ -102,6 +109,27 @@ impl HelperListener {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The hang report of `test` from a dump of the live process (see
+    /// [`Comparator::hang_report`]), for its oldest run still running.
+    pub fn hang_report(&self, test: &str, dump: &str) -> Option<(Vec<crate::compare::Leak>, bool)> {
+        let state = self.shared.lock();
+        let run = state.comparator.running_runs_of(test).into_iter().next()?;
+        Some(
+            state
+                .comparator
+                .hang_report(&run, &crate::stack::Snapshot::parse(dump)),
+        )
+    }
+
+    /// The test that goroutine `gid` of `dump` belongs to, if known.
+    pub fn test_of_goroutine(&self, dump: &str, gid: u64) -> Option<String> {
+        let state = self.shared.lock();
+        let run = state
+            .comparator
+            .run_of(&crate::stack::Snapshot::parse(dump), gid)?;
+        Some(Comparator::test_of_run(&run).to_string())
     }
 
     /// The oldest verdict not yet taken for `test`.
@@ -158,7 +186,7 @@ fn parse_header(line: &str) -> Option<Message> {
     let len = parts.pop()?.parse().ok()?;
     let seq = parts.pop()?.parse().ok()?;
     let (kind, run, status) = match parts.as_slice() {
-        ["start", run] | ["again", run] => (parts[0], *run, None),
+        ["start", run] | ["again", run] | ["ask", run] => (parts[0], *run, None),
         ["end", run, status] => (
             "end",
             *run,
@@ -199,6 +227,31 @@ fn serve(stream: UnixStream, shared: &Shared) {
             ));
             return;
         };
+        if msg.kind == "ask" {
+            let test = Comparator::test_of_run(&msg.run).to_string();
+            let mut state = shared.lock();
+            let reply = if state.leaked.contains(&test) {
+                state
+                    .verdicts
+                    .entry(test.clone())
+                    .or_default()
+                    .push_back(RunVerdict {
+                        run: msg.run.clone(),
+                        test,
+                        status: RunStatus::NotRun,
+                        leaks: Vec::new(),
+                        ignored: Vec::new(),
+                    });
+                "skip\n"
+            } else {
+                "run\n"
+            };
+            drop(state);
+            if writer.write_all(reply.as_bytes()).is_err() {
+                return;
+            }
+            continue;
+        }
         dump.resize(msg.len, 0);
         if reader.read_exact(&mut dump).is_err() {
             return;
@@ -243,6 +296,7 @@ fn serve(stream: UnixStream, shared: &Shared) {
         let reply = match decision {
             None => continue,
             Some(Decision::Done(_)) => "done\n",
+            Some(Decision::LeakProfile) => "leakprofile\n",
             Some(Decision::Again(wait)) => {
                 std::thread::sleep(wait);
                 "again\n"

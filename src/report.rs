@@ -51,7 +51,7 @@ impl TestOutcome {
     pub fn is_failure(self) -> bool {
         matches!(
             self,
-            TestOutcome::Leak | TestOutcome::Fail | TestOutcome::Crash
+            TestOutcome::Leak | TestOutcome::Fail | TestOutcome::Hang | TestOutcome::Crash
         )
     }
 }

@@ -15,15 +15,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::compare::{group_leaks_merge, Comparator, CompareConfig, RunVerdict};
+use crate::compare::{group_leaks_merge, Comparator, CompareConfig, RunStatus, RunVerdict};
 use crate::error::Error;
 use crate::goargs::GoTestArgs;
 use crate::gocmd::{command_line, godebug_with, GoEnv, GoList, GoPackage, GoTestBuild};
 use crate::harness::Overlay;
 use crate::ignore::IgnoreRules;
-use crate::listener::{Finished, HelperListener};
+use crate::listener::HelperListener;
 use crate::report::{PackageOutcome, PackageReport, Report, TestOutcome, TestReport};
 use crate::reporter::leak_report_lines;
+use crate::stack::Snapshot;
 use crate::testjson::TestEvent;
 
 /// Everything a run needs to know.
@@ -231,7 +232,7 @@ impl PackageContext<'_> {
             output: &binary,
             overlay: self.overlay,
             build_flags: &self.opts.go_args.build_flags,
-            env: Vec::new(),
+            env: self.build_env(),
         };
         let failure = match build.run() {
             Ok(Ok(())) => None,
@@ -252,14 +253,58 @@ impl PackageContext<'_> {
         self.run_binary(index, pkg, &binary)
     }
 
-    fn test_binary_args(&self) -> Vec<String> {
+    /// Extra environment for `go test -c`: the goroutine leak profile is
+    /// an experiment in Go 1.26 (always there from 1.27).
+    fn build_env(&self) -> Vec<(String, String)> {
+        if self.env.release != (1, 26) {
+            return Vec::new();
+        }
+        let user = std::env::var("GOEXPERIMENT").unwrap_or_default();
+        let value = if user.trim().is_empty() {
+            "goroutineleakprofile".to_string()
+        } else {
+            format!("{user},goroutineleakprofile")
+        };
+        vec![("GOEXPERIMENT".to_string(), value)]
+    }
+
+    /// Whether the test binaries have the goroutine leak profile.
+    fn has_leak_profile(&self) -> bool {
+        self.env.release >= (1, 26)
+    }
+
+    /// The test binary's arguments; `skip` names top-level tests that
+    /// already ran in an earlier process of this package.
+    fn test_binary_args(&self, skip: &[String]) -> Vec<String> {
         let a = &self.opts.go_args;
         let mut args = vec![
             "-test.v=test2json".to_string(),
             "-test.paniconexit0".to_string(),
             format!("-test.timeout={}", a.timeout.as_deref().unwrap_or("10m0s")),
         ];
-        args.extend(a.test_flags.iter().cloned());
+        let mut user_skip = None;
+        for f in &a.test_flags {
+            if let Some(v) = f.strip_prefix("-test.skip=") {
+                user_skip = Some(v.to_string());
+            } else if self.opts.until_leak.is_some() && f.starts_with("-test.count=") {
+                continue;
+            } else {
+                args.push(f.clone());
+            }
+        }
+        if let Some(n) = self.opts.until_leak {
+            args.push(format!("-test.count={n}"));
+        }
+        let ours = (!skip.is_empty()).then(|| {
+            let names: Vec<String> = skip.iter().map(|t| regex::escape(t)).collect();
+            format!("^({})$", names.join("|"))
+        });
+        match (ours, user_skip) {
+            (Some(o), Some(u)) => args.push(format!("-test.skip={o}|{u}")),
+            (Some(o), None) => args.push(format!("-test.skip={o}")),
+            (None, Some(u)) => args.push(format!("-test.skip={u}")),
+            (None, None) => {}
+        }
         if !a
             .test_flags
             .iter()
@@ -271,43 +316,84 @@ impl PackageContext<'_> {
         args
     }
 
+    /// Whether the tests left after a hang or crash can run in a fresh
+    /// process: not with -failfast (go test would stop too), and not when
+    /// the user's -skip has subtest parts (it cannot be combined).
+    fn can_resume(&self) -> bool {
+        let a = &self.opts.go_args;
+        !a.test_flags
+            .iter()
+            .any(|f| f == "-test.failfast" || f == "-test.failfast=true")
+            && !a.test_flags.iter().any(|f| {
+                f.strip_prefix("-test.skip=")
+                    .is_some_and(|v| v.contains('/'))
+            })
+    }
+
+    /// Runs one package's test binary, in as many processes as it takes:
+    /// after a hang or a crash, the tests that did not run yet are resumed
+    /// in a fresh process.
     fn run_binary(
         &self,
         index: usize,
         pkg: &GoPackage,
         binary: &Path,
     ) -> (PackageReport, Vec<TestEvent>) {
-        let path = pkg.import_path.as_str();
         let started = Instant::now();
-        let fail = |message: String| {
-            let events = vec![
-                output_event(path, None, format!("{message}\n")),
-                output_event(
-                    path,
-                    None,
-                    format!("FAIL\t{path}\t{:.3}s\n", started.elapsed().as_secs_f64()),
-                ),
-                final_event(path, "fail", started.elapsed().as_secs_f64()),
-            ];
-            (
-                package_report(pkg, PackageOutcome::Fail, Some(message)),
-                events,
-            )
-        };
+        let mut join = EventJoiner::new(&pkg.import_path, &self.opts.dir, self.opts.verbose);
+        let mut skip: Vec<String> = Vec::new();
+        let mut last = ProcessEnd::default();
+        for attempt in 0.. {
+            join.attempt = attempt;
+            let end = match self.run_process(index, attempt, pkg, binary, &skip, &mut join) {
+                Ok(end) => end,
+                Err(message) => {
+                    join.raw_output(format!("leakcheck: {message}\n"));
+                    join.failed_to_run = Some(message);
+                    break;
+                }
+            };
+            let stopped_early = end.hung.is_some() || !end.crashed.is_empty();
+            let before = skip.len();
+            skip = join.finished_tests();
+            last = end;
+            if !stopped_early || !self.can_resume() || skip.len() == before {
+                break;
+            }
+            join.raw_output(format!(
+                "leakcheck: resuming the remaining tests of {} in a fresh process\n",
+                pkg.import_path
+            ));
+        }
+        join.finish(last.exit_code, last.errors, started.elapsed())
+    }
+
+    /// Runs one process of a test binary.
+    fn run_process(
+        &self,
+        index: usize,
+        attempt: usize,
+        pkg: &GoPackage,
+        binary: &Path,
+        skip: &[String],
+        join: &mut EventJoiner<'_>,
+    ) -> Result<ProcessEnd, String> {
+        let path = pkg.import_path.as_str();
         let comparator = Comparator::new(CompareConfig {
             grace: self.opts.grace,
             ignore: self.opts.ignore.clone(),
             goroot: self.env.goroot.clone(),
+            leak_profile: self.has_leak_profile(),
         });
-        let socket = self.work.join(format!("pkg{index}.sock"));
-        let listener = match HelperListener::bind(&socket, comparator) {
-            Ok(l) => l,
-            Err(e) => return fail(e.to_string()),
-        };
-        let args = self.test_binary_args();
+        let socket = self.work.join(format!("pkg{index}-{attempt}.sock"));
+        let listener = HelperListener::bind(&socket, comparator).map_err(|e| e.to_string())?;
+        let args = self.test_binary_args(skip);
         let mut cmd = duct::cmd(binary, &args)
             .dir(&pkg.dir)
             .env("LEAKCHECK_SOCKET", listener.path());
+        if self.opts.until_leak.is_some() {
+            cmd = cmd.env("LEAKCHECK_ASK", "1");
+        }
         if self.env.has_traceback_labels() {
             let godebug = std::env::var("GODEBUG").ok();
             cmd = cmd.env(
@@ -319,25 +405,18 @@ impl PackageContext<'_> {
             &binary.display().to_string(),
             &args.iter().map(Into::into).collect::<Vec<_>>(),
         );
-        let (reader, writer) = match os_pipe::pipe() {
-            Ok(p) => p,
-            Err(e) => return fail(format!("creating a pipe: {e}")),
-        };
-        let writer2 = match writer.try_clone() {
-            Ok(w) => w,
-            Err(e) => return fail(format!("creating a pipe: {e}")),
-        };
+        let (reader, writer) = os_pipe::pipe().map_err(|e| format!("creating a pipe: {e}"))?;
+        let writer2 = writer
+            .try_clone()
+            .map_err(|e| format!("creating a pipe: {e}"))?;
         let child = cmd
             .stdout_file(writer)
             .stderr_file(writer2)
             .stdin_null()
             .unchecked()
-            .start();
+            .start()
+            .map_err(|e| format!("running {line}: {e}"))?;
         // `cmd` is consumed: our ends of the write side are closed now.
-        let child = match child {
-            Ok(c) => c,
-            Err(e) => return fail(format!("running {line}: {e}")),
-        };
         let converter = duct::cmd(self.test2json, ["-t", "-p", path])
             .stdin_file(reader)
             .stderr_to_stdout()
@@ -347,25 +426,275 @@ impl PackageContext<'_> {
             Ok(c) => c,
             Err(e) => {
                 let _ = child.kill();
-                return fail(format!("running {}: {e}", self.test2json.display()));
+                return Err(format!("running {}: {e}", self.test2json.display()));
             }
         };
-        let mut join = EventJoiner::new(path, &listener, self.env, self.opts);
+        let watch = Watchdog::start(child.pids().first().copied(), self.opts.test_timeout);
+        let mut all_output = String::new();
         for line in BufReader::new(&converter).lines() {
             let Ok(line) = line else { break };
-            match serde_json::from_str::<TestEvent>(&line) {
-                Ok(event) => join.event(event),
-                Err(_) => join.raw_output(format!("{line}\n")),
+            let event = match serde_json::from_str::<TestEvent>(&line) {
+                Ok(event) => event,
+                Err(_) => TestEvent::output(path, None, format!("{line}\n")),
+            };
+            if let Some(text) = &event.output {
+                all_output.push_str(text);
             }
+            if watch.observe(&event) {
+                continue; // the hang dump: summarized below instead
+            }
+            if attempt > 0
+                && (event.action == "start"
+                    || event.output.as_deref() == Some("testing: warning: no tests to run\n"))
+            {
+                continue; // a resumed process continues the package's stream
+            }
+            join.event(event, &listener);
         }
         let status = child.wait().map(|o| o.status);
+        let (hung, running) = watch.stop();
         let finished = listener.finish();
-        let elapsed = started.elapsed();
-        let code = match status {
-            Ok(s) => s.code(),
-            Err(_) => None,
+        let exit_code = status.ok().and_then(|s| s.code());
+        join.take_remaining_verdicts(finished.verdicts);
+        let mut end = ProcessEnd {
+            exit_code,
+            errors: finished.errors,
+            ..ProcessEnd::default()
         };
-        join.finish(code, finished, elapsed)
+        // Tests still running when the process ended.
+        let mut unfinished: Vec<String> = running;
+        for run in &finished.unfinished {
+            let test = Comparator::test_of_run(run).to_string();
+            if !unfinished.contains(&test) && !join.has_final(&test) {
+                unfinished.push(test);
+            }
+        }
+        if let Some((test, after)) = hung {
+            let dump = all_output
+                .find("SIGQUIT: quit")
+                .map_or(all_output.as_str(), |i| &all_output[i..]);
+            let (groups, deadlock) = listener.hang_report(&test, dump).unwrap_or_default();
+            join.hang(&test, groups, deadlock, after);
+            end.hung = Some(test);
+        } else if exit_code != Some(0) && !unfinished.is_empty() {
+            let crash = CrashOutput::find(&all_output);
+            let culprit = crash
+                .as_ref()
+                .and_then(|c| c.goroutine)
+                .and_then(|gid| {
+                    listener.test_of_goroutine(
+                        &all_output[crash.as_ref().map_or(0, |c| c.start)..],
+                        gid,
+                    )
+                })
+                .filter(|t| unfinished.contains(t));
+            let culprits = match culprit {
+                Some(t) => vec![t],
+                None => unfinished.clone(),
+            };
+            let details = match &crash {
+                Some(c) => c.summary(&all_output),
+                None => format!(
+                    "the test binary exited with {} while this test ran",
+                    exit_code.map_or("a signal".to_string(), |c| format!("status {c}"))
+                ),
+            };
+            for t in &culprits {
+                join.crash(t, &details);
+            }
+            end.crashed = culprits;
+        }
+        Ok(end)
+    }
+}
+
+/// How one process of a test binary ended.
+#[derive(Debug, Default)]
+struct ProcessEnd {
+    exit_code: Option<i32>,
+    errors: Vec<String>,
+    /// The test declared hung.
+    hung: Option<String>,
+    /// The tests blamed for the crash.
+    crashed: Vec<String>,
+}
+
+/// Watches a test binary for a test that runs longer than the test
+/// timeout; dumps it with SIGQUIT and kills it. It follows top-level tests
+/// through their `run`, `pause`, `cont` and final events, so a parallel
+/// test waiting for its turn is not counted as running.
+struct Watchdog {
+    shared: std::sync::Arc<(std::sync::Mutex<WatchState>, std::sync::Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct WatchState {
+    running: Vec<(String, Instant)>,
+    /// All top-level tests started and not finished, paused or not.
+    started: Vec<String>,
+    hung: Option<(String, Duration)>,
+    stop: bool,
+}
+
+impl Watchdog {
+    fn start(pid: Option<u32>, timeout: Option<Duration>) -> Watchdog {
+        let shared = std::sync::Arc::new((
+            std::sync::Mutex::new(WatchState::default()),
+            std::sync::Condvar::new(),
+        ));
+        let thread = match (pid, timeout) {
+            (Some(pid), Some(timeout)) => {
+                let shared = shared.clone();
+                Some(std::thread::spawn(move || watch(pid, timeout, &shared)))
+            }
+            _ => None,
+        };
+        Watchdog { shared, thread }
+    }
+
+    /// Follows `event`; true once the binary is being dumped for a hang
+    /// (its output from then on is the dump).
+    fn observe(&self, event: &TestEvent) -> bool {
+        let mut st = self.shared.0.lock().unwrap_or_else(|e| e.into_inner());
+        if st.hung.is_some() {
+            return true;
+        }
+        if let Some(test) = event.test.as_deref().filter(|t| !t.contains('/')) {
+            match event.action.as_str() {
+                "run" | "cont" => {
+                    st.running.retain(|(t, _)| t != test);
+                    st.running.push((test.to_string(), Instant::now()));
+                    if !st.started.iter().any(|t| t == test) {
+                        st.started.push(test.to_string());
+                    }
+                }
+                "pause" => st.running.retain(|(t, _)| t != test),
+                "pass" | "fail" | "skip" => {
+                    st.running.retain(|(t, _)| t != test);
+                    st.started.retain(|t| t != test);
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+
+    /// Stops watching; returns the hung test and how long it had run, and
+    /// the top-level tests that started and never finished.
+    fn stop(mut self) -> (Option<(String, Duration)>, Vec<String>) {
+        {
+            let mut st = self.shared.0.lock().unwrap_or_else(|e| e.into_inner());
+            st.stop = true;
+            self.shared.1.notify_all();
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let mut st = self.shared.0.lock().unwrap_or_else(|e| e.into_inner());
+        let hung = st.hung.take();
+        let started = std::mem::take(&mut st.started);
+        (hung, started)
+    }
+}
+
+fn watch(pid: u32, timeout: Duration, shared: &(std::sync::Mutex<WatchState>, std::sync::Condvar)) {
+    let (lock, cvar) = shared;
+    let mut st = lock.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        if st.stop {
+            return;
+        }
+        let now = Instant::now();
+        if let Some((test, since)) = st
+            .running
+            .iter()
+            .find(|(_, since)| now.duration_since(*since) >= timeout)
+        {
+            st.hung = Some((test.clone(), now.duration_since(*since)));
+            drop(st);
+            signal(pid, libc::SIGQUIT);
+            // The runtime prints every goroutine and exits; make sure it
+            // does not linger.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut st = lock.lock().unwrap_or_else(|e| e.into_inner());
+            while !st.stop && Instant::now() < deadline {
+                st = cvar
+                    .wait_timeout(st, Duration::from_millis(100))
+                    .map(|(s, _)| s)
+                    .unwrap_or_else(|e| e.into_inner().0);
+            }
+            if !st.stop {
+                signal(pid, libc::SIGKILL);
+            }
+            return;
+        }
+        st = cvar
+            .wait_timeout(st, Duration::from_millis(50))
+            .map(|(s, _)| s)
+            .unwrap_or_else(|e| e.into_inner().0);
+    }
+}
+
+fn signal(pid: u32, sig: libc::c_int) {
+    // SAFETY: kill(2) has no memory-safety preconditions; the pid is our
+    // own child's, which has not been reaped yet (we wait for it only
+    // after the watchdog stops).
+    unsafe {
+        libc::kill(pid as libc::pid_t, sig);
+    }
+}
+
+/// The panic or fatal error at the end of a crashed binary's output.
+struct CrashOutput {
+    /// Where the panic message starts in the output.
+    start: usize,
+    /// The crashing goroutine (the first one after the message).
+    goroutine: Option<u64>,
+}
+
+impl CrashOutput {
+    fn find(output: &str) -> Option<CrashOutput> {
+        let start = [
+            "\npanic: ",
+            "\nfatal error: ",
+            "\nSIGSEGV",
+            "\nunexpected fault",
+        ]
+        .iter()
+        .filter_map(|m| output.find(m).map(|i| i + 1))
+        .min()
+        .or_else(|| {
+            ["panic: ", "fatal error: "]
+                .iter()
+                .find(|m| output.starts_with(**m))
+                .map(|_| 0)
+        })?;
+        let snapshot = Snapshot::parse(&output[start..]);
+        Some(CrashOutput {
+            start,
+            goroutine: snapshot.goroutines.first().map(|g| g.id),
+        })
+    }
+
+    /// The message and the crashing goroutine's stack first, then a count
+    /// of the others.
+    fn summary(&self, output: &str) -> String {
+        let text = &output[self.start..];
+        let snapshot = Snapshot::parse(text);
+        let message_end = text.find("\ngoroutine ").unwrap_or(text.len());
+        let mut out = text[..message_end].trim_end().to_string();
+        if let Some(first) = snapshot.goroutines.first() {
+            out.push_str("\n\n");
+            out.push_str(first.text);
+        }
+        let others = snapshot.goroutines.len().saturating_sub(1);
+        if others > 0 {
+            out.push_str(&format!(
+                "\n\n... and {others} other goroutines (the full output is in the test's output)"
+            ));
+        }
+        out
     }
 }
 
@@ -377,38 +706,43 @@ struct TestState {
     leaks: Vec<crate::compare::Leak>,
     /// The current run's verdict, taken at its `--- PASS` line.
     pending: Option<RunVerdict>,
+    runs: u32,
+    leaked_runs: u32,
+    deadlock: Option<bool>,
+    details: Option<String>,
+    /// The creation sites already shown in a `--- LEAK` block.
+    shown_sites: Vec<String>,
+    has_final: bool,
 }
 
-/// Joins the converter's events with the comparator's verdicts.
+/// Joins the converter's events with the comparator's verdicts, across
+/// the processes of one package.
 struct EventJoiner<'a> {
     pkg: &'a str,
-    listener: &'a HelperListener,
-    env: &'a GoEnv,
-    opts: &'a RunOptions,
+    base: &'a Path,
+    verbose: bool,
+    attempt: usize,
     events: Vec<TestEvent>,
     tests: HashMap<String, TestState>,
     order: Vec<String>,
     package_final: Option<TestEvent>,
     any_leak: bool,
+    failed_to_run: Option<String>,
 }
 
 impl<'a> EventJoiner<'a> {
-    fn new(
-        pkg: &'a str,
-        listener: &'a HelperListener,
-        env: &'a GoEnv,
-        opts: &'a RunOptions,
-    ) -> Self {
+    fn new(pkg: &'a str, base: &'a Path, verbose: bool) -> Self {
         EventJoiner {
             pkg,
-            listener,
-            env,
-            opts,
+            base,
+            verbose,
+            attempt: 0,
             events: Vec::new(),
             tests: HashMap::new(),
             order: Vec::new(),
             package_final: None,
             any_leak: false,
+            failed_to_run: None,
         }
     }
 
@@ -419,21 +753,62 @@ impl<'a> EventJoiner<'a> {
         self.tests.entry(test.to_string()).or_default()
     }
 
+    fn has_final(&self, test: &str) -> bool {
+        self.tests.get(test).is_some_and(|s| s.has_final)
+    }
+
+    /// Top-level tests that are done (ended, hung or crashed).
+    fn finished_tests(&self) -> Vec<String> {
+        self.order
+            .iter()
+            .filter(|t| {
+                let s = &self.tests[*t];
+                s.has_final || matches!(s.outcome, Some(TestOutcome::Hang | TestOutcome::Crash))
+            })
+            .cloned()
+            .collect()
+    }
+
     fn raw_output(&mut self, text: String) {
         self.events.push(output_event(self.pkg, None, text));
     }
 
     /// Takes the verdict of `test`'s current run, if not taken yet.
-    fn take_verdict(&mut self, test: &str) {
+    fn take_verdict(&mut self, test: &str, listener: &HelperListener) {
         if self.tests.get(test).is_some_and(|s| s.pending.is_some()) {
             return;
         }
-        if let Some(v) = self.listener.take_verdict(test) {
+        if let Some(v) = listener.take_verdict(test) {
             self.state(test).pending = Some(v);
         }
     }
 
-    fn event(&mut self, mut event: TestEvent) {
+    /// Leak lines for `test`'s current leaks: the full block the first
+    /// time a creation site shows up, one line when it repeats.
+    fn leak_lines(&mut self, test: &str, leaks: &[crate::compare::Leak]) -> Vec<String> {
+        let sites: Vec<String> = leaks
+            .iter()
+            .map(|l| {
+                l.created_by.as_ref().map_or_else(
+                    || format!("{}:{}", l.file, l.line),
+                    |c| format!("{}:{}", c.file, c.line),
+                )
+            })
+            .collect();
+        let (base, verbose) = (self.base, self.verbose);
+        let state = self.state(test);
+        if sites.iter().all(|s| state.shown_sites.contains(s)) {
+            let total: usize = leaks.iter().map(|l| l.count).sum();
+            return vec![format!(
+                "--- LEAK: {test} ({total} goroutine{}, created where an earlier run's were)\n",
+                if total == 1 { "" } else { "s" }
+            )];
+        }
+        state.shown_sites.extend(sites);
+        leak_report_lines(test, leaks, base, verbose)
+    }
+
+    fn event(&mut self, mut event: TestEvent, listener: &HelperListener) {
         let top = event
             .test
             .as_deref()
@@ -449,7 +824,7 @@ impl<'a> EventJoiner<'a> {
                     .iter()
                     .any(|p| out.starts_with(&format!("{p}{test} (")));
                 if is_result {
-                    self.take_verdict(test);
+                    self.take_verdict(test, listener);
                     let leaks = self.tests[test]
                         .pending
                         .as_ref()
@@ -463,8 +838,7 @@ impl<'a> EventJoiner<'a> {
                         );
                         event.output = Some(rewritten);
                         self.events.push(event);
-                        let cwd = self.opts.dir.clone();
-                        for l in leak_report_lines(test, &leaks, &cwd, self.opts.verbose) {
+                        for l in self.leak_lines(test, &leaks) {
                             self.events.push(output_event(self.pkg, Some(test), l));
                         }
                         return;
@@ -472,8 +846,17 @@ impl<'a> EventJoiner<'a> {
                 }
             }
             (Some(test), "pass" | "fail" | "skip") => {
-                self.take_verdict(test);
+                self.take_verdict(test, listener);
                 let verdict = self.state(test).pending.take();
+                if verdict
+                    .as_ref()
+                    .is_some_and(|v| v.status == RunStatus::NotRun)
+                {
+                    // --until-leak: this run was not made.
+                    self.state(test).has_final = true;
+                    self.events.push(event);
+                    return;
+                }
                 let leaks = verdict.map(|v| v.leaks).unwrap_or_default();
                 let mut outcome = match event.action.as_str() {
                     "pass" => TestOutcome::Pass,
@@ -491,6 +874,11 @@ impl<'a> EventJoiner<'a> {
                 let state = self.state(test);
                 state.outcome = Some(state.outcome.map_or(outcome, |o| o.max(outcome)));
                 state.elapsed += elapsed;
+                state.runs += 1;
+                state.has_final = true;
+                if !leaks.is_empty() {
+                    state.leaked_runs += 1;
+                }
                 state.leaks = group_leaks_merge(std::mem::take(&mut state.leaks), leaks);
             }
             (None, "pass" | "fail" | "skip") => {
@@ -505,30 +893,101 @@ impl<'a> EventJoiner<'a> {
         self.events.push(event);
     }
 
-    fn finish(
-        mut self,
-        exit_code: Option<i32>,
-        finished: Finished,
-        elapsed: Duration,
-    ) -> (PackageReport, Vec<TestEvent>) {
-        let pkg = self.pkg;
-        let Finished {
-            unfinished,
-            mut verdicts,
-            errors,
-        } = finished;
-        for run in &unfinished {
-            let test = Comparator::test_of_run(run).to_string();
-            let state = self.state(&test);
-            state.outcome = Some(TestOutcome::Crash);
-        }
-        // Verdicts whose test events never came (a crash right after).
+    /// Verdicts left when a process ended (a crash right after a check).
+    fn take_remaining_verdicts(
+        &mut self,
+        mut verdicts: HashMap<String, std::collections::VecDeque<RunVerdict>>,
+    ) {
         for (test, runs) in verdicts.drain() {
             for v in runs {
+                if v.status == RunStatus::NotRun {
+                    continue;
+                }
                 let state = self.state(&test);
+                if !v.leaks.is_empty() {
+                    state.leaked_runs += 1;
+                }
                 state.leaks = group_leaks_merge(std::mem::take(&mut state.leaks), v.leaks);
             }
         }
+    }
+
+    /// `test` hung: report its goroutines, and end it as failed.
+    fn hang(
+        &mut self,
+        test: &str,
+        groups: Vec<crate::compare::Leak>,
+        deadlock: bool,
+        after: Duration,
+    ) {
+        let pkg = self.pkg;
+        let secs = after.as_secs_f64();
+        let what = if deadlock {
+            "deadlocked: every goroutine involved is blocked on a channel, select, mutex, condition or wait group"
+        } else {
+            "still running after --test-timeout"
+        };
+        let mut lines = vec![
+            format!("--- HANG: {test} ({secs:.2}s)\n"),
+            format!("    {what}\n"),
+        ];
+        let total: usize = groups.iter().map(|g| g.count).sum();
+        if !groups.is_empty() {
+            for l in leak_report_lines(test, &groups, self.base, self.verbose)
+                .into_iter()
+                .skip(1)
+            {
+                lines.push(l);
+            }
+        }
+        for l in &lines {
+            self.events.push(output_event(pkg, Some(test), l.clone()));
+        }
+        let mut fin = final_event(pkg, "fail", secs);
+        fin.test = Some(test.to_string());
+        self.events.push(fin);
+        let state = self.state(test);
+        state.outcome = Some(TestOutcome::Hang);
+        state.elapsed += secs * 1000.0;
+        state.runs += 1;
+        state.deadlock = Some(deadlock);
+        state.details = Some(format!(
+            "{test} {what} ({total} goroutine{} involved; dumped with SIGQUIT after {secs:.1}s and killed)",
+            if total == 1 { "" } else { "s" }
+        ));
+        state.leaks = groups;
+        state.has_final = true;
+    }
+
+    /// `test` was running when the binary died.
+    fn crash(&mut self, test: &str, details: &str) {
+        let pkg = self.pkg;
+        self.events.push(output_event(
+            pkg,
+            Some(test),
+            format!("--- CRASH: {test} (the test binary died)\n"),
+        ));
+        for l in details.lines() {
+            self.events
+                .push(output_event(pkg, Some(test), format!("    {l}\n")));
+        }
+        let mut fin = final_event(pkg, "fail", 0.0);
+        fin.test = Some(test.to_string());
+        self.events.push(fin);
+        let state = self.state(test);
+        state.outcome = Some(TestOutcome::Crash);
+        state.runs += 1;
+        state.details = Some(details.to_string());
+        state.has_final = true;
+    }
+
+    fn finish(
+        mut self,
+        exit_code: Option<i32>,
+        errors: Vec<String>,
+        elapsed: Duration,
+    ) -> (PackageReport, Vec<TestEvent>) {
+        let pkg = self.pkg;
         let tests: Vec<TestReport> = self
             .order
             .iter()
@@ -543,28 +1002,33 @@ impl<'a> EventJoiner<'a> {
                     outcome,
                     elapsed_ms: s.elapsed,
                     leaks: s.leaks.clone(),
-                    runs: 1,
-                    leaked_runs: 0,
-                    deadlock: None,
-                    details: None,
+                    runs: s.runs.max(1),
+                    leaked_runs: s.leaked_runs,
+                    deadlock: s.deadlock,
+                    details: s.details.clone(),
                 })
             })
             .collect();
-        let crashed = !unfinished.is_empty();
+        for t in &tests {
+            if t.runs > 1 && t.leaked_runs > 0 {
+                self.events.push(output_event(
+                    pkg,
+                    None,
+                    format!(
+                        "leakcheck: {} leaked in {} of {} runs\n",
+                        t.name, t.leaked_runs, t.runs
+                    ),
+                ));
+            }
+        }
+        let crashed = tests.iter().any(|t| t.outcome == TestOutcome::Crash);
         let failed_tests = tests.iter().any(|t| t.outcome.is_failure());
-        let mut error = None;
+        let mut error = self.failed_to_run.clone();
         let outcome = if crashed {
-            error = Some(format!(
-                "test binary exited with {} while {} ran",
-                exit_code.map_or("a signal".to_string(), |c| format!("status {c}")),
-                unfinished
-                    .iter()
-                    .map(|r| Comparator::test_of_run(r))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
             PackageOutcome::Crash
-        } else if exit_code != Some(0) {
+        } else if error.is_some() {
+            PackageOutcome::Fail
+        } else if exit_code != Some(0) && !tests.iter().any(|t| t.outcome == TestOutcome::Hang) {
             if !failed_tests {
                 error = Some(match exit_code {
                     Some(86) => {
@@ -585,20 +1049,15 @@ impl<'a> EventJoiner<'a> {
             self.events
                 .push(output_event(pkg, None, format!("leakcheck: {e}\n")));
         }
-        if let Some(e) = &error {
+        if let (Some(e), None) = (&error, &self.failed_to_run) {
             self.events
                 .push(output_event(pkg, None, format!("leakcheck: {e}\n")));
         }
-        let secs = self
-            .package_final
-            .as_ref()
-            .and_then(|e| e.elapsed)
-            .unwrap_or(elapsed.as_secs_f64());
+        let secs = elapsed.as_secs_f64();
         let (word, action) = match outcome {
             PackageOutcome::Pass => ("ok  ", "pass"),
             _ => ("FAIL", "fail"),
         };
-        let _ = self.env;
         self.events.push(output_event(
             pkg,
             None,

@@ -7,6 +7,7 @@ fn comparator(grace_ms: u64) -> Comparator {
         grace: Duration::from_millis(grace_ms),
         ignore: IgnoreRules::default(),
         goroot: GOROOT.into(),
+        leak_profile: false,
     })
 }
 
