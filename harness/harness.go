@@ -84,7 +84,29 @@ func leakcheckWrap(m *testing.M, socket string) error {
 		name, f := tests[i].Name, tests[i].F
 		tests[i].F = func(t *testing.T) { leakcheckRunTest(t, socket, name, f) }
 	}
+	if pprof.Lookup("goroutineleak") != nil {
+		conn, err := net.Dial("unix", socket)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(conn, "control - 0 0\n")
+		go leakcheckServeProbes(conn)
+	}
 	return nil
+}
+
+// leakcheckServeProbes answers leakcheck's requests for the goroutine
+// leak profile while tests run, so that a test whose own goroutine the GC
+// proves deadlocked is reported at once. It starts before any test, so no
+// test is ever blamed for it.
+func leakcheckServeProbes(conn net.Conn) {
+	requests := bufio.NewReader(conn)
+	for {
+		if _, err := requests.ReadString('\n'); err != nil {
+			return
+		}
+		leakcheckSend(conn, "probe -", true)
+	}
 }
 
 // leakcheckRuns numbers test runs within the process (-count, reruns).

@@ -184,6 +184,18 @@ impl Comparator {
         }
     }
 
+    /// A dump taken for another purpose (a probe): only what it tells
+    /// about which goroutines exist.
+    pub fn observe_dump(&mut self, seq: u64, dump: &str) {
+        let ids = goroutine_ids(dump);
+        self.observe(seq, &ids);
+    }
+
+    /// The goroutine ID of a run's own goroutine.
+    pub fn gid_of_run(&self, run: &str) -> Option<u64> {
+        self.runs.get(run).map(|r| r.gid)
+    }
+
     /// A run started: `dump` was taken by its goroutine before the test.
     pub fn start(&mut self, run: &str, seq: u64, dump: &str) {
         let ids = goroutine_ids(dump);

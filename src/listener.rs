@@ -8,6 +8,10 @@
 //!   dump) or `done\n`;
 //! - `again RUN SEQ LEN\n` + dump, answered the same way; leakcheck may
 //!   also answer `leakprofile\n`: send the goroutine leak profile next;
+//! - `control - 0 0\n` once per process, on a connection that then
+//!   carries probes: leakcheck writes `leakprofile\n`, the helper answers
+//!   `probe - SEQ LEN\n` + the goroutine leak profile (to find tests whose
+//!   own goroutine is proven deadlocked while they run);
 //! - `ask RUN 0 0\n` before a run, when the helper runs with
 //!   `LEAKCHECK_ASK=1`: leakcheck answers `run\n` or `skip\n` (a test
 //!   that already leaked is not repeated under `--until-leak`).
@@ -47,6 +51,11 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     order: Condvar,
+    /// The helper's probe connection, when it has the leak profile.
+    control: Mutex<Option<UnixStream>>,
+    /// The latest probe answer, and a signal for it.
+    probe: Mutex<Option<String>>,
+    probed: Condvar,
 }
 
 impl Shared {
@@ -78,6 +87,9 @@ impl HelperListener {
                 leaked: Default::default(),
             }),
             order: Condvar::new(),
+            control: Mutex::new(None),
+            probe: Mutex::new(None),
+            probed: Condvar::new(),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let connections = Arc::new(Mutex::new(Vec::new()));
@@ -132,6 +144,14 @@ impl HelperListener {
         Some(Comparator::test_of_run(&run).to_string())
     }
 
+    /// A handle that can ask the live process for its goroutine leak
+    /// profile.
+    pub fn prober(&self) -> Prober {
+        Prober {
+            shared: self.shared.clone(),
+        }
+    }
+
     /// The oldest verdict not yet taken for `test`.
     pub fn take_verdict(&self, test: &str) -> Option<RunVerdict> {
         self.shared.lock().verdicts.get_mut(test)?.pop_front()
@@ -163,6 +183,58 @@ impl HelperListener {
     }
 }
 
+/// Asks a running test binary for its goroutine leak profile.
+#[derive(Clone)]
+pub struct Prober {
+    shared: Arc<Shared>,
+}
+
+impl Prober {
+    /// Whether the helper offered probes (the binary has the profile).
+    pub fn available(&self) -> bool {
+        self.shared.control.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
+    /// Takes the leak profile of the live process, waiting up to `timeout`.
+    pub fn probe(&self, timeout: Duration) -> Option<String> {
+        *self.shared.probe.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        {
+            let mut control = self.shared.control.lock().unwrap_or_else(|e| e.into_inner());
+            control.as_mut()?.write_all(b"leakprofile\n").ok()?;
+        }
+        let deadline = Instant::now() + timeout;
+        let mut answer = self.shared.probe.lock().unwrap_or_else(|e| e.into_inner());
+        while answer.is_none() && Instant::now() < deadline {
+            answer = self
+                .shared
+                .probed
+                .wait_timeout(answer, deadline.saturating_duration_since(Instant::now()))
+                .map(|(a, _)| a)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+        answer.take()
+    }
+
+    /// The first of `tests` whose own goroutine `dump` marks as proven
+    /// leaked: a deadlock nothing can undo.
+    pub fn proven_deadlocked(&self, tests: &[String], dump: &str) -> Option<String> {
+        let snapshot = crate::stack::Snapshot::parse(dump);
+        let state = self.shared.lock();
+        tests
+            .iter()
+            .find(|t| {
+                state.comparator.running_runs_of(t).iter().any(|run| {
+                    state
+                        .comparator
+                        .gid_of_run(run)
+                        .and_then(|gid| snapshot.get(gid))
+                        .is_some_and(|g| g.leaked)
+                })
+            })
+            .cloned()
+    }
+}
+
 /// What a listener leaves when its binary has exited.
 pub struct Finished {
     /// Runs that started and were never judged, in start order.
@@ -186,7 +258,9 @@ fn parse_header(line: &str) -> Option<Message> {
     let len = parts.pop()?.parse().ok()?;
     let seq = parts.pop()?.parse().ok()?;
     let (kind, run, status) = match parts.as_slice() {
-        ["start", run] | ["again", run] | ["ask", run] => (parts[0], *run, None),
+        ["start", run] | ["again", run] | ["ask", run] | ["control", run] | ["probe", run] => {
+            (parts[0], *run, None)
+        }
         ["end", run, status] => (
             "end",
             *run,
@@ -227,6 +301,12 @@ fn serve(stream: UnixStream, shared: &Shared) {
             ));
             return;
         };
+        if msg.kind == "control" {
+            if let Ok(w) = writer.try_clone() {
+                *shared.control.lock().unwrap_or_else(|e| e.into_inner()) = Some(w);
+            }
+            continue;
+        }
         if msg.kind == "ask" {
             let test = Comparator::test_of_run(&msg.run).to_string();
             let mut state = shared.lock();
@@ -269,6 +349,12 @@ fn serve(stream: UnixStream, shared: &Shared) {
             }
             let now = Instant::now();
             let decision = match msg.kind.as_str() {
+                "probe" => {
+                    state.comparator.observe_dump(msg.seq, &text);
+                    *shared.probe.lock().unwrap_or_else(|e| e.into_inner()) = Some(text.to_string());
+                    shared.probed.notify_all();
+                    None
+                }
                 "start" => {
                     state.comparator.start(&msg.run, msg.seq, &text);
                     None
@@ -284,6 +370,9 @@ fn serve(stream: UnixStream, shared: &Shared) {
             };
             state.next_seq = state.next_seq.max(msg.seq + 1);
             if let Some(Decision::Done(v)) = &decision {
+                if !v.leaks.is_empty() {
+                    state.leaked.insert(v.test.clone());
+                }
                 state
                     .verdicts
                     .entry(v.test.clone())

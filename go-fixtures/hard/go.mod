@@ -1,0 +1,3 @@
+module leakcheck.test/hard
+
+go 1.21
