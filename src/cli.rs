@@ -1,19 +1,30 @@
 //! The command line: parsing it into [`RunOptions`] and the output
-//! settings, and running. `main` stays a thin shell around [`main_with`].
+//! settings, running, and writing what was asked for (the report, JUnit,
+//! GitHub annotations). Also the `merge-reports` subcommand, recognised as
+//! the first argument before the run command is parsed, so packages stay
+//! positional. `main` stays a thin shell around [`main_with`].
 
 use std::ffi::OsString;
 use std::fs;
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
+use crate::annotations::annotations;
+use crate::baseline::Baseline;
+use crate::color::{should_color, ColorChoice, ColorWriter};
+use crate::config::{CommandLine, Settings};
 use crate::duration::parse_go_duration;
 use crate::error::{Error, EXIT_ERROR};
 use crate::goargs::GoTestArgs;
-use crate::ignore::IgnoreRules;
+use crate::ignore::{IgnoreRule, RuleKind};
+use crate::junit::{collect_outputs, write_junit, TestOutputs};
+use crate::partition::Partition;
+use crate::progress::Progress;
+use crate::report::Report;
 use crate::reporter::Reporter;
-use crate::runner::{run, RunOptions};
+use crate::runner::{run, RunEvent, RunOptions};
 
 const AFTER_HELP: &str = "\
 Arguments after `--` are what you would give `go test`: packages, build
@@ -26,7 +37,15 @@ Exit codes:
   1  a test failed or leaked
   2  leakcheck could not do its job (usage error, no Go toolchain,
      no Go module, a package failed to build)
-When several apply, the highest wins.";
+When several apply, the highest wins.
+
+Merging the reports of shards (--partition):
+  leakcheck merge-reports [--junit OUT.xml] OUT.json IN.json...
+
+Settings can also live in leakcheck.toml at the module root (or --config
+FILE); command-line options override it. The effective configuration,
+with where each value came from:
+  leakcheck config [OPTIONS]";
 
 /// Find goroutines that outlive the Go test that started them.
 #[derive(Debug, Parser)]
@@ -39,16 +58,53 @@ When several apply, the highest wins.";
 )]
 pub struct Cli {
     /// How long a test's goroutines may outlive it before they count as
-    /// leaked (Go duration: 500ms, 1s, 2m).
-    #[arg(long, default_value = "1s", value_name = "DURATION")]
-    pub grace: String,
+    /// leaked (Go duration: 500ms, 1s, 2m) [default: 1s].
+    #[arg(long, value_name = "DURATION")]
+    pub grace: Option<String>,
 
     /// A test still running after DURATION is declared hung: its goroutines
     /// are dumped, the binary killed, and the package's remaining tests
     /// resumed in a fresh process. `0` turns it off. `go test`'s own
-    /// -timeout keeps its meaning for the whole binary.
-    #[arg(long, default_value = "60s", value_name = "DURATION")]
-    pub test_timeout: String,
+    /// -timeout keeps its meaning for the whole binary [default: 60s].
+    #[arg(long, value_name = "DURATION")]
+    pub test_timeout: Option<String>,
+
+    /// Ignore goroutines whose top (blocking) frame is FUNC: a full Go
+    /// function name, or a prefix ending in `*`. Repeatable.
+    #[arg(long, value_name = "FUNC")]
+    pub ignore_top: Vec<String>,
+
+    /// Ignore goroutines with FUNC anywhere in their stack. Repeatable.
+    #[arg(long, value_name = "FUNC")]
+    pub ignore_any: Vec<String>,
+
+    /// Ignore goroutines created by FUNC. Repeatable.
+    #[arg(long, value_name = "FUNC")]
+    pub ignore_created_by: Vec<String>,
+
+    /// Limit the --ignore-* rule just before it to goroutines in STATE
+    /// (e.g. 'IO wait', 'select').
+    #[arg(long, value_name = "STATE")]
+    pub ignore_state: Vec<String>,
+
+    /// Turn off the built-in ignore rules (the testing package's, signal
+    /// handling's and the runtime's own goroutines), for debugging.
+    #[arg(long)]
+    pub no_default_ignores: bool,
+
+    /// Read settings from FILE instead of leakcheck.toml at the module root.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Leaks recorded in FILE (by --write-baseline) are reported as known
+    /// and do not fail; only new leaks do. Baseline entries not seen any
+    /// more are listed as fixed.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Record every leak of this run in FILE, for --baseline.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
 
     /// Repeat each test up to N times, stopping at its first leak (for
     /// hunting leaks that happen only under some interleavings).
@@ -62,6 +118,26 @@ pub struct Cli {
     /// Write the structured JSON report to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+
+    /// Write a JUnit XML report to FILE (one testsuite per package, one
+    /// testcase per top-level test; leaks, hangs and crashes are failures).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// GitHub Actions error annotations at each leak's creation line:
+    /// `auto` prints them when GITHUB_ACTIONS=true.
+    #[arg(long, value_enum, default_value_t = AnnotationsChoice::Auto, value_name = "KIND")]
+    pub annotations: AnnotationsChoice,
+
+    /// Colour the output: `auto` on a terminal unless NO_COLOR is set.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Run one shard of the packages: `count:M/N` deals the sorted package
+    /// list round-robin to N shards, `hash:M/N` shards by a stable hash of
+    /// the import path. M is 1-based.
+    #[arg(long, value_name = "KIND:M/N")]
+    pub partition: Option<String>,
 
     /// Packages built and run at once [default: number of CPUs].
     #[arg(long, short = 'j', value_name = "N")]
@@ -84,15 +160,143 @@ pub struct Cli {
     pub go_test_args: Vec<String>,
 }
 
+/// `--annotations`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AnnotationsChoice {
+    /// GitHub annotations when the GITHUB_ACTIONS environment variable is
+    /// `true`.
+    Auto,
+    /// GitHub Actions workflow commands (`::error file=...,line=...::`).
+    Github,
+    /// No annotations.
+    None,
+}
+
+impl AnnotationsChoice {
+    /// Whether to print GitHub annotations, given `GITHUB_ACTIONS`.
+    pub fn github(self, github_actions: Option<&str>) -> bool {
+        match self {
+            AnnotationsChoice::Auto => github_actions == Some("true"),
+            AnnotationsChoice::Github => true,
+            AnnotationsChoice::None => false,
+        }
+    }
+}
+
+/// `leakcheck merge-reports`: merges the `--report` files of shards.
+#[derive(Debug, Parser)]
+#[command(
+    name = "merge-reports",
+    bin_name = "leakcheck merge-reports",
+    version,
+    about = "Merge the --report files of shards (--partition) into one report",
+    after_help = "Fails (exit 2) when an input cannot be read or is not a leakcheck report, \
+when two inputs hold the same package, or when they come from different Go versions. \
+Otherwise exits as the merged run would have: 0 if everything passed, 1 if a test \
+failed or leaked, 2 if a package failed to build."
+)]
+pub struct MergeCli {
+    /// Also write the merged run as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// The merged report to write.
+    #[arg(value_name = "OUT.json")]
+    pub out: PathBuf,
+
+    /// The shards' reports.
+    #[arg(value_name = "IN.json", required = true)]
+    pub inputs: Vec<PathBuf>,
+}
+
+/// The `--ignore-*` rules in command-line order, each `--ignore-state`
+/// applying to the rule just before it.
+fn ignore_rules_from(matches: &clap::ArgMatches) -> Result<Vec<IgnoreRule>, Error> {
+    let mut items: Vec<(usize, Option<RuleKind>, String)> = Vec::new();
+    for (id, kind) in [
+        ("ignore_top", Some(RuleKind::Top)),
+        ("ignore_any", Some(RuleKind::Any)),
+        ("ignore_created_by", Some(RuleKind::CreatedBy)),
+        ("ignore_state", None),
+    ] {
+        if let (Some(idx), Some(vals)) = (matches.indices_of(id), matches.get_many::<String>(id)) {
+            for (i, v) in idx.zip(vals) {
+                items.push((i, kind.clone(), v.clone()));
+            }
+        }
+    }
+    items.sort_by_key(|(i, _, _)| *i);
+    let mut rules: Vec<IgnoreRule> = Vec::new();
+    let mut last_had_state = true;
+    for (_, kind, value) in items {
+        match kind {
+            Some(kind) => {
+                if value.is_empty() || value.contains(char::is_whitespace) {
+                    return Err(Error::Usage(format!("{value:?} is not a Go function name")));
+                }
+                rules.push(IgnoreRule::new(kind, value));
+                last_had_state = false;
+            }
+            None => {
+                if last_had_state {
+                    return Err(Error::Usage(format!(
+                        "--ignore-state {value:?} must follow an --ignore-top, --ignore-any or --ignore-created-by rule"
+                    )));
+                }
+                if let Some(r) = rules.last_mut() {
+                    r.state = Some(value);
+                }
+                last_had_state = true;
+            }
+        }
+    }
+    Ok(rules)
+}
+
 impl Cli {
-    /// Turns the parsed command line into run options, checking every
-    /// value before anything is built.
+    /// Turns the parsed command line (and the config file) into run
+    /// options, checking every value before anything is built.
     pub fn options(&self) -> Result<RunOptions, Error> {
-        let grace =
-            parse_go_duration(&self.grace).map_err(|e| Error::Usage(format!("--grace: {e}")))?;
-        let mut all: Vec<String> = self.packages.clone();
-        all.extend(self.go_test_args.iter().cloned());
-        let go_args = GoTestArgs::parse(&all)?;
+        self.options_with_rules(Vec::new()).map(|(o, _)| o)
+    }
+
+    /// The effective settings: leakcheck.toml (or --config) under the
+    /// command line.
+    pub fn settings(&self, dir: &Path, rules: Vec<IgnoreRule>) -> Result<Settings, Error> {
+        let duration = |flag: &str,
+                        v: &Option<String>|
+         -> Result<Option<std::time::Duration>, Error> {
+            v.as_deref()
+                .map(|v| parse_go_duration(v).map_err(|e| Error::Usage(format!("--{flag}: {e}"))))
+                .transpose()
+        };
+        let mut go_test_args: Vec<String> = self.packages.clone();
+        go_test_args.extend(self.go_test_args.iter().cloned());
+        let cli = CommandLine {
+            grace: duration("grace", &self.grace)?,
+            test_timeout: duration("test-timeout", &self.test_timeout)?
+                .map(|d| (!d.is_zero()).then_some(d)),
+            go_test_args,
+            no_default_ignores: self.no_default_ignores,
+            ignore: rules,
+        };
+        let config = self.config.as_ref().map(|c| dir.join(c));
+        Settings::load(dir, config.as_deref(), &cli)
+    }
+
+    fn options_with_rules(&self, rules: Vec<IgnoreRule>) -> Result<(RunOptions, Settings), Error> {
+        let cwd0 =
+            std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
+        let dir0 = self.dir.as_ref().map_or(cwd0.clone(), |d| cwd0.join(d));
+        if !dir0.is_dir() {
+            return Err(Error::Usage(format!(
+                "-C {}: no such directory",
+                dir0.display()
+            )));
+        }
+        let settings = self.settings(&dir0, rules)?;
+        let grace = settings.grace.0;
+        let go_args = GoTestArgs::parse(&settings.go_test_args.0)?;
         let cwd =
             std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
         let dir = match &self.dir {
@@ -114,36 +318,91 @@ impl Cli {
         let jobs = self
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let test_timeout = parse_go_duration(&self.test_timeout)
-            .map_err(|e| Error::Usage(format!("--test-timeout: {e}")))?;
+        let test_timeout = settings.test_timeout.0;
         if self.until_leak == Some(0) {
             return Err(Error::Usage("--until-leak must be at least 1".into()));
         }
-        Ok(RunOptions {
+        let partition = match &self.partition {
+            Some(spec) => Some(
+                spec.parse::<Partition>()
+                    .map_err(|e| Error::Usage(format!("--partition: {e}")))?,
+            ),
+            None => None,
+        };
+        let baseline = match &self.baseline {
+            Some(p) => Some(Baseline::read(&dir.join(p))?),
+            None => None,
+        };
+        let opts = RunOptions {
             dir,
             verbose: self.verbose || go_args.verbose,
             go_args,
             grace,
             jobs,
-            ignore: IgnoreRules::default(),
-            test_timeout: (!test_timeout.is_zero()).then_some(test_timeout),
+            ignore: settings.ignore_rules(),
+            test_timeout,
             until_leak: self.until_leak,
             cache_dir: None,
-        })
+            partition,
+            baseline,
+        };
+        Ok((opts, settings))
     }
 }
 
 /// Runs leakcheck with `args` (program name first), printing to stdout and
 /// stderr, and returns the exit code.
 pub fn main_with(args: impl IntoIterator<Item = OsString>) -> i32 {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { EXIT_ERROR } else { 0 };
-        }
+    let args: Vec<OsString> = args.into_iter().collect();
+    if args.get(1).is_some_and(|a| a == "merge-reports") {
+        let rest = std::iter::once(OsString::from("leakcheck merge-reports"))
+            .chain(args.into_iter().skip(2));
+        return match MergeCli::try_parse_from(rest) {
+            Ok(cli) => finish(run_merge(&cli)),
+            Err(e) => clap_exit(e),
+        };
+    }
+    let config_only = args.get(1).is_some_and(|a| a == "config");
+    let args: Vec<OsString> = if config_only {
+        std::iter::once(OsString::from("leakcheck config"))
+            .chain(args.into_iter().skip(2))
+            .collect()
+    } else {
+        args
     };
-    match run_cli(&cli) {
+    let parsed = <Cli as clap::CommandFactory>::command()
+        .try_get_matches_from(args)
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m).map(|c| (c, m)));
+    match parsed {
+        Ok((cli, matches)) => finish(ignore_rules_from(&matches).and_then(|rules| {
+            if config_only {
+                run_config(&cli, rules)
+            } else {
+                run_cli(&cli, rules)
+            }
+        })),
+        Err(e) => clap_exit(e),
+    }
+}
+
+/// `leakcheck config`: prints the effective configuration.
+fn run_config(cli: &Cli, rules: Vec<IgnoreRule>) -> Result<i32, Error> {
+    let (_, settings) = cli.options_with_rules(rules)?;
+    print!("{}", settings.describe());
+    Ok(0)
+}
+
+fn clap_exit(e: clap::Error) -> i32 {
+    let _ = e.print();
+    if e.use_stderr() {
+        EXIT_ERROR
+    } else {
+        0
+    }
+}
+
+fn finish(result: Result<i32, Error>) -> i32 {
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("leakcheck: {e}");
@@ -152,28 +411,173 @@ pub fn main_with(args: impl IntoIterator<Item = OsString>) -> i32 {
     }
 }
 
-fn run_cli(cli: &Cli) -> Result<i32, Error> {
-    let opts = cli.options()?;
+fn run_merge(cli: &MergeCli) -> Result<i32, Error> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
+    let merged = crate::merge::merge_files(&cli.out, &cli.inputs, cli.junit.as_deref(), &cwd)?;
+    Ok(merged.exit_code())
+}
+
+/// The repository root for annotations, as every spelling the report's
+/// paths may use: `git rev-parse --show-toplevel` from `dir` (else `dir`),
+/// its canonical form, and the same directory reached through `dir`'s own
+/// spelling (`dir` may be under a symlink).
+pub fn repository_roots(dir: &Path) -> Vec<PathBuf> {
+    let top = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--show-toplevel"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| PathBuf::from(s.trim_end_matches(['\n', '\r'])))
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| dir.to_path_buf());
+    let mut roots = vec![top.clone()];
+    if let (Ok(ctop), Ok(cdir)) = (top.canonicalize(), dir.canonicalize()) {
+        if let Ok(rel) = cdir.strip_prefix(&ctop) {
+            let mut spelled = dir.to_path_buf();
+            for _ in rel.components() {
+                spelled.pop();
+            }
+            roots.push(spelled);
+        }
+        roots.push(ctop);
+    }
+    roots.dedup();
+    roots
+}
+
+fn run_cli(cli: &Cli, rules: Vec<IgnoreRule>) -> Result<i32, Error> {
+    let (opts, _) = cli.options_with_rules(rules)?;
     let json = cli.json || opts.go_args.json;
-    let stdout = std::io::stdout().lock();
+    let stdout = std::io::stdout();
+    let terminal = stdout.is_terminal();
+    let env = |name: &str| std::env::var(name).ok();
+    let color = !json
+        && should_color(
+            cli.color,
+            terminal,
+            env("NO_COLOR").as_deref(),
+            env("TERM").as_deref(),
+        );
+    let progress_on = !json
+        && terminal
+        && std::io::stderr().is_terminal()
+        && env("TERM").as_deref() != Some("dumb");
+    let github = cli.annotations.github(env("GITHUB_ACTIONS").as_deref());
+    let out = ColorWriter::new(stdout.lock(), color);
     let mut reporter = if json {
-        Reporter::Json { out: stdout }
+        Reporter::Json { out }
     } else {
         Reporter::Human {
-            out: stdout,
+            out,
             verbose: opts.verbose,
             base: opts.dir.clone(),
         }
     };
-    let report = run(&opts, &mut |event| reporter.event(event))?;
+    let mut progress = Progress::new(progress_on);
+    let mut outputs = TestOutputs::new();
+    let keep_outputs = cli.junit.is_some();
+    // With files to write, a closed stdout (`| head`) does not stop the
+    // run: the files still get every package.
+    let files = cli.report.is_some() || cli.junit.is_some();
+    let mut output_error: Option<std::io::Error> = None;
+    let result = run(&opts, &mut |event| {
+        progress.observe(&event);
+        if let (true, RunEvent::PackageFinished { events, .. }) = (keep_outputs, &event) {
+            collect_outputs(&mut outputs, events);
+        }
+        if output_error.is_some() {
+            return Ok(());
+        }
+        match progress.suspend(|| reporter.event(event)) {
+            Err(e) if files => {
+                output_error = Some(e);
+                Ok(())
+            }
+            other => other,
+        }
+    });
+    progress.clear();
+    let report = result?;
     let mut code = report.exit_code();
-    if let Some(path) = &cli.report {
-        let text = serde_json::to_string_pretty(&report).expect("report serializes");
-        if let Err(e) = fs::write(path, text + "\n") {
-            eprintln!("leakcheck: writing report {}: {e}", path.display());
+    if let Some(e) = output_error {
+        eprintln!("leakcheck: writing output: {e}");
+        code = code.max(EXIT_ERROR);
+    }
+    if !write_files(cli, &opts, &report, &outputs) {
+        code = code.max(EXIT_ERROR);
+    }
+    let mut out = reporter.into_inner();
+    for rule in &report.stale_rules {
+        eprintln!(
+            "leakcheck: warning: {rule} ignored no goroutine in this run (stale or misspelt?)"
+        );
+    }
+    if !report.baseline_fixed.is_empty() {
+        let mut text = String::from("\nFixed since the baseline (remove them from it, or rewrite it with --write-baseline):\n");
+        for e in &report.baseline_fixed {
+            text.push_str(&format!(
+                "    {}.{}: created by {} in {}\n",
+                e.package, e.test, e.created_by, e.file
+            ));
+        }
+        let written = if json {
+            std::io::stderr().write_all(text.as_bytes())
+        } else {
+            out.write_all(text.as_bytes())
+        };
+        if written.is_err() {
             code = code.max(EXIT_ERROR);
         }
     }
-    let _ = reporter.into_inner().flush();
+    if let Some(path) = &cli.write_baseline {
+        let root = crate::config::module_root(&opts.dir).unwrap_or_else(|| opts.dir.clone());
+        if let Err(e) = Baseline::from_report(&report, &root).write(&opts.dir.join(path)) {
+            eprintln!("leakcheck: {e}");
+            code = code.max(EXIT_ERROR);
+        }
+    }
+    if github {
+        let roots = repository_roots(&opts.dir);
+        let lines: String = annotations(&report, &roots)
+            .iter()
+            .map(|a| a.command() + "\n")
+            .collect();
+        // GitHub reads workflow commands from stdout and stderr alike;
+        // with --json, stdout stays a pure event stream.
+        let written = if json {
+            std::io::stderr().write_all(lines.as_bytes())
+        } else {
+            out.write_all(lines.as_bytes())
+        };
+        if let Err(e) = written {
+            eprintln!("leakcheck: writing annotations: {e}");
+            code = code.max(EXIT_ERROR);
+        }
+    }
+    let _ = out.flush();
     Ok(code)
+}
+
+/// Writes `--report` and `--junit`; false if one could not be written
+/// (said on stderr).
+fn write_files(cli: &Cli, opts: &RunOptions, report: &Report, outputs: &TestOutputs) -> bool {
+    let mut ok = true;
+    if let Some(path) = &cli.report {
+        let text = serde_json::to_string_pretty(report).expect("report serializes");
+        if let Err(e) = fs::write(path, text + "\n") {
+            eprintln!("leakcheck: writing report {}: {e}", path.display());
+            ok = false;
+        }
+    }
+    if let Some(path) = &cli.junit {
+        if let Err(e) = write_junit(path, report, &opts.dir, outputs) {
+            eprintln!("leakcheck: {e}");
+            ok = false;
+        }
+    }
+    ok
 }

@@ -61,6 +61,9 @@ pub struct Leak {
     pub goroutine_ids: Vec<u64>,
     /// The first goroutine's full stack.
     pub stack: String,
+    /// Recorded in the baseline (`--baseline`): shown, not failing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub known: bool,
 }
 
 /// How the test function itself ended, as the helper saw it.
@@ -408,6 +411,8 @@ impl Comparator {
         let mut memo: HashMap<u64, Owner> = HashMap::new();
         let mut mine = Vec::new();
         let mut ignored: Vec<(IgnoreRule, usize)> = Vec::new();
+        // A `//leakcheck:ignore` directive on the test itself.
+        let test_rule = self.config.ignore.for_test(&me.test);
         for g in &snapshot.goroutines {
             if g.id == me.gid || me.before.contains(&g.id) || self.claimed.contains(&g.id) {
                 continue;
@@ -435,7 +440,7 @@ impl Comparator {
                 }
                 _ => continue,
             };
-            if let Some(rule) = self.config.ignore.matching(g) {
+            if let Some(rule) = test_rule.or_else(|| self.config.ignore.matching(g)) {
                 match ignored.iter_mut().find(|(r, _)| r == rule) {
                     Some((_, n)) => *n += 1,
                     None => ignored.push((rule.clone(), 1)),
@@ -594,6 +599,7 @@ pub fn group_leaks(goroutines: &[(Goroutine<'_>, Vec<String>)], goroot: &str) ->
             created_by,
             goroutine_ids: vec![g.id],
             stack: g.text.to_string(),
+            known: false,
         });
     }
     leaks

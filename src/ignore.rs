@@ -2,13 +2,14 @@
 //!
 //! This module owns matching a goroutine against ignore rules: the built-in
 //! defaults (goroutines that are never the user's leak: the testing
-//! package's own, signal handling, the runtime's) and rules given by the
-//! user. Pure logic, no I/O.
+//! package's own, signal handling, the runtime's), rules given on the
+//! command line or in `leakcheck.toml` (optionally for some packages only),
+//! and `//leakcheck:ignore` directives in Go code. Pure logic, no I/O.
 
 use crate::stack::Goroutine;
 
 /// Where in a goroutine's stack a rule looks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RuleKind {
     /// The innermost (blocking) frame.
@@ -17,6 +18,27 @@ pub enum RuleKind {
     Any,
     /// The `created by` function.
     CreatedBy,
+    /// Created by the `go` statement at this file and line (a
+    /// `//leakcheck:ignore` directive).
+    CreatedAt { file: String, line: u32 },
+    /// Every goroutine of this top-level test (a directive on the test).
+    Test { name: String },
+}
+
+/// Where a rule comes from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleOrigin {
+    Builtin,
+    CommandLine,
+    /// A config file.
+    Config(String),
+    /// A `//leakcheck:ignore reason` directive at file:line.
+    Directive {
+        file: String,
+        line: u32,
+        reason: String,
+    },
 }
 
 /// One ignore rule: a function pattern, where to look for it, and
@@ -24,11 +46,15 @@ pub enum RuleKind {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct IgnoreRule {
     pub kind: RuleKind,
-    /// A full Go function name, or a prefix followed by `*`.
+    /// A full Go function name, or a prefix followed by `*` (empty for
+    /// directives).
     pub pattern: String,
     pub state: Option<String>,
     /// Built in, rather than given by the user.
     pub builtin: bool,
+    /// Only for packages matching this pattern (`example.com/m/...`).
+    pub packages: Option<String>,
+    pub origin: RuleOrigin,
 }
 
 impl IgnoreRule {
@@ -38,12 +64,15 @@ impl IgnoreRule {
             pattern: pattern.into(),
             state: None,
             builtin: false,
+            packages: None,
+            origin: RuleOrigin::CommandLine,
         }
     }
 
     fn builtin(kind: RuleKind, pattern: &str) -> Self {
         IgnoreRule {
             builtin: true,
+            origin: RuleOrigin::Builtin,
             ..IgnoreRule::new(kind, pattern)
         }
     }
@@ -55,7 +84,7 @@ impl IgnoreRule {
                 return false;
             }
         }
-        match self.kind {
+        match &self.kind {
             RuleKind::Top => g
                 .frames
                 .first()
@@ -68,20 +97,41 @@ impl IgnoreRule {
                 .created_by
                 .as_ref()
                 .is_some_and(|c| pattern_matches(&self.pattern, c.function)),
+            RuleKind::CreatedAt { file, line } => g
+                .created_by
+                .as_ref()
+                .is_some_and(|c| c.line == *line && c.file == file),
+            // Matched by test, not by goroutine: see `IgnoreRules::for_test`.
+            RuleKind::Test { .. } => false,
         }
     }
 
-    /// How the rule is written on the command line.
+    /// How the rule reads on the command line, or where it was written.
     pub fn describe(&self) -> String {
-        let flag = match self.kind {
+        let flag = match &self.kind {
             RuleKind::Top => "--ignore-top",
             RuleKind::Any => "--ignore-any",
             RuleKind::CreatedBy => "--ignore-created-by",
+            RuleKind::CreatedAt { .. } | RuleKind::Test { .. } => {
+                return match &self.origin {
+                    RuleOrigin::Directive { file, line, reason } => {
+                        format!("//leakcheck:ignore at {file}:{line} ({reason})")
+                    }
+                    _ => "//leakcheck:ignore".to_string(),
+                };
+            }
         };
-        match &self.state {
-            Some(state) => format!("{flag} {} --ignore-state '{state}'", self.pattern),
-            None => format!("{flag} {}", self.pattern),
+        let mut s = format!("{flag} {}", self.pattern);
+        if let Some(state) = &self.state {
+            s.push_str(&format!(" --ignore-state '{state}'"));
         }
+        if let Some(p) = &self.packages {
+            s.push_str(&format!(" (packages {p})"));
+        }
+        if let RuleOrigin::Config(file) = &self.origin {
+            s.push_str(&format!(" (from {file})"));
+        }
+        s
     }
 }
 
@@ -132,6 +182,45 @@ impl IgnoreRules {
     pub fn matching(&self, g: &Goroutine<'_>) -> Option<&IgnoreRule> {
         self.rules.iter().find(|r| r.matches(g))
     }
+
+    /// The rule that exempts every goroutine of top-level test `test`.
+    pub fn for_test(&self, test: &str) -> Option<&IgnoreRule> {
+        self.rules
+            .iter()
+            .find(|r| matches!(&r.kind, RuleKind::Test { name } if name == test))
+    }
+
+    /// The rules that apply to package `import_path`.
+    pub fn for_package(&self, import_path: &str, directives: &[IgnoreRule]) -> IgnoreRules {
+        let mut rules: Vec<IgnoreRule> = self
+            .rules
+            .iter()
+            .filter(|r| {
+                r.packages
+                    .as_deref()
+                    .is_none_or(|p| package_pattern_matches(p, import_path))
+            })
+            .cloned()
+            .collect();
+        rules.extend(directives.iter().cloned());
+        IgnoreRules { rules }
+    }
+}
+
+/// `go list`-style package patterns: an import path, where `...` matches
+/// any string (`example.com/m/...` matches the module's every package).
+pub fn package_pattern_matches(pattern: &str, import_path: &str) -> bool {
+    let mut re = String::from("^");
+    for (i, part) in pattern.split("...").enumerate() {
+        if i > 0 {
+            re.push_str(".*");
+        }
+        re.push_str(&regex::escape(part));
+    }
+    re.push('$');
+    // `x/...` also matches `x` itself, as in go list.
+    let re = re.replace("/.*$", "(/.*)?$");
+    regex::Regex::new(&re).is_ok_and(|r| r.is_match(import_path))
 }
 
 #[cfg(test)]
@@ -160,6 +249,62 @@ created by github.com/acme/metrics.Start in goroutine 6
         let rules = IgnoreRules::default();
         assert!(rules.matching(&s.goroutines[0]).is_some());
         assert!(rules.matching(&s.goroutines[1]).is_none());
+    }
+
+    #[test]
+    fn package_patterns_like_go_list() {
+        assert!(package_pattern_matches(
+            "example.com/m/...",
+            "example.com/m"
+        ));
+        assert!(package_pattern_matches(
+            "example.com/m/...",
+            "example.com/m/a/b"
+        ));
+        assert!(!package_pattern_matches(
+            "example.com/m/...",
+            "example.com/mx"
+        ));
+        assert!(package_pattern_matches(
+            "example.com/m/a",
+            "example.com/m/a"
+        ));
+        assert!(!package_pattern_matches(
+            "example.com/m/a",
+            "example.com/m/a/b"
+        ));
+        assert!(package_pattern_matches(
+            "example.com/.../internal",
+            "example.com/x/internal"
+        ));
+    }
+
+    #[test]
+    fn directives_match_creation_sites_and_tests() {
+        let s = Snapshot::parse(DUMP);
+        let g = &s.goroutines[1];
+        let at = |file: &str, line| {
+            IgnoreRule::new(
+                RuleKind::CreatedAt {
+                    file: file.into(),
+                    line,
+                },
+                "",
+            )
+        };
+        assert!(at("/src/metrics.go", 10).matches(g));
+        assert!(!at("/src/metrics.go", 11).matches(g));
+        let rules = IgnoreRules {
+            rules: vec![IgnoreRule::new(
+                RuleKind::Test {
+                    name: "TestA".into(),
+                },
+                "",
+            )],
+        };
+        assert!(rules.for_test("TestA").is_some());
+        assert!(rules.for_test("TestB").is_none());
+        assert!(rules.matching(g).is_none());
     }
 
     #[test]

@@ -5,18 +5,38 @@
 //! them; the helper sends goroutine dumps to a [`listener`], whose
 //! [`compare`] comparator decides which goroutines each test leaked; a
 //! [`reporter`] prints the result and [`report`] holds the structured
-//! report.
+//! report. For CI: [`junit`] XML, GitHub [`annotations`], [`partition`]
+//! (sharding) and [`merge`] (of shards' reports); on a terminal,
+//! [`progress`] and [`color`].
+//!
+//! From Rust: [`GoModule`] and [`GoPackage`] build, list and run Go tests
+//! and return the same reports ([`api`]); test binaries are kept in a
+//! [`cache`]; [`mimic`] makes every Go test a cargo and nextest test.
+pub mod annotations;
+pub mod api;
+pub mod baseline;
+pub mod cache;
 pub mod cli;
+pub mod color;
 pub mod compare;
+pub mod config;
+pub mod directives;
 pub mod duration;
 pub mod error;
 pub mod goargs;
 pub mod gocmd;
 pub mod harness;
 pub mod ignore;
+pub mod junit;
 pub mod listener;
+pub mod merge;
+pub mod mimic;
+pub mod partition;
+pub mod progress;
 pub mod report;
 pub mod reporter;
 pub mod runner;
 pub mod stack;
 pub mod testjson;
+
+pub use api::{GoModule, GoPackage, LeakAssertions};

@@ -192,14 +192,22 @@ pub struct Prober {
 impl Prober {
     /// Whether the helper offered probes (the binary has the profile).
     pub fn available(&self) -> bool {
-        self.shared.control.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+        self.shared
+            .control
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
     }
 
     /// Takes the leak profile of the live process, waiting up to `timeout`.
     pub fn probe(&self, timeout: Duration) -> Option<String> {
         *self.shared.probe.lock().unwrap_or_else(|e| e.into_inner()) = None;
         {
-            let mut control = self.shared.control.lock().unwrap_or_else(|e| e.into_inner());
+            let mut control = self
+                .shared
+                .control
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             control.as_mut()?.write_all(b"leakprofile\n").ok()?;
         }
         let deadline = Instant::now() + timeout;
@@ -351,7 +359,8 @@ fn serve(stream: UnixStream, shared: &Shared) {
             let decision = match msg.kind.as_str() {
                 "probe" => {
                     state.comparator.observe_dump(msg.seq, &text);
-                    *shared.probe.lock().unwrap_or_else(|e| e.into_inner()) = Some(text.to_string());
+                    *shared.probe.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(text.to_string());
                     shared.probed.notify_all();
                     None
                 }

@@ -91,6 +91,18 @@ pub struct TestReport {
     /// goroutine's stack first, or the hang's summary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
+    /// Goroutines of this test that an ignore rule or directive exempted,
+    /// by rule.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<IgnoredCount>,
+}
+
+/// How many goroutines a rule exempted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IgnoredCount {
+    /// The rule, as written (`--ignore-top F`, `//leakcheck:ignore at f.go:3 (why)`).
+    pub rule: String,
+    pub count: usize,
 }
 
 fn one() -> u32 {
@@ -128,6 +140,13 @@ pub struct Report {
     pub go_version: String,
     pub packages: Vec<PackageReport>,
     pub summary: Summary,
+    /// Baseline entries (`--baseline`) whose leak was not seen in tests
+    /// that ran: fixed, and can be removed from the file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub baseline_fixed: Vec<crate::baseline::BaselineEntry>,
+    /// User ignore rules that ignored no goroutine in the whole run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stale_rules: Vec<String>,
 }
 
 impl Report {
@@ -148,6 +167,8 @@ impl Report {
             go_version,
             packages,
             summary,
+            baseline_fixed: Vec::new(),
+            stale_rules: Vec::new(),
         }
     }
 

@@ -50,7 +50,7 @@ impl<W: Write> Reporter<W> {
                 Ok(())
             }
             Reporter::Human { out, verbose, base } => match event {
-                RunEvent::Started { .. } => Ok(()),
+                RunEvent::Started { .. } | RunEvent::PackageBuilt { .. } => Ok(()),
                 RunEvent::PackageFinished { report, events } => {
                     human_package(out, *verbose, report.outcome, events)?;
                     out.flush()
@@ -126,6 +126,10 @@ fn human_package(
                     out.write_all(text.as_bytes())?;
                 }
             }
+            // Known leaks (--baseline) are shown even for passing tests.
+            Some(test) if !failed.contains(&test) && text.starts_with("--- LEAK (known") => {
+                out.write_all(text.as_bytes())?;
+            }
             Some(test) if failed.contains(&test) && !printed.contains(&test) => {
                 // A failed test's output, in one piece, where it ended.
                 if e.test.as_deref() == Some(test)
@@ -146,24 +150,65 @@ fn human_package(
     Ok(())
 }
 
+/// How many of the slowest packages the summary names.
+pub const SLOWEST_SHOWN: usize = 3;
+
 fn human_summary(out: &mut impl Write, report: &Report, base: &Path) -> io::Result<()> {
     let s = &report.summary;
-    let leaking: Vec<(&str, &str, &Leak)> = report
-        .packages
-        .iter()
-        .flat_map(|p| p.tests.iter().map(move |t| (p, t)))
-        .filter(|(_, t)| !t.leaks.is_empty() && t.outcome != TestOutcome::Pass)
-        .map(|(p, t)| (p.import_path.as_str(), t.name.as_str(), &t.leaks[0]))
+    let tests = || {
+        report
+            .packages
+            .iter()
+            .flat_map(|p| p.tests.iter().map(move |t| (p.import_path.as_str(), t)))
+    };
+    let leaking: Vec<_> = tests()
+        .filter(|(_, t)| matches!(t.outcome, TestOutcome::Leak | TestOutcome::Fail))
+        .filter(|(_, t)| !t.leaks.is_empty())
         .collect();
     if !leaking.is_empty() {
         writeln!(out, "\nLeaking tests:")?;
-        for (pkg, test, leak) in &leaking {
-            let site = leak
-                .created_by
-                .as_ref()
-                .map(|c| format!("{}:{}", display_path(&c.file, base), c.line))
-                .unwrap_or_else(|| format!("{}:{}", display_path(&leak.file, base), leak.line));
-            writeln!(out, "    {pkg}.{test}: created at {site}")?;
+        for (pkg, t) in &leaking {
+            let site = creation_site(&t.leaks[0], base);
+            writeln!(out, "    {pkg}.{}: created at {site}", t.name)?;
+        }
+    }
+    let hung: Vec<_> = tests()
+        .filter(|(_, t)| t.outcome == TestOutcome::Hang)
+        .collect();
+    if !hung.is_empty() {
+        writeln!(out, "\nHung tests:")?;
+        for (pkg, t) in &hung {
+            match t.leaks.first() {
+                Some(l) => writeln!(
+                    out,
+                    "    {pkg}.{}: blocked at {}:{}",
+                    t.name,
+                    display_path(&l.file, base),
+                    l.line
+                )?,
+                None => writeln!(out, "    {pkg}.{}", t.name)?,
+            }
+        }
+    }
+    let crashed: Vec<_> = tests()
+        .filter(|(_, t)| t.outcome == TestOutcome::Crash)
+        .collect();
+    if !crashed.is_empty() {
+        writeln!(out, "\nCrashed tests:")?;
+        for (pkg, t) in &crashed {
+            let why = t
+                .details
+                .as_deref()
+                .and_then(|d| d.lines().map(str::trim).find(|l| !l.is_empty()))
+                .unwrap_or("the test binary died");
+            writeln!(out, "    {pkg}.{}: {why}", t.name)?;
+        }
+    }
+    let slowest = slowest_packages(report, SLOWEST_SHOWN);
+    if report.packages.len() > 1 && !slowest.is_empty() {
+        writeln!(out, "\nSlowest packages:")?;
+        for (pkg, ms) in slowest {
+            writeln!(out, "    {:>8.3}s  {pkg}", ms / 1000.0)?;
         }
     }
     writeln!(
@@ -171,6 +216,28 @@ fn human_summary(out: &mut impl Write, report: &Report, base: &Path) -> io::Resu
         "\nleakcheck: {} tests, {} passed, {} failed, {} leaked, {} hung, {} crashed, {} skipped",
         s.tests, s.passed, s.failed, s.leaked, s.hung, s.crashed, s.skipped
     )
+}
+
+/// The `n` packages that took longest (and took any time), slowest first.
+pub fn slowest_packages(report: &Report, n: usize) -> Vec<(&str, f64)> {
+    let mut all: Vec<(&str, f64)> = report
+        .packages
+        .iter()
+        .filter(|p| p.elapsed_ms > 0.0)
+        .map(|p| (p.import_path.as_str(), p.elapsed_ms))
+        .collect();
+    all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    all.truncate(n);
+    all
+}
+
+/// Where a leak group's goroutines were created (`file:line`, relative to
+/// `base`), or where they are blocked when the creation site is unknown.
+pub fn creation_site(leak: &Leak, base: &Path) -> String {
+    match &leak.created_by {
+        Some(c) => format!("{}:{}", display_path(&c.file, base), c.line),
+        None => format!("{}:{}", display_path(&leak.file, base), leak.line),
+    }
 }
 
 /// `path` relative to `base` when it is under it.
@@ -264,6 +331,7 @@ mod tests {
             }),
             goroutine_ids: vec![7],
             stack: "goroutine 7 [chan send]:\n...".into(),
+            known: false,
         }
     }
 
@@ -289,5 +357,126 @@ mod tests {
             .iter()
             .any(|l| l.contains("| goroutine 7 [chan send]:")));
         assert!(!long.iter().any(|l| l.contains("more")));
+    }
+
+    #[test]
+    fn a_thousand_identical_goroutines_are_one_line() {
+        let mut dump = String::new();
+        for id in 100..1100 {
+            dump.push_str(&format!(
+                "goroutine {id} [chan send]:\nexample.com/p.F.func1()\n\t/m/p/p.go:10 +0x1d\ncreated by example.com/p.F in goroutine 7\n\t/m/p/p.go:9 +0x4f\n\n"
+            ));
+        }
+        let snapshot = crate::stack::Snapshot::parse(&dump);
+        let goroutines: Vec<_> = snapshot
+            .goroutines
+            .into_iter()
+            .map(|g| (g, Vec::new()))
+            .collect();
+        assert_eq!(goroutines.len(), 1000);
+        let leaks = crate::compare::group_leaks(&goroutines, "/usr/local/go");
+        let lines = leak_report_lines("TestMany", &leaks, Path::new("/m"), false);
+        assert_eq!(
+            lines.concat(),
+            "--- LEAK: TestMany (1000 goroutines)\n    1000 goroutines [chan send]\n        blocked at  example.com/p.F.func1 (p/p.go:10)\n        created at  p/p.go:9 by example.com/p.F\n"
+        );
+    }
+
+    fn summary_of(report: &Report) -> String {
+        let mut out = Vec::new();
+        human_summary(&mut out, report, Path::new("/m")).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn summary_counts_lists_and_slowest_packages() {
+        use crate::report::{PackageReport, TestReport};
+        let test = |name: &str, outcome, leaks: Vec<Leak>, details: Option<&str>| TestReport {
+            name: name.into(),
+            outcome,
+            elapsed_ms: 1.0,
+            leaks,
+            runs: 1,
+            leaked_runs: 0,
+            deadlock: None,
+            details: details.map(str::to_string),
+            ignored: Vec::new(),
+        };
+        let package = |path: &str, ms: f64, tests| PackageReport {
+            import_path: path.into(),
+            outcome: PackageOutcome::Fail,
+            error: None,
+            elapsed_ms: ms,
+            tests,
+        };
+        let mut own = leak(1);
+        own.file = "/m/p/p_test.go".into();
+        own.line = 22;
+        let report = Report::new(
+            "go1.26.0".into(),
+            vec![
+                package(
+                    "example.com/p",
+                    1500.0,
+                    vec![
+                        test("TestA", TestOutcome::Pass, vec![], None),
+                        test("TestLeak", TestOutcome::Leak, vec![leak(2)], None),
+                        test(
+                            "TestHang",
+                            TestOutcome::Hang,
+                            vec![own],
+                            Some("TestHang deadlocked"),
+                        ),
+                    ],
+                ),
+                package(
+                    "example.com/q",
+                    20.0,
+                    vec![test("TestB", TestOutcome::Skip, vec![], None)],
+                ),
+                package(
+                    "example.com/r",
+                    3000.0,
+                    vec![
+                        test("TestC", TestOutcome::Fail, vec![], None),
+                        test(
+                            "TestBoom",
+                            TestOutcome::Crash,
+                            vec![],
+                            Some("\npanic: boom\n\ngoroutine 1"),
+                        ),
+                    ],
+                ),
+                package("example.com/s", 5.0, vec![]),
+                package("example.com/empty", 0.0, vec![]),
+            ],
+        );
+        assert_eq!(
+            summary_of(&report),
+            "\nLeaking tests:\n    example.com/p.TestLeak: created at p/p.go:9\n\
+             \nHung tests:\n    example.com/p.TestHang: blocked at p/p_test.go:22\n\
+             \nCrashed tests:\n    example.com/r.TestBoom: panic: boom\n\
+             \nSlowest packages:\n       3.000s  example.com/r\n       1.500s  example.com/p\n       0.020s  example.com/q\n\
+             \nleakcheck: 6 tests, 1 passed, 1 failed, 1 leaked, 1 hung, 1 crashed, 1 skipped\n"
+        );
+    }
+
+    #[test]
+    fn summary_of_a_clean_single_package_is_one_line() {
+        use crate::report::PackageReport;
+        let report = Report::new(
+            "go1.26.0".into(),
+            vec![PackageReport {
+                import_path: "example.com/p".into(),
+                outcome: PackageOutcome::Pass,
+                error: None,
+                elapsed_ms: 12.0,
+                tests: vec![],
+            }],
+        );
+        assert_eq!(
+            summary_of(&report),
+            "\nleakcheck: 0 tests, 0 passed, 0 failed, 0 leaked, 0 hung, 0 crashed, 0 skipped\n"
+        );
     }
 }

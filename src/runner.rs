@@ -21,7 +21,7 @@ use crate::goargs::GoTestArgs;
 use crate::gocmd::{command_line, godebug_with, GoEnv, GoList, GoPackage, GoTestBuild};
 use crate::harness::Overlay;
 use crate::ignore::IgnoreRules;
-use crate::listener::HelperListener;
+use crate::listener::{HelperListener, Prober};
 use crate::report::{PackageOutcome, PackageReport, Report, TestOutcome, TestReport};
 use crate::reporter::leak_report_lines;
 use crate::stack::Snapshot;
@@ -45,7 +45,12 @@ pub struct RunOptions {
     pub until_leak: Option<u32>,
     /// Keep test binaries here and reuse them while their build inputs are
     /// unchanged (`None`: build into a temporary directory every run).
+    /// The key and layout are [`crate::cache`]'s; binaries run from there.
     pub cache_dir: Option<PathBuf>,
+    /// Known leaks (`--baseline`): reported, not failing.
+    pub baseline: Option<crate::baseline::Baseline>,
+    /// Run only this shard of the packages (`--partition`).
+    pub partition: Option<crate::partition::Partition>,
 }
 
 impl RunOptions {
@@ -62,6 +67,8 @@ impl RunOptions {
             test_timeout: Some(Duration::from_secs(60)),
             until_leak: None,
             cache_dir: None,
+            partition: None,
+            baseline: None,
         }
     }
 }
@@ -72,6 +79,12 @@ pub enum RunEvent<'a> {
     Started {
         go: &'a GoEnv,
         packages: usize,
+    },
+    /// A package's test binary is built (or failed to build): comes as
+    /// soon as it happens, in any order, before that package's
+    /// `PackageFinished`. Packages with nothing to build have none.
+    PackageBuilt {
+        import_path: &'a str,
     },
     /// One package is done: its report and its (leak-annotated)
     /// `go test -json` events.
@@ -102,6 +115,25 @@ pub fn run(
         patterns: &patterns,
     }
     .run()?;
+    let packages = match &opts.partition {
+        Some(part) => part.retain(packages, |p| p.import_path.as_str()),
+        None => packages,
+    };
+    // `//leakcheck:ignore` directives: a bad one stops the run here.
+    let mut rules = Vec::with_capacity(packages.len());
+    for p in &packages {
+        let directives = if p.error.is_none() {
+            crate::directives::read_package(p)?
+        } else {
+            Vec::new()
+        };
+        rules.push(opts.ignore.for_package(&p.import_path, &directives));
+    }
+    let module_root = env
+        .gomod
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let test2json = env.test2json(&opts.dir)?;
     let work = tempfile::Builder::new()
         .prefix("leakcheck-")
@@ -122,13 +154,16 @@ pub fn run(
     }))?;
 
     let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<(usize, PackageReport, Vec<TestEvent>)>();
+    // `None`: the package's binary is built; `Some`: the package is done.
+    let (tx, rx) = mpsc::channel::<(usize, Option<(PackageReport, Vec<TestEvent>)>)>();
     let ctx = PackageContext {
         env: &env,
         opts,
         overlay: &overlay_path,
         work: work.path(),
         test2json: &test2json,
+        rules: &rules,
+        module_root: &module_root,
     };
     let mut reports: Vec<Option<PackageReport>> = vec![None; packages.len()];
     let result = std::thread::scope(|scope| -> Result<(), Error> {
@@ -138,8 +173,11 @@ pub fn run(
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(pkg) = packages.get(i) else { return };
-                let (report, events) = ctx.test_package(i, pkg);
-                if tx.send((i, report, events)).is_err() {
+                let built = || {
+                    let _ = tx.send((i, None));
+                };
+                let (report, events) = ctx.test_package(i, pkg, &built);
+                if tx.send((i, Some((report, events)))).is_err() {
                     return;
                 }
             });
@@ -147,7 +185,13 @@ pub fn run(
         drop(tx);
         let mut pending: BTreeMap<usize, (PackageReport, Vec<TestEvent>)> = BTreeMap::new();
         let mut emitted = 0;
-        for (i, report, events) in rx {
+        for (i, done) in rx {
+            let Some((report, events)) = done else {
+                print(on_event(RunEvent::PackageBuilt {
+                    import_path: &packages[i].import_path,
+                }))?;
+                continue;
+            };
             pending.insert(i, (report, events));
             while let Some((report, events)) = pending.remove(&emitted) {
                 print(on_event(RunEvent::PackageFinished {
@@ -160,10 +204,33 @@ pub fn run(
         }
         Ok(())
     });
-    let report = Report::new(env.version.clone(), reports.into_iter().flatten().collect());
+    let mut report = Report::new(env.version.clone(), reports.into_iter().flatten().collect());
+    if let Some(baseline) = &opts.baseline {
+        report.baseline_fixed = baseline.fixed(&report, &module_root);
+    }
+    report.stale_rules = stale_rules(&rules, &report);
     result?;
     print(on_event(RunEvent::Finished { report: &report }))?;
     Ok(report)
+}
+
+/// User rules that ignored nothing in the whole run.
+fn stale_rules(rules: &[IgnoreRules], report: &Report) -> Vec<String> {
+    let used: std::collections::HashSet<&str> = report
+        .packages
+        .iter()
+        .flat_map(|p| &p.tests)
+        .flat_map(|t| &t.ignored)
+        .map(|i| i.rule.as_str())
+        .collect();
+    let mut stale: Vec<String> = Vec::new();
+    for r in rules.iter().flat_map(|r| &r.rules) {
+        let d = r.describe();
+        if !r.builtin && !used.contains(d.as_str()) && !stale.contains(&d) {
+            stale.push(d);
+        }
+    }
+    stale
 }
 
 struct PackageContext<'a> {
@@ -171,6 +238,9 @@ struct PackageContext<'a> {
     opts: &'a RunOptions,
     overlay: &'a Path,
     work: &'a Path,
+    /// Ignore rules per package, in `packages` order.
+    rules: &'a [IgnoreRules],
+    module_root: &'a Path,
     test2json: &'a Path,
 }
 
@@ -204,7 +274,12 @@ fn final_event(pkg: &str, action: &str, elapsed: f64) -> TestEvent {
 
 impl PackageContext<'_> {
     /// Builds and runs one package.
-    fn test_package(&self, index: usize, pkg: &GoPackage) -> (PackageReport, Vec<TestEvent>) {
+    fn test_package(
+        &self,
+        index: usize,
+        pkg: &GoPackage,
+        built: &dyn Fn(),
+    ) -> (PackageReport, Vec<TestEvent>) {
         let path = &pkg.import_path;
         if let Some(err) = &pkg.error {
             let text = format!("{}\n", err.err.trim_end());
@@ -225,19 +300,27 @@ impl PackageContext<'_> {
             ];
             return (package_report(pkg, PackageOutcome::Skip, None), events);
         }
-        let binary = self.work.join(format!("pkg{index}.test"));
+        let output = self.work.join(format!("pkg{index}.test"));
         let build = GoTestBuild {
             dir: &self.opts.dir,
             import_path: path,
-            output: &binary,
+            output: &output,
             overlay: self.overlay,
             build_flags: &self.opts.go_args.build_flags,
             env: self.build_env(),
         };
-        let failure = match build.run() {
-            Ok(Ok(())) => None,
-            Ok(Err(output)) => Some(output),
-            Err(e) => Some(format!("{e}\n")),
+        // With a cache directory, the binary comes from (or goes into) the
+        // cache: see crate::cache.
+        let binary = match &self.opts.cache_dir {
+            Some(dir) => crate::cache::BinaryCache::new(dir)
+                .get_or_build(&build, self.env)
+                .map(|r| r.map(|cached| cached.path)),
+            None => build.run().map(|r| r.map(|()| output.clone())),
+        };
+        let (binary, failure) = match binary {
+            Ok(Ok(binary)) => (binary, None),
+            Ok(Err(output)) => (PathBuf::new(), Some(output)),
+            Err(e) => (PathBuf::new(), Some(format!("{e}\n"))),
         };
         if let Some(output) = failure {
             let events = vec![
@@ -250,6 +333,7 @@ impl PackageContext<'_> {
                 events,
             );
         }
+        built();
         self.run_binary(index, pkg, &binary)
     }
 
@@ -341,6 +425,7 @@ impl PackageContext<'_> {
     ) -> (PackageReport, Vec<TestEvent>) {
         let started = Instant::now();
         let mut join = EventJoiner::new(&pkg.import_path, &self.opts.dir, self.opts.verbose);
+        join.baseline = self.opts.baseline.as_ref().map(|b| (b, self.module_root));
         let mut skip: Vec<String> = Vec::new();
         let mut last = ProcessEnd::default();
         for attempt in 0.. {
@@ -381,7 +466,7 @@ impl PackageContext<'_> {
         let path = pkg.import_path.as_str();
         let comparator = Comparator::new(CompareConfig {
             grace: self.opts.grace,
-            ignore: self.opts.ignore.clone(),
+            ignore: self.rules[index].clone(),
             goroot: self.env.goroot.clone(),
             leak_profile: self.has_leak_profile(),
         });
@@ -429,7 +514,11 @@ impl PackageContext<'_> {
                 return Err(format!("running {}: {e}", self.test2json.display()));
             }
         };
-        let watch = Watchdog::start(child.pids().first().copied(), self.opts.test_timeout);
+        let watch = Watchdog::start(
+            child.pids().first().copied(),
+            self.opts.test_timeout,
+            Some(listener.prober()),
+        );
         let mut all_output = String::new();
         for line in BufReader::new(&converter).lines() {
             let Ok(line) = line else { break };
@@ -452,7 +541,7 @@ impl PackageContext<'_> {
             join.event(event, &listener);
         }
         let status = child.wait().map(|o| o.status);
-        let (hung, running) = watch.stop();
+        let (hung, running, proven_dump) = watch.stop();
         let finished = listener.finish();
         let exit_code = status.ok().and_then(|s| s.code());
         join.take_remaining_verdicts(finished.verdicts);
@@ -470,11 +559,14 @@ impl PackageContext<'_> {
             }
         }
         if let Some((test, after)) = hung {
-            let dump = all_output
-                .find("SIGQUIT: quit")
-                .map_or(all_output.as_str(), |i| &all_output[i..]);
+            let dump = match &proven_dump {
+                Some(d) => d.as_str(),
+                None => all_output
+                    .find("SIGQUIT: quit")
+                    .map_or(all_output.as_str(), |i| &all_output[i..]),
+            };
             let (groups, deadlock) = listener.hang_report(&test, dump).unwrap_or_default();
-            join.hang(&test, groups, deadlock, after);
+            join.hang(&test, groups, deadlock, after, proven_dump.is_some());
             end.hung = Some(test);
         } else if exit_code != Some(0) && !unfinished.is_empty() {
             let crash = CrashOutput::find(&all_output);
@@ -528,28 +620,32 @@ struct Watchdog {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// A test running this long gets its process probed with the goroutine
+/// leak profile; probes then back off, doubling up to [`PROBE_MAX`].
+const PROBE_AFTER: Duration = Duration::from_secs(1);
+const PROBE_MAX: Duration = Duration::from_secs(10);
+
 #[derive(Default)]
 struct WatchState {
     running: Vec<(String, Instant)>,
     /// All top-level tests started and not finished, paused or not.
     started: Vec<String>,
     hung: Option<(String, Duration)>,
+    /// The leak profile that proved the hung test deadlocked.
+    proven_dump: Option<String>,
     stop: bool,
 }
 
 impl Watchdog {
-    fn start(pid: Option<u32>, timeout: Option<Duration>) -> Watchdog {
+    fn start(pid: Option<u32>, timeout: Option<Duration>, prober: Option<Prober>) -> Watchdog {
         let shared = std::sync::Arc::new((
             std::sync::Mutex::new(WatchState::default()),
             std::sync::Condvar::new(),
         ));
-        let thread = match (pid, timeout) {
-            (Some(pid), Some(timeout)) => {
-                let shared = shared.clone();
-                Some(std::thread::spawn(move || watch(pid, timeout, &shared)))
-            }
-            _ => None,
-        };
+        let thread = pid.map(|pid| {
+            let shared = shared.clone();
+            std::thread::spawn(move || watch(pid, timeout, prober, &shared))
+        });
         Watchdog { shared, thread }
     }
 
@@ -582,7 +678,8 @@ impl Watchdog {
 
     /// Stops watching; returns the hung test and how long it had run, and
     /// the top-level tests that started and never finished.
-    fn stop(mut self) -> (Option<(String, Duration)>, Vec<String>) {
+    #[allow(clippy::type_complexity)]
+    fn stop(mut self) -> (Option<(String, Duration)>, Vec<String>, Option<String>) {
         {
             let mut st = self.shared.0.lock().unwrap_or_else(|e| e.into_inner());
             st.stop = true;
@@ -594,24 +691,33 @@ impl Watchdog {
         let mut st = self.shared.0.lock().unwrap_or_else(|e| e.into_inner());
         let hung = st.hung.take();
         let started = std::mem::take(&mut st.started);
-        (hung, started)
+        (hung, started, st.proven_dump.take())
     }
 }
 
-fn watch(pid: u32, timeout: Duration, shared: &(std::sync::Mutex<WatchState>, std::sync::Condvar)) {
+fn watch(
+    pid: u32,
+    timeout: Option<Duration>,
+    prober: Option<Prober>,
+    shared: &(std::sync::Mutex<WatchState>, std::sync::Condvar),
+) {
     let (lock, cvar) = shared;
+    let mut probe_interval = PROBE_AFTER;
+    let mut next_probe: Option<Instant> = None;
     let mut st = lock.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if st.stop {
             return;
         }
         let now = Instant::now();
-        if let Some((test, since)) = st
-            .running
-            .iter()
-            .find(|(_, since)| now.duration_since(*since) >= timeout)
-        {
-            st.hung = Some((test.clone(), now.duration_since(*since)));
+        let overdue = timeout.and_then(|timeout| {
+            st.running
+                .iter()
+                .find(|(_, since)| now.duration_since(*since) >= timeout)
+                .cloned()
+        });
+        if let Some((test, since)) = overdue {
+            st.hung = Some((test, now.duration_since(since)));
             drop(st);
             signal(pid, libc::SIGQUIT);
             // The runtime prints every goroutine and exits; make sure it
@@ -628,6 +734,35 @@ fn watch(pid: u32, timeout: Duration, shared: &(std::sync::Mutex<WatchState>, st
                 signal(pid, libc::SIGKILL);
             }
             return;
+        }
+        // Long-running tests: ask the GC whether a test's own goroutine is
+        // proven deadlocked, rather than waiting for the timeout.
+        let long: Vec<(String, Instant)> = st
+            .running
+            .iter()
+            .filter(|(_, since)| now.duration_since(*since) >= PROBE_AFTER)
+            .cloned()
+            .collect();
+        if let Some(p) = prober.as_ref().filter(|p| p.available()) {
+            if !long.is_empty() && next_probe.is_none_or(|n| now >= n) {
+                drop(st);
+                let dump = p.probe(Duration::from_secs(5));
+                next_probe = Some(Instant::now() + probe_interval);
+                probe_interval = (probe_interval * 2).min(PROBE_MAX);
+                let names: Vec<String> = long.iter().map(|(t, _)| t.clone()).collect();
+                let proven = dump.as_deref().and_then(|d| p.proven_deadlocked(&names, d));
+                st = lock.lock().unwrap_or_else(|e| e.into_inner());
+                if let (Some(test), false) = (proven, st.stop) {
+                    if let Some((_, since)) = long.iter().find(|(t, _)| *t == test) {
+                        st.hung = Some((test, since.elapsed()));
+                        st.proven_dump = dump;
+                        drop(st);
+                        signal(pid, libc::SIGKILL);
+                        return;
+                    }
+                }
+                continue;
+            }
         }
         st = cvar
             .wait_timeout(st, Duration::from_millis(50))
@@ -712,6 +847,8 @@ struct TestState {
     details: Option<String>,
     /// The creation sites already shown in a `--- LEAK` block.
     shown_sites: Vec<String>,
+    /// Goroutines exempted, by rule.
+    ignored: Vec<crate::report::IgnoredCount>,
     has_final: bool,
 }
 
@@ -728,6 +865,8 @@ struct EventJoiner<'a> {
     package_final: Option<TestEvent>,
     any_leak: bool,
     failed_to_run: Option<String>,
+    /// Known leaks, and the module root their paths are relative to.
+    baseline: Option<(&'a crate::baseline::Baseline, &'a Path)>,
 }
 
 impl<'a> EventJoiner<'a> {
@@ -743,6 +882,7 @@ impl<'a> EventJoiner<'a> {
             package_final: None,
             any_leak: false,
             failed_to_run: None,
+            baseline: None,
         }
     }
 
@@ -778,8 +918,34 @@ impl<'a> EventJoiner<'a> {
         if self.tests.get(test).is_some_and(|s| s.pending.is_some()) {
             return;
         }
-        if let Some(v) = listener.take_verdict(test) {
-            self.state(test).pending = Some(v);
+        if let Some(mut v) = listener.take_verdict(test) {
+            if let Some((baseline, root)) = self.baseline {
+                for l in &mut v.leaks {
+                    l.known = baseline
+                        .contains(&crate::baseline::BaselineEntry::of(self.pkg, test, l, root));
+                }
+            }
+            let verbose = self.verbose;
+            let mut lines = Vec::new();
+            let state = self.state(test);
+            for (rule, n) in &v.ignored {
+                let rule = rule.describe();
+                if verbose {
+                    lines.push(format!(
+                        "    leakcheck: {n} goroutine(s) of {test} ignored by {rule}\n"
+                    ));
+                }
+                match state.ignored.iter_mut().find(|i| i.rule == rule) {
+                    Some(i) => i.count += n,
+                    None => state
+                        .ignored
+                        .push(crate::report::IgnoredCount { rule, count: *n }),
+                }
+            }
+            state.pending = Some(v);
+            for l in lines {
+                self.events.push(output_event(self.pkg, Some(test), l));
+            }
         }
     }
 
@@ -830,19 +996,29 @@ impl<'a> EventJoiner<'a> {
                         .as_ref()
                         .map(|v| v.leaks.clone())
                         .unwrap_or_default();
-                    if !leaks.is_empty() {
-                        let rewritten = out.replacen("--- PASS: ", "--- FAIL: ", 1).replacen(
+                    let (known, new): (Vec<_>, Vec<_>) = leaks.into_iter().partition(|l| l.known);
+                    if !new.is_empty() {
+                        event.output = Some(out.replacen("--- PASS: ", "--- FAIL: ", 1).replacen(
                             "--- SKIP: ",
                             "--- FAIL: ",
                             1,
+                        ));
+                    }
+                    self.events.push(event);
+                    if !known.is_empty() {
+                        let n: usize = known.iter().map(|l| l.count).sum();
+                        let s = if n == 1 { "" } else { "s" };
+                        let line = format!(
+                            "--- LEAK (known, in the baseline): {test} ({n} goroutine{s})\n"
                         );
-                        event.output = Some(rewritten);
-                        self.events.push(event);
-                        for l in self.leak_lines(test, &leaks) {
+                        self.events.push(output_event(self.pkg, Some(test), line));
+                    }
+                    if !new.is_empty() {
+                        for l in self.leak_lines(test, &new) {
                             self.events.push(output_event(self.pkg, Some(test), l));
                         }
-                        return;
                     }
+                    return;
                 }
             }
             (Some(test), "pass" | "fail" | "skip") => {
@@ -863,7 +1039,7 @@ impl<'a> EventJoiner<'a> {
                     "skip" => TestOutcome::Skip,
                     _ => TestOutcome::Fail,
                 };
-                if !leaks.is_empty() {
+                if leaks.iter().any(|l| !l.known) {
                     self.any_leak = true;
                     if outcome != TestOutcome::Fail {
                         outcome = TestOutcome::Leak;
@@ -876,7 +1052,7 @@ impl<'a> EventJoiner<'a> {
                 state.elapsed += elapsed;
                 state.runs += 1;
                 state.has_final = true;
-                if !leaks.is_empty() {
+                if leaks.iter().any(|l| !l.known) {
                     state.leaked_runs += 1;
                 }
                 state.leaks = group_leaks_merge(std::mem::take(&mut state.leaks), leaks);
@@ -919,10 +1095,13 @@ impl<'a> EventJoiner<'a> {
         groups: Vec<crate::compare::Leak>,
         deadlock: bool,
         after: Duration,
+        proven: bool,
     ) {
         let pkg = self.pkg;
         let secs = after.as_secs_f64();
-        let what = if deadlock {
+        let what = if proven {
+            "deadlocked, proven by the garbage collector (goroutine leak profile): its own goroutine can never run again"
+        } else if deadlock {
             "deadlocked: every goroutine involved is blocked on a channel, select, mutex, condition or wait group"
         } else {
             "still running after --test-timeout"
@@ -951,8 +1130,9 @@ impl<'a> EventJoiner<'a> {
         state.elapsed += secs * 1000.0;
         state.runs += 1;
         state.deadlock = Some(deadlock);
+        let how = if proven { "leak profile" } else { "SIGQUIT" };
         state.details = Some(format!(
-            "{test} {what} ({total} goroutine{} involved; dumped with SIGQUIT after {secs:.1}s and killed)",
+            "{test} {what} ({total} goroutine{} involved; dumped with {how} after {secs:.1}s and killed)",
             if total == 1 { "" } else { "s" }
         ));
         state.leaks = groups;
@@ -994,7 +1174,7 @@ impl<'a> EventJoiner<'a> {
             .filter_map(|name| {
                 let s = &self.tests[name];
                 let mut outcome = s.outcome?;
-                if outcome <= TestOutcome::Skip && !s.leaks.is_empty() {
+                if outcome <= TestOutcome::Skip && s.leaks.iter().any(|l| !l.known) {
                     outcome = TestOutcome::Leak;
                 }
                 Some(TestReport {
@@ -1006,6 +1186,7 @@ impl<'a> EventJoiner<'a> {
                     leaked_runs: s.leaked_runs,
                     deadlock: s.deadlock,
                     details: s.details.clone(),
+                    ignored: s.ignored.clone(),
                 })
             })
             .collect();

@@ -23,8 +23,13 @@ fn wanted() -> BTreeMap<String, Vec<(String, String)>> {
     let mut out = BTreeMap::new();
     for entry in std::fs::read_dir(hard()).unwrap() {
         let dir = entry.unwrap().path();
-        let Ok(doc) = std::fs::read_to_string(dir.join("doc.go")) else { continue };
-        let line = doc.lines().find_map(|l| l.strip_prefix("// want: ")).expect("a // want: line");
+        let Ok(doc) = std::fs::read_to_string(dir.join("doc.go")) else {
+            continue;
+        };
+        let line = doc
+            .lines()
+            .find_map(|l| l.strip_prefix("// want: "))
+            .expect("a // want: line");
         let tests = line
             .split_whitespace()
             .map(|p| {
@@ -32,7 +37,10 @@ fn wanted() -> BTreeMap<String, Vec<(String, String)>> {
                 (t.to_string(), o.to_string())
             })
             .collect();
-        out.insert(format!("{MODULE}/{}", dir.file_name().unwrap().to_string_lossy()), tests);
+        out.insert(
+            format!("{MODULE}/{}", dir.file_name().unwrap().to_string_lossy()),
+            tests,
+        );
     }
     out
 }
@@ -62,12 +70,19 @@ fn every_test_ends_as_its_package_says_and_the_rest_still_run() {
             .iter()
             .find(|p| &p.import_path == pkg)
             .unwrap_or_else(|| panic!("{pkg} missing"));
-        let got: Vec<(String, TestOutcome)> = p.tests.iter().map(|t| (t.name.clone(), t.outcome)).collect();
+        let got: Vec<(String, TestOutcome)> = p
+            .tests
+            .iter()
+            .map(|t| (t.name.clone(), t.outcome))
+            .collect();
         assert_eq!(got.len(), tests.len(), "{pkg}: {got:?}\n{stdout}");
         for ((name, want), (got_name, got)) in tests.iter().zip(&got) {
             assert_eq!(name, got_name, "{pkg}: tests in source order");
             match want.as_str() {
-                "flaky" => assert!(matches!(got, TestOutcome::Pass | TestOutcome::Leak), "{pkg}.{name}: {got:?}"),
+                "flaky" => assert!(
+                    matches!(got, TestOutcome::Pass | TestOutcome::Leak),
+                    "{pkg}.{name}: {got:?}"
+                ),
                 w => assert_eq!(got.as_str(), w, "{pkg}.{name}\n{stdout}"),
             }
         }
@@ -84,12 +99,22 @@ fn every_test_ends_as_its_package_says_and_the_rest_still_run() {
 
     // Crashes: the message and the crashing goroutine come first.
     let details = |pkg, name| test(&report, pkg, name).details.clone().unwrap_or_default();
-    assert!(details("panicgoroutine", "TestPanicInGoroutine").starts_with("panic: boom in goroutine"));
+    assert!(
+        details("panicgoroutine", "TestPanicInGoroutine").starts_with("panic: boom in goroutine")
+    );
     assert!(details("panicgoroutine", "TestPanicInGoroutine").contains("\n\ngoroutine "));
-    assert!(details("mapwrites", "TestConcurrentMapWrites").starts_with("fatal error: concurrent map writes"));
+    assert!(details("mapwrites", "TestConcurrentMapWrites")
+        .starts_with("fatal error: concurrent map writes"));
     assert!(details("panictest", "TestPanicInTest").starts_with("panic: boom in test"));
-    assert!(details("osexit", "TestOsExit3").contains("status 3"), "{}", details("osexit", "TestOsExit3"));
-    assert!(stdout.contains("--- CRASH: TestPanicInGoroutine"), "{stdout}");
+    assert!(
+        details("osexit", "TestOsExit3").contains("status 3"),
+        "{}",
+        details("osexit", "TestOsExit3")
+    );
+    assert!(
+        stdout.contains("--- CRASH: TestPanicInGoroutine"),
+        "{stdout}"
+    );
 
     // Hangs: the test's own goroutine and every goroutine it started,
     // grouped, and a deadlock verdict.
@@ -97,17 +122,37 @@ fn every_test_ends_as_its_package_says_and_the_rest_still_run() {
     assert_eq!(hang.deadlock, Some(true));
     let states: Vec<&str> = hang.leaks.iter().map(|l| l.state.as_str()).collect();
     assert_eq!(states, vec!["chan receive", "sync.Mutex.Lock"]);
-    assert!(hang.leaks[0].created_by.is_none(), "the test's own goroutine comes first");
-    assert!(hang.leaks[1].created_by.as_ref().unwrap().file.ends_with("hangrecv/hangrecv_test.go"));
+    assert!(
+        hang.leaks[0].created_by.is_none(),
+        "the test's own goroutine comes first"
+    );
+    assert!(hang.leaks[1]
+        .created_by
+        .as_ref()
+        .unwrap()
+        .file
+        .ends_with("hangrecv/hangrecv_test.go"));
     let abba = test(&report, "abba", "TestABBADeadlock");
     assert_eq!(abba.deadlock, Some(true));
-    assert_eq!(abba.leaks.iter().map(|l| l.count).sum::<usize>(), 3, "{:?}", abba.leaks);
-    assert_eq!(test(&report, "doublelock", "TestLockTwice").leaks[0].state, "sync.Mutex.Lock");
+    assert_eq!(
+        abba.leaks.iter().map(|l| l.count).sum::<usize>(),
+        3,
+        "{:?}",
+        abba.leaks
+    );
+    assert_eq!(
+        test(&report, "doublelock", "TestLockTwice").leaks[0].state,
+        "sync.Mutex.Lock"
+    );
     assert!(stdout.contains("--- HANG: TestHangRecv"), "{stdout}");
     assert!(stdout.contains("resuming the remaining tests"), "{stdout}");
     if go_minor() >= 26 {
         // Proven by the GC long before the 8s test timeout.
-        assert!(hang.details.as_deref().unwrap().contains("leak profile"), "{:?}", hang.details);
+        assert!(
+            hang.details.as_deref().unwrap().contains("leak profile"),
+            "{:?}",
+            hang.details
+        );
         assert!(hang.leaks[0].proven);
     }
     assert_eq!(before, tree_state(&hard()), "the fixtures' tree changed");
@@ -119,41 +164,85 @@ fn proven_leaks_are_reported_without_the_grace_period() {
     // a ticker loop (reachable through the runtime's timers) is not
     // proven and waits. Without the leak profile nothing is proven.
     let grace = 20.0;
-    let (_, report) = run_with_report(&fixtures(), &["--grace", "20s", "./handler", "--", "-run", "TestQuery$"]);
+    let (_, report) = run_with_report(
+        &fixtures(),
+        &["--grace", "20s", "./handler", "--", "-run", "TestQuery$"],
+    );
     let t = &report.packages[0].tests[0];
     assert_eq!(t.outcome, TestOutcome::Leak);
     if go_minor() >= 26 {
         assert!(t.leaks[0].proven, "{:?}", t.leaks);
         // A generous margin: the verdict comes in milliseconds.
-        assert!(t.elapsed_ms < grace * 1000.0 / 4.0, "took {} ms", t.elapsed_ms);
+        assert!(
+            t.elapsed_ms < grace * 1000.0 / 4.0,
+            "took {} ms",
+            t.elapsed_ms
+        );
     } else {
         assert!(!t.leaks[0].proven);
     }
-    let (_, report) = run_with_report(&fixtures(), &["--grace", "300ms", "./ticker", "--", "-run", "TestPollerLeak"]);
+    let (_, report) = run_with_report(
+        &fixtures(),
+        &[
+            "--grace",
+            "300ms",
+            "./ticker",
+            "--",
+            "-run",
+            "TestPollerLeak",
+        ],
+    );
     let t = &report.packages[0].tests[0];
     assert_eq!(t.outcome, TestOutcome::Leak);
-    assert!(!t.leaks[0].proven, "a ticker loop is not provably leaked: {:?}", t.leaks);
-    assert!(t.elapsed_ms >= 300.0, "unproven leaks wait out the grace period: {}", t.elapsed_ms);
+    assert!(
+        !t.leaks[0].proven,
+        "a ticker loop is not provably leaked: {:?}",
+        t.leaks
+    );
+    assert!(
+        t.elapsed_ms >= 300.0,
+        "unproven leaks wait out the grace period: {}",
+        t.elapsed_ms
+    );
 }
 
 #[test]
 fn flaky_leaks_are_counted_across_runs() {
     let (out, report) = run_with_report(
         &hard(),
-        &["--grace", "100ms", "./flaky", "--", "-count=20", "-run", "TestFlakyLeak|TestFlakyFixed"],
+        &[
+            "--grace",
+            "100ms",
+            "./flaky",
+            "--",
+            "-count=20",
+            "-run",
+            "TestFlakyLeak|TestFlakyFixed",
+        ],
     );
     let leak = test(&report, "flaky", "TestFlakyLeak");
     assert_eq!(leak.runs, 20);
     // It leaks in about half the runs: never in none or all of 20.
     assert!(leak.leaked_runs > 0 && leak.leaked_runs < 20, "{leak:?}");
     assert_eq!(leak.outcome, TestOutcome::Leak);
-    assert_eq!(leak.leaks.len(), 1, "one creation site, reported once: {:?}", leak.leaks);
+    assert_eq!(
+        leak.leaks.len(),
+        1,
+        "one creation site, reported once: {:?}",
+        leak.leaks
+    );
     assert_eq!(leak.leaks[0].count as u32, leak.leaked_runs);
     let fixed = test(&report, "flaky", "TestFlakyFixed");
-    assert_eq!((fixed.runs, fixed.leaked_runs, fixed.outcome), (20, 0, TestOutcome::Pass));
+    assert_eq!(
+        (fixed.runs, fixed.leaked_runs, fixed.outcome),
+        (20, 0, TestOutcome::Pass)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains(&format!("TestFlakyLeak leaked in {} of 20 runs", leak.leaked_runs)),
+        stdout.contains(&format!(
+            "TestFlakyLeak leaked in {} of 20 runs",
+            leak.leaked_runs
+        )),
         "{stdout}"
     );
 }
@@ -162,11 +251,23 @@ fn flaky_leaks_are_counted_across_runs() {
 fn until_leak_stops_repeating_a_test_at_its_first_leak() {
     let (_, report) = run_with_report(
         &hard(),
-        &["--grace", "100ms", "--until-leak", "60", "./flaky", "--", "-run", "TestFlakyLeak|TestFlakyFixed"],
+        &[
+            "--grace",
+            "100ms",
+            "--until-leak",
+            "60",
+            "./flaky",
+            "--",
+            "-run",
+            "TestFlakyLeak|TestFlakyFixed",
+        ],
     );
     let leak = test(&report, "flaky", "TestFlakyLeak");
     assert_eq!(leak.leaked_runs, 1, "{leak:?}");
-    assert!(leak.runs >= 1 && leak.runs < 60, "stopped at the first leak: {leak:?}");
+    assert!(
+        leak.runs >= 1 && leak.runs < 60,
+        "stopped at the first leak: {leak:?}"
+    );
     assert_eq!(leak.outcome, TestOutcome::Leak);
     let fixed = test(&report, "flaky", "TestFlakyFixed");
     assert_eq!((fixed.runs, fixed.outcome), (60, TestOutcome::Pass));
@@ -176,12 +277,37 @@ fn until_leak_stops_repeating_a_test_at_its_first_leak() {
 fn race_builds_work_with_hangs_crashes_and_leaks() {
     let (out, report) = run_with_report(
         &hard(),
-        &["--grace", "300ms", "--test-timeout", "8s", "./hangrecv", "./panicgoroutine", "./flaky", "--", "-race", "-count=2"],
+        &[
+            "--grace",
+            "300ms",
+            "--test-timeout",
+            "8s",
+            "./hangrecv",
+            "./panicgoroutine",
+            "./flaky",
+            "--",
+            "-race",
+            "-count=2",
+        ],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
-    assert_eq!(test(&report, "hangrecv", "TestHangRecv").outcome, TestOutcome::Hang);
-    assert_eq!(test(&report, "hangrecv", "TestHangAfter2").outcome, TestOutcome::Pass);
-    assert_eq!(test(&report, "panicgoroutine", "TestPanicInGoroutine").outcome, TestOutcome::Crash);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        test(&report, "hangrecv", "TestHangRecv").outcome,
+        TestOutcome::Hang
+    );
+    assert_eq!(
+        test(&report, "hangrecv", "TestHangAfter2").outcome,
+        TestOutcome::Pass
+    );
+    assert_eq!(
+        test(&report, "panicgoroutine", "TestPanicInGoroutine").outcome,
+        TestOutcome::Crash
+    );
     assert_eq!(test(&report, "panicgoroutine", "TestPanicGoAfter1").runs, 2);
     assert_eq!(test(&report, "flaky", "TestFlakyFixed").runs, 2);
 }

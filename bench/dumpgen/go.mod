@@ -1,0 +1,3 @@
+module bench.example/dumpgen
+
+go 1.21

@@ -1,0 +1,3 @@
+module leakcheck.test/adopt
+
+go 1.21

@@ -1,0 +1,5 @@
+package metrics
+
+import "testing"
+
+func TestFlusher(t *testing.T) { StartFlusher() }

@@ -1,0 +1,5 @@
+package netish
+
+import "testing"
+
+func TestReaderAndWriter(t *testing.T) { Start() }

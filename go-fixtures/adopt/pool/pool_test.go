@@ -1,0 +1,5 @@
+package pool
+
+import "testing"
+
+func TestPool(t *testing.T) { New(2) }

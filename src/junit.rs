@@ -1,0 +1,454 @@
+//! JUnit XML (`--junit FILE`, and `merge-reports --junit`): this module
+//! owns turning a [`Report`] into JUnit with quick-junit. Pure apart from
+//! [`write_junit`].
+//!
+//! - One `<testsuite>` per package (named by its import path), one
+//!   `<testcase>` per top-level test with `classname` = the import path.
+//! - A leaked test is a `<failure type="leak">` whose message names the
+//!   goroutine count and the first creation site (relative to the run
+//!   directory) and whose text is the full `--- LEAK` block, stacks
+//!   included.
+//! - A failed test is a `<failure type="fail">` (its output, and its leak
+//!   block when it also leaked); hung and crashed tests are failures of
+//!   type `hang` and `crash` with their details; skipped tests are
+//!   `<skipped>`.
+//! - A package that failed to build is one failed testcase named
+//!   `[build failed]`; a package whose binary failed outside any test is
+//!   one failed testcase named `[package failed]`.
+//!
+//! The output of a test that did not pass, when the caller has it (a live
+//! run, not `merge-reports`), goes in the testcase's `<system-out>`.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
+
+use crate::compare::Leak;
+use crate::error::Error;
+use crate::report::{PackageOutcome, Report, TestOutcome, TestReport};
+use crate::reporter::{creation_site, leak_report_lines};
+use crate::testjson::TestEvent;
+
+/// Test output by (import path, top-level test name).
+pub type TestOutputs = HashMap<(String, String), String>;
+
+/// Adds one package's `go test -json` output events to `outputs`, by
+/// top-level test.
+pub fn collect_outputs(outputs: &mut TestOutputs, events: &[TestEvent]) {
+    for e in events {
+        if let (Some(pkg), Some(test), Some(text), "output") =
+            (&e.package, e.top_level_test(), &e.output, e.action.as_str())
+        {
+            outputs
+                .entry((pkg.clone(), test.to_string()))
+                .or_default()
+                .push_str(text);
+        }
+    }
+}
+
+fn duration(ms: f64) -> Duration {
+    Duration::try_from_secs_f64(ms / 1000.0).unwrap_or_default()
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// `leaked N goroutines, first created at F:L` (with the runs that leaked
+/// when the test ran more than once).
+fn leak_summary(t: &TestReport, base: &Path) -> String {
+    let total: usize = t.leaks.iter().map(|l| l.count).sum();
+    let runs = if t.runs > 1 && t.leaked_runs > 0 {
+        format!(" in {} of {} runs", t.leaked_runs, t.runs)
+    } else {
+        String::new()
+    };
+    let site = t
+        .leaks
+        .first()
+        .map(|l| format!(", first created at {}", creation_site(l, base)))
+        .unwrap_or_default();
+    format!("leaked {}{runs}{site}", plural(total, "goroutine"))
+}
+
+fn leak_block(test: &str, leaks: &[Leak], base: &Path) -> String {
+    leak_report_lines(test, leaks, base, true).concat()
+}
+
+fn failure(ty: &str, message: String, description: String) -> TestCaseStatus {
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+    status.set_type(ty).set_message(message);
+    if !description.is_empty() {
+        status.set_description(description);
+    }
+    status
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+}
+
+fn test_case(pkg: &str, t: &TestReport, base: &Path, output: Option<&str>) -> TestCase {
+    let name = t.name.as_str();
+    let output = output.unwrap_or("");
+    let status = match t.outcome {
+        TestOutcome::Pass => TestCaseStatus::success(),
+        TestOutcome::Skip => {
+            let mut s = TestCaseStatus::skipped();
+            if let Some(reason) = output
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with("=== ") && !l.starts_with("--- "))
+            {
+                s.set_message(reason);
+            }
+            s
+        }
+        TestOutcome::Leak => failure(
+            "leak",
+            leak_summary(t, base),
+            leak_block(name, &t.leaks, base),
+        ),
+        TestOutcome::Fail => {
+            let mut message = "test failed".to_string();
+            let mut text = output.to_string();
+            if !t.leaks.is_empty() {
+                message = format!("test failed, and {}", leak_summary(t, base));
+                if !text.is_empty() && !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                text.push_str(&leak_block(name, &t.leaks, base));
+            }
+            failure("fail", message, text)
+        }
+        TestOutcome::Hang => {
+            let details = t.details.clone().unwrap_or_else(|| format!("{name} hung"));
+            let mut text = format!("{}\n", details.trim_end());
+            for l in leak_report_lines(name, &t.leaks, base, true)
+                .into_iter()
+                .skip(1)
+            {
+                text.push_str(&l);
+            }
+            failure("hang", first_line(&details).to_string(), text)
+        }
+        TestOutcome::Crash => {
+            let details = t
+                .details
+                .clone()
+                .unwrap_or_else(|| "the test binary died while this test ran".into());
+            failure("crash", first_line(&details).to_string(), details)
+        }
+    };
+    let mut case = TestCase::new(name, status);
+    case.set_classname(pkg).set_time(duration(t.elapsed_ms));
+    if !output.is_empty() && t.outcome != TestOutcome::Pass {
+        case.set_system_out(output);
+    }
+    case
+}
+
+/// The JUnit report for `report`; paths in messages relative to `base`.
+pub fn junit(report: &Report, base: &Path, outputs: &TestOutputs) -> quick_junit::Report {
+    let mut out = quick_junit::Report::new("leakcheck");
+    let mut total_ms = 0.0;
+    for p in &report.packages {
+        let pkg = p.import_path.as_str();
+        let mut suite = TestSuite::new(pkg);
+        suite.set_time(duration(p.elapsed_ms));
+        total_ms += p.elapsed_ms.max(0.0);
+        let test_failed = p.tests.iter().any(|t| t.outcome.is_failure());
+        let package_failure = match (p.outcome, &p.error) {
+            (PackageOutcome::BuildError, e) => Some((
+                "[build failed]",
+                "build-error",
+                e.clone().unwrap_or_default(),
+            )),
+            (PackageOutcome::Fail | PackageOutcome::Crash, Some(e)) if !test_failed => {
+                Some(("[package failed]", "package-error", e.clone()))
+            }
+            _ => None,
+        };
+        if let Some((name, ty, error)) = package_failure {
+            let message = match first_line(&error) {
+                "" => format!("{pkg}: {name}"),
+                line => line.to_string(),
+            };
+            let mut case = TestCase::new(name, failure(ty, message, error));
+            case.set_classname(pkg);
+            suite.add_test_case(case);
+        }
+        for t in &p.tests {
+            let output = outputs.get(&(p.import_path.clone(), t.name.clone()));
+            suite.add_test_case(test_case(pkg, t, base, output.map(String::as_str)));
+        }
+        out.add_test_suite(suite);
+    }
+    out.set_time(duration(total_ms));
+    out
+}
+
+/// Writes the JUnit report for `report` to `path`.
+pub fn write_junit(
+    path: &Path,
+    report: &Report,
+    base: &Path,
+    outputs: &TestOutputs,
+) -> Result<(), Error> {
+    let text = junit(report, base, outputs).to_string().map_err(|e| {
+        Error::io(
+            format!("writing JUnit report {}", path.display()),
+            std::io::Error::other(e.to_string()),
+        )
+    })?;
+    std::fs::write(path, text)
+        .map_err(|e| Error::io(format!("writing JUnit report {}", path.display()), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::Location;
+    use crate::report::PackageReport;
+
+    fn leak(count: usize) -> Leak {
+        Leak {
+            count,
+            state: "chan send".into(),
+            proven: false,
+            ambiguous_with: vec![],
+            function: "example.com/m/p.F.func1".into(),
+            file: "/m/p/p.go".into(),
+            line: 31,
+            created_by: Some(Location {
+                function: "example.com/m/p.F".into(),
+                file: "/m/p/p.go".into(),
+                line: 30,
+            }),
+            goroutine_ids: vec![7],
+            stack: "goroutine 7 [chan send]:\nexample.com/m/p.F.func1()".into(),
+            known: false,
+        }
+    }
+
+    fn test(name: &str, outcome: TestOutcome, leaks: Vec<Leak>) -> TestReport {
+        TestReport {
+            name: name.into(),
+            outcome,
+            elapsed_ms: 1500.0,
+            leaks,
+            runs: 1,
+            leaked_runs: 0,
+            deadlock: None,
+            details: None,
+            ignored: Vec::new(),
+        }
+    }
+
+    fn sample() -> Report {
+        let mut hang = test("TestHang", TestOutcome::Hang, vec![leak(1)]);
+        hang.details =
+            Some("TestHang still running after --test-timeout (1 goroutine involved)".into());
+        let mut crash = test("TestCrash", TestOutcome::Crash, vec![]);
+        crash.details = Some("panic: boom\n\ngoroutine 9 [running]:\n...".into());
+        let mut flaky = test("TestFlaky", TestOutcome::Leak, vec![leak(1)]);
+        flaky.runs = 5;
+        flaky.leaked_runs = 2;
+        Report::new(
+            "go1.26.0".into(),
+            vec![
+                PackageReport {
+                    import_path: "example.com/m/p".into(),
+                    outcome: PackageOutcome::Fail,
+                    error: None,
+                    elapsed_ms: 2500.0,
+                    tests: vec![
+                        test("TestOK", TestOutcome::Pass, vec![]),
+                        test("TestLeak", TestOutcome::Leak, vec![leak(3)]),
+                        test("TestFail", TestOutcome::Fail, vec![]),
+                        test("TestSkip", TestOutcome::Skip, vec![]),
+                        hang,
+                        crash,
+                        flaky,
+                    ],
+                },
+                PackageReport {
+                    import_path: "example.com/m/bad".into(),
+                    outcome: PackageOutcome::BuildError,
+                    error: Some("bad/bad.go:3:1: syntax error\n".into()),
+                    elapsed_ms: 0.0,
+                    tests: vec![],
+                },
+            ],
+        )
+    }
+
+    fn parse(xml: &str) -> roxmltree::Document<'_> {
+        roxmltree::Document::parse(xml).expect("well-formed XML")
+    }
+
+    fn case<'a>(doc: &'a roxmltree::Document<'a>, name: &str) -> roxmltree::Node<'a, 'a> {
+        doc.descendants()
+            .find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some(name))
+            .unwrap_or_else(|| panic!("no testcase {name}"))
+    }
+
+    fn failure_of<'a>(case: roxmltree::Node<'a, 'a>) -> roxmltree::Node<'a, 'a> {
+        case.children()
+            .find(|n| n.has_tag_name("failure"))
+            .unwrap_or_else(|| panic!("no failure in {:?}", case.attribute("name")))
+    }
+
+    #[test]
+    fn suites_per_package_and_counts() {
+        let xml = junit(&sample(), Path::new("/m"), &TestOutputs::new())
+            .to_string()
+            .unwrap();
+        let doc = parse(&xml);
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "testsuites");
+        assert_eq!(root.attribute("tests"), Some("8"));
+        assert_eq!(root.attribute("failures"), Some("6"));
+        let suites: Vec<_> = root.children().filter(|n| n.is_element()).collect();
+        assert_eq!(suites.len(), 2);
+        assert_eq!(suites[0].attribute("name"), Some("example.com/m/p"));
+        assert_eq!(suites[0].attribute("tests"), Some("7"));
+        assert_eq!(suites[0].attribute("failures"), Some("5"));
+        assert_eq!(suites[0].attribute("skipped"), Some("1"));
+        assert_eq!(suites[0].attribute("time"), Some("2.500"));
+        assert_eq!(suites[1].attribute("tests"), Some("1"));
+        assert_eq!(suites[1].attribute("failures"), Some("1"));
+        for c in doc.descendants().filter(|n| n.has_tag_name("testcase")) {
+            let suite = c.parent().unwrap().attribute("name");
+            assert_eq!(c.attribute("classname"), suite);
+        }
+    }
+
+    #[test]
+    fn failures_name_count_site_and_carry_the_block() {
+        let xml = junit(&sample(), Path::new("/m"), &TestOutputs::new())
+            .to_string()
+            .unwrap();
+        let doc = parse(&xml);
+        assert!(case(&doc, "TestOK").children().all(|n| !n.is_element()));
+        let f = failure_of(case(&doc, "TestLeak"));
+        assert_eq!(f.attribute("type"), Some("leak"));
+        assert_eq!(
+            f.attribute("message"),
+            Some("leaked 3 goroutines, first created at p/p.go:30")
+        );
+        let text = f.text().unwrap();
+        assert!(
+            text.starts_with("--- LEAK: TestLeak (3 goroutines)\n"),
+            "{text}"
+        );
+        assert!(text.contains("created at  p/p.go:30 by example.com/m/p.F"));
+        assert!(
+            text.contains("| goroutine 7 [chan send]:"),
+            "stacks: {text}"
+        );
+        assert_eq!(
+            failure_of(case(&doc, "TestFlaky")).attribute("message"),
+            Some("leaked 1 goroutine in 2 of 5 runs, first created at p/p.go:30")
+        );
+        assert_eq!(
+            failure_of(case(&doc, "TestFail")).attribute("message"),
+            Some("test failed")
+        );
+        let hang = failure_of(case(&doc, "TestHang"));
+        assert_eq!(hang.attribute("type"), Some("hang"));
+        assert_eq!(
+            hang.attribute("message"),
+            Some("TestHang still running after --test-timeout (1 goroutine involved)")
+        );
+        assert!(hang
+            .text()
+            .unwrap()
+            .contains("blocked at  example.com/m/p.F.func1 (p/p.go:31)"));
+        let crash = failure_of(case(&doc, "TestCrash"));
+        assert_eq!(crash.attribute("message"), Some("panic: boom"));
+        assert!(crash.text().unwrap().contains("goroutine 9 [running]:"));
+        let skip = case(&doc, "TestSkip");
+        assert!(skip.children().any(|n| n.has_tag_name("skipped")));
+        let build = case(&doc, "[build failed]");
+        assert_eq!(build.attribute("classname"), Some("example.com/m/bad"));
+        let f = failure_of(build);
+        assert_eq!(f.attribute("message"), Some("bad/bad.go:3:1: syntax error"));
+    }
+
+    #[test]
+    fn test_output_goes_to_system_out_and_failure_text() {
+        let mut outputs = TestOutputs::new();
+        collect_outputs(
+            &mut outputs,
+            &[
+                TestEvent::output(
+                    "example.com/m/p",
+                    Some("TestOK"),
+                    "=== RUN   TestOK\n".into(),
+                ),
+                TestEvent::output(
+                    "example.com/m/p",
+                    Some("TestFail"),
+                    "=== RUN   TestFail\n".into(),
+                ),
+                TestEvent::output(
+                    "example.com/m/p",
+                    Some("TestFail/sub"),
+                    "    p_test.go:9: want 2, got 3\n".into(),
+                ),
+                TestEvent::output(
+                    "example.com/m/p",
+                    Some("TestSkip"),
+                    "    p_test.go:20: needs network\n".into(),
+                ),
+                TestEvent::output("example.com/m/p", None, "FAIL\n".into()),
+            ],
+        );
+        assert_eq!(outputs.len(), 3);
+        let xml = junit(&sample(), Path::new("/m"), &outputs)
+            .to_string()
+            .unwrap();
+        let doc = parse(&xml);
+        let fail = case(&doc, "TestFail");
+        assert!(failure_of(fail).text().unwrap().contains("want 2, got 3"));
+        let out = fail
+            .children()
+            .find(|n| n.has_tag_name("system-out"))
+            .unwrap();
+        assert!(out.text().unwrap().contains("=== RUN   TestFail"));
+        assert!(
+            case(&doc, "TestOK").children().all(|n| !n.is_element()),
+            "no output kept for passing tests"
+        );
+        let skipped = case(&doc, "TestSkip")
+            .children()
+            .find(|n| n.has_tag_name("skipped"))
+            .unwrap();
+        assert_eq!(
+            skipped.attribute("message"),
+            Some("p_test.go:20: needs network")
+        );
+    }
+
+    #[test]
+    fn bad_timings_do_not_panic() {
+        let mut r = sample();
+        r.packages[0].elapsed_ms = -1.0;
+        r.packages[0].tests[0].elapsed_ms = f64::NAN;
+        r.packages[0].tests[1].elapsed_ms = f64::INFINITY;
+        assert!(junit(&r, Path::new("/m"), &TestOutputs::new())
+            .to_string()
+            .is_ok());
+    }
+}

@@ -1,0 +1,657 @@
+//! CI-grade output, end to end: JUnit XML parsed back, GitHub annotations
+//! at the creation line, the `--json` stream through gotestsum, sharding
+//! with `--partition` and `merge-reports`, and no escape codes off a
+//! terminal. The pure parts (escaping, partition arithmetic, JUnit shape,
+//! colouring) are unit-tested in their modules.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::*;
+use leakcheck::report::Report;
+
+const MODULE: &str = "leakcheck.test/fixtures";
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    )
+}
+
+fn write(dir: &Path, name: &str, body: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, body).unwrap();
+}
+
+/// 1-based number of the first line of `file` containing `needle`.
+fn line_of(file: &Path, needle: &str) -> u32 {
+    let body = std::fs::read_to_string(file).unwrap();
+    body.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not in {}", file.display())) as u32
+        + 1
+}
+
+/// How annotations spell `dir`: relative to the git work tree's root when
+/// there is one (with a trailing `/`), else empty (the run directory is
+/// the root).
+fn repo_prefix(dir: &Path) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--show-toplevel"])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let top = PathBuf::from(text(&o.stdout).trim());
+            let dir = dir.canonicalize().unwrap();
+            let rel = dir.strip_prefix(top.canonicalize().unwrap()).unwrap();
+            if rel.as_os_str().is_empty() {
+                String::new()
+            } else {
+                format!("{}/", rel.display())
+            }
+        }
+        _ => String::new(),
+    }
+}
+
+fn testcase<'a>(doc: &'a roxmltree::Document<'a>, name: &str) -> roxmltree::Node<'a, 'a> {
+    doc.descendants()
+        .find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some(name))
+        .unwrap_or_else(|| panic!("no testcase {name}"))
+}
+
+fn child<'a>(node: roxmltree::Node<'a, 'a>, tag: &str) -> Option<roxmltree::Node<'a, 'a>> {
+    node.children().find(|n| n.has_tag_name(tag))
+}
+
+fn suite<'a>(doc: &'a roxmltree::Document<'a>, name: &str) -> roxmltree::Node<'a, 'a> {
+    doc.descendants()
+        .find(|n| n.has_tag_name("testsuite") && n.attribute("name") == Some(name))
+        .unwrap_or_else(|| panic!("no testsuite {name}"))
+}
+
+#[test]
+fn junit_has_suites_leaks_skips_failures_and_build_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path();
+    write(m, "go.mod", "module example.com/ci\n\ngo 1.21\n");
+    write(
+        m,
+        "good/good.go",
+        "package good\n\nfunc Two() int { return 2 }\n",
+    );
+    write(
+        m,
+        "good/good_test.go",
+        "package good\n\nimport \"testing\"\n\n\
+         func TestTwo(t *testing.T) {\n\tif Two() != 2 {\n\t\tt.Fatal(\"no\")\n\t}\n}\n\n\
+         func TestSkipped(t *testing.T) { t.Skip(\"needs a network\") }\n\n\
+         func TestFails(t *testing.T) { t.Error(\"want 2, got 3\") }\n\n\
+         func TestLeaks(t *testing.T) {\n\tblock := make(chan int)\n\tfor i := 0; i < 2; i++ {\n\t\tgo func() { block <- 1 }() // the leak\n\t}\n}\n",
+    );
+    write(
+        m,
+        "bad/bad.go",
+        "package bad\n\nfunc Three() int { return 3\n",
+    );
+    write(
+        m,
+        "bad/bad_test.go",
+        "package bad\n\nimport \"testing\"\n\nfunc TestThree(t *testing.T) {}\n",
+    );
+    let junit = m.join("out/junit.xml");
+    std::fs::create_dir_all(junit.parent().unwrap()).unwrap();
+    let out = leakcheck()
+        .current_dir(m)
+        .env_remove("GITHUB_ACTIONS")
+        .args(["--grace", "200ms", "--junit"])
+        .arg(&junit)
+        .output()
+        .unwrap();
+    // A package failed to build: exit 2, and the JUnit file is written.
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let xml = std::fs::read_to_string(&junit).expect("JUnit written");
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    assert_eq!(root.attribute("tests"), Some("5"), "{xml}");
+    assert_eq!(root.attribute("failures"), Some("3"), "{xml}");
+    assert_eq!(root.attribute("skipped"), Some("1"), "{xml}");
+
+    let good = suite(&doc, "example.com/ci/good");
+    assert_eq!(good.attribute("tests"), Some("4"));
+    assert_eq!(good.attribute("failures"), Some("2"));
+    assert_eq!(good.attribute("skipped"), Some("1"));
+    for case in good.children().filter(|n| n.has_tag_name("testcase")) {
+        assert_eq!(case.attribute("classname"), Some("example.com/ci/good"));
+    }
+    assert!(child(testcase(&doc, "TestTwo"), "failure").is_none());
+
+    let site = format!(
+        "good/good_test.go:{}",
+        line_of(&m.join("good/good_test.go"), "// the leak")
+    );
+    let leak = child(testcase(&doc, "TestLeaks"), "failure").expect("a leak is a failure");
+    assert_eq!(leak.attribute("type"), Some("leak"));
+    assert_eq!(
+        leak.attribute("message"),
+        Some(format!("leaked 2 goroutines, first created at {site}").as_str())
+    );
+    let body = leak.text().unwrap();
+    assert!(
+        body.starts_with("--- LEAK: TestLeaks (2 goroutines)\n"),
+        "{body}"
+    );
+    assert!(body.contains(&format!("created at  {site} by ")), "{body}");
+
+    let fails = child(testcase(&doc, "TestFails"), "failure").unwrap();
+    assert_eq!(fails.attribute("type"), Some("fail"));
+    assert!(fails.text().unwrap().contains("want 2, got 3"), "{xml}");
+
+    let skipped = child(testcase(&doc, "TestSkipped"), "skipped").expect("skipped");
+    assert!(
+        skipped
+            .attribute("message")
+            .unwrap()
+            .contains("needs a network"),
+        "{xml}"
+    );
+
+    let bad = suite(&doc, "example.com/ci/bad");
+    assert_eq!(bad.attribute("tests"), Some("1"));
+    assert_eq!(bad.attribute("failures"), Some("1"));
+    let build = testcase(&doc, "[build failed]");
+    assert_eq!(build.attribute("classname"), Some("example.com/ci/bad"));
+    let failure = child(build, "failure").unwrap();
+    assert_eq!(failure.attribute("type"), Some("build-error"));
+    assert!(failure.text().unwrap().contains("bad.go:"), "{xml}");
+}
+
+#[test]
+fn github_annotations_point_at_the_creation_line() {
+    let handler = fixtures().join("handler/handler.go");
+    let line = line_of(&handler, "// want-leak: TestQuery");
+    let want = format!(
+        "::error file={}handler/handler.go,line={line},title=TestQuery leaked 1 goroutine::1 goroutine [chan send] started here outlived TestQuery ({MODULE}/handler)%0Ablocked at ",
+        repo_prefix(&fixtures())
+    );
+    let run = |env: Option<&str>, args: &[&str]| {
+        let mut cmd = leakcheck();
+        cmd.current_dir(fixtures()).env_remove("GITHUB_ACTIONS");
+        if let Some(v) = env {
+            cmd.env("GITHUB_ACTIONS", v);
+        }
+        let out = cmd
+            .args(["--grace", "200ms"])
+            .args(args)
+            .arg("./handler")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+        out
+    };
+
+    // On GitHub Actions: after the human report, on stdout.
+    let out = run(Some("true"), &[]);
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with(&want))
+        .unwrap_or_else(|| panic!("{want} in:\n{stdout}"));
+    let summary = lines
+        .iter()
+        .position(|l| l.starts_with("leakcheck: 2 tests"))
+        .unwrap();
+    assert!(at > summary, "annotations come after the report:\n{stdout}");
+    assert_eq!(stdout.matches("::error ").count(), 1, "{stdout}");
+
+    // With --json they go to stderr, and stdout stays pure JSON.
+    let out = run(Some("true"), &["--json"]);
+    for l in text(&out.stdout).lines() {
+        serde_json::from_str::<serde_json::Value>(l)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+    }
+    assert!(
+        text(&out.stderr).lines().any(|l| l.starts_with(&want)),
+        "{}",
+        show(&out)
+    );
+
+    // Off: --annotations none, and outside GitHub Actions by default;
+    // --annotations github turns them on anywhere.
+    let out = run(Some("true"), &["--annotations", "none"]);
+    assert!(!text(&out.stdout).contains("::error"), "{}", show(&out));
+    let out = run(None, &[]);
+    assert!(!text(&out.stdout).contains("::error"), "{}", show(&out));
+    let out = run(Some("false"), &["--annotations", "github"]);
+    assert!(
+        text(&out.stdout).lines().any(|l| l.starts_with(&want)),
+        "{}",
+        show(&out)
+    );
+}
+
+#[test]
+fn hung_and_crashed_tests_in_junit_and_annotations() {
+    let hard = fixtures().join("hard");
+    let junit = tempfile::NamedTempFile::new().unwrap();
+    let out = leakcheck()
+        .current_dir(&hard)
+        .env("GITHUB_ACTIONS", "true")
+        .args(["--grace", "200ms", "--test-timeout", "2s", "--junit"])
+        .arg(junit.path())
+        .args(["./hangrecv", "./panictest"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let xml = std::fs::read_to_string(junit.path()).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let hang = child(testcase(&doc, "TestHangRecv"), "failure").expect("hang is a failure");
+    assert_eq!(hang.attribute("type"), Some("hang"));
+    assert!(
+        hang.attribute("message")
+            .unwrap()
+            .starts_with("TestHangRecv "),
+        "{xml}"
+    );
+    assert!(hang.text().unwrap().contains("recvForever"), "{xml}");
+    let crash = child(testcase(&doc, "TestPanicInTest"), "failure").expect("crash is a failure");
+    assert_eq!(crash.attribute("type"), Some("crash"));
+    assert!(
+        crash
+            .attribute("message")
+            .unwrap()
+            .starts_with("panic: boom in test"),
+        "{xml}"
+    );
+    assert!(child(testcase(&doc, "TestHangAfter1"), "failure").is_none());
+
+    // The hung test at its own goroutine's blocking line; the crash at the
+    // panicking line.
+    let prefix = repo_prefix(&hard);
+    let stdout = text(&out.stdout);
+    let hang_at = format!(
+        "::error file={prefix}hangrecv/hangrecv_test.go,line={},title=TestHangRecv hung (leakcheck.test/hard/hangrecv)::",
+        line_of(&hard.join("hangrecv/hangrecv_test.go"), "return <-ch")
+    );
+    let crash_at = format!(
+        "::error file={prefix}panictest/panictest_test.go,line={},title=TestPanicInTest crashed (leakcheck.test/hard/panictest)::panic: boom in test",
+        line_of(&hard.join("panictest/panictest_test.go"), "panic(\"boom in test\")")
+    );
+    for want in [hang_at, crash_at] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(&want)),
+            "{want} in:\n{stdout}"
+        );
+    }
+}
+
+/// Installs gotestsum into a directory kept between test runs; `None`
+/// when the Go module proxy cannot be reached.
+fn gotestsum() -> Option<PathBuf> {
+    let bin = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gotestsum-bin");
+    let exe = bin.join("gotestsum");
+    if exe.is_file() {
+        return Some(exe);
+    }
+    // The machine's own Go: gotestsum may need a newer Go than the one
+    // under test.
+    let out = std::process::Command::new("go")
+        .args(["install", "gotest.tools/gotestsum@latest"])
+        .env("GOBIN", &bin)
+        .env_remove("GOFLAGS")
+        .output()
+        .expect("go runs");
+    if out.status.success() {
+        return Some(exe);
+    }
+    let err = text(&out.stderr);
+    let unreachable = [
+        "dial tcp",
+        "no such host",
+        "connection refused",
+        "connection reset",
+        "i/o timeout",
+        "network is unreachable",
+        "TLS handshake timeout",
+        "proxyconnect",
+        "Temporary failure in name resolution",
+        "server misbehaving",
+    ];
+    if unreachable.iter().any(|n| err.contains(n)) {
+        // Written to the real stderr (not captured), so it is seen.
+        let _ = writeln!(
+            std::io::stderr(),
+            "\nSKIPPED json_stream_works_with_gotestsum: the Go module proxy is unreachable, \
+             gotestsum could not be installed:\n{err}"
+        );
+        return None;
+    }
+    panic!("go install gotest.tools/gotestsum@latest failed:\n{err}");
+}
+
+#[test]
+fn json_stream_works_with_gotestsum() {
+    let Some(gotestsum) = gotestsum() else {
+        return;
+    };
+    let bin = assert_cmd::cargo::cargo_bin("leakcheck");
+    let out = std::process::Command::new(&gotestsum)
+        .current_dir(fixtures())
+        .env("PATH", go_path())
+        .env_remove("GOFLAGS")
+        .env_remove("GITHUB_ACTIONS")
+        .args(["--format", "testname", "--raw-command", "--"])
+        .arg(&bin)
+        .args(["--grace", "200ms", "--json", "./handler", "./clean"])
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_ne!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(stdout.contains("FAIL handler.TestQuery "), "{}", show(&out));
+    assert!(
+        stdout.contains("PASS handler.TestQueryFixed "),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        stdout.lines().any(|l| l.trim() == "PASS clean"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        stdout.lines().any(|l| l.trim() == "FAIL handler"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        stdout.contains("--- LEAK: TestQuery (1 goroutine)"),
+        "the leak block reaches gotestsum: {}",
+        show(&out)
+    );
+    assert!(stdout.contains("1 failure"), "{}", show(&out));
+}
+
+/// The parts of a report that do not depend on timing: packages sorted,
+/// tests sorted, and for each leak group everything but its goroutine
+/// IDs, stack and `proven` (which depends on when the collector ran);
+/// run-wide lists sorted.
+fn shape(report: &Report) -> serde_json::Value {
+    let mut v = serde_json::to_value(report).unwrap();
+    for list in ["stale_rules", "baseline_fixed"] {
+        if let Some(items) = v.get_mut(list).and_then(|l| l.as_array_mut()) {
+            items.sort_by_key(|i| i.to_string());
+        }
+    }
+    let packages = v["packages"].as_array_mut().unwrap();
+    packages.sort_by(|a, b| a["import_path"].as_str().cmp(&b["import_path"].as_str()));
+    for p in packages.iter_mut() {
+        p.as_object_mut().unwrap().remove("elapsed_ms");
+        let tests = p["tests"].as_array_mut().unwrap();
+        tests.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+        for t in tests.iter_mut() {
+            t.as_object_mut().unwrap().remove("elapsed_ms");
+            let leaks = t["leaks"].as_array_mut().unwrap();
+            for l in leaks.iter_mut() {
+                let l = l.as_object_mut().unwrap();
+                for k in ["goroutine_ids", "stack", "proven"] {
+                    l.remove(k);
+                }
+            }
+            leaks.sort_by_key(|l| l.to_string());
+        }
+    }
+    v
+}
+
+fn packages_of(report: &Report) -> Vec<String> {
+    report
+        .packages
+        .iter()
+        .map(|p| p.import_path.clone())
+        .collect()
+}
+
+#[test]
+fn shards_cover_the_fixtures_once_and_merge_back_to_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--grace", "200ms", "./..."];
+    let (out, whole) = run_with_report(&fixtures(), &args);
+    assert_eq!(out.status.code(), Some(whole.exit_code()), "{}", show(&out));
+    assert_ne!(whole.exit_code(), 0, "the fixtures leak");
+    let mut all = packages_of(&whole);
+    all.sort();
+    assert!(all.len() >= 15, "{all:?}");
+    for (kind, n) in [("count", 2), ("hash", 3)] {
+        let mut shards = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
+        for m in 1..=n {
+            let spec = format!("{kind}:{m}/{n}");
+            let path = dir.path().join(format!("{kind}-{m}.json"));
+            let out = leakcheck()
+                .current_dir(fixtures())
+                .args(["--partition", &spec, "--report"])
+                .arg(&path)
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(
+                matches!(out.status.code(), Some(0 | 1)),
+                "{spec}: {}",
+                show(&out)
+            );
+            let report: Report =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            for p in packages_of(&report) {
+                assert!(!seen.contains(&p), "{p} in two {kind} shards");
+                seen.push(p);
+            }
+            if kind == "count" {
+                // Round-robin over the sorted list: sizes differ by at most one.
+                assert!(report.packages.len().abs_diff(all.len() / n) <= 1);
+            }
+            shards.push(path);
+        }
+        seen.sort();
+        assert_eq!(seen, all, "{kind}:M/{n} covers every package once");
+
+        let merged_path = dir.path().join(format!("{kind}-merged.json"));
+        let junit = dir.path().join(format!("{kind}-merged.xml"));
+        let out = leakcheck()
+            .arg("merge-reports")
+            .arg("--junit")
+            .arg(&junit)
+            .arg(&merged_path)
+            .args(&shards)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(whole.exit_code()),
+            "merge-reports exits as the run did: {}",
+            show(&out)
+        );
+        let merged: Report =
+            serde_json::from_str(&std::fs::read_to_string(&merged_path).unwrap()).unwrap();
+        assert_eq!(merged.summary, whole.summary);
+        assert_eq!(
+            shape(&merged),
+            shape(&whole),
+            "{kind}: merged shards equal the whole run"
+        );
+        let xml = std::fs::read_to_string(&junit).unwrap();
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        assert_eq!(
+            doc.root_element().attribute("tests"),
+            Some(whole.summary.tests.to_string().as_str())
+        );
+    }
+}
+
+#[test]
+fn bad_partitions_are_usage_errors() {
+    for (spec, needle) in [
+        ("count:0/2", "shard 0 is not between 1 and 2"),
+        ("count:3/2", "shard 3 is not between 1 and 2"),
+        ("hash:1/0", "the shard count must be at least 1"),
+        ("round:1/2", "unknown kind \"round\""),
+        ("count:1", "expected count:M/N or hash:M/N"),
+    ] {
+        let out = leakcheck()
+            .current_dir(fixtures())
+            .args(["--partition", spec])
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{spec}: {}", show(&out));
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("leakcheck: --partition: "), "{err}");
+        assert!(err.contains(needle), "{needle} in {err}");
+        assert!(out.stdout.is_empty(), "{}", show(&out));
+    }
+}
+
+#[test]
+fn an_empty_shard_is_a_clean_run() {
+    // More shards than packages leaves a shard empty: it runs nothing and
+    // passes.
+    let (out, report) = run_with_report(
+        &fixtures(),
+        &["--partition", "count:3/3", "./handler", "./clean"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(report.packages.is_empty(), "{report:?}");
+}
+
+fn report_json(go: &str, packages: &[&str]) -> String {
+    let packages: Vec<serde_json::Value> = packages
+        .iter()
+        .map(|p| {
+            serde_json::json!({"import_path": p, "outcome": "pass", "error": null,
+                "elapsed_ms": 1.0, "tests": [{"name": "TestX", "outcome": "pass",
+                "elapsed_ms": 1.0, "leaks": []}]})
+        })
+        .collect();
+    serde_json::json!({"go_version": go, "packages": packages,
+        "summary": {"tests": 0, "passed": 0, "failed": 0, "leaked": 0, "skipped": 0}})
+    .to_string()
+}
+
+#[test]
+fn merge_reports_refuses_bad_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "a.json", &report_json("go1.26.1", &["m/a", "m/b"]));
+    write(d, "b.json", &report_json("go1.26.1", &["m/c"]));
+    write(d, "overlap.json", &report_json("go1.26.1", &["m/c", "m/d"]));
+    write(d, "old.json", &report_json("go1.21.13", &["m/e"]));
+    write(d, "junk.json", "not json");
+    let merge = |args: &[&str]| {
+        leakcheck()
+            .current_dir(d)
+            .arg("merge-reports")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // The good case, recounted.
+    let out = merge(&["out.json", "a.json", "b.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let merged: Report =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out.json")).unwrap()).unwrap();
+    assert_eq!(packages_of(&merged), ["m/a", "m/b", "m/c"]);
+    assert_eq!((merged.summary.tests, merged.summary.passed), (3, 3));
+
+    for (args, needle) in [
+        (
+            vec!["x.json", "b.json", "overlap.json"],
+            "package m/c is in both b.json and overlap.json",
+        ),
+        (
+            vec!["x.json", "a.json", "a.json"],
+            "package m/a is in both a.json and a.json",
+        ),
+        (
+            vec!["x.json", "a.json", "old.json"],
+            "old.json was made with go1.21.13 but a.json with go1.26.1",
+        ),
+        (
+            vec!["x.json", "a.json", "junk.json"],
+            "junk.json is not a leakcheck report",
+        ),
+        (vec!["x.json", "a.json", "missing.json"], "missing.json"),
+    ] {
+        let out = merge(&args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", show(&out));
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("leakcheck: merge-reports: "), "{err}");
+        assert!(err.contains(needle), "{needle} in {err}");
+        assert!(!d.join("x.json").exists(), "nothing written on error");
+    }
+    // Usage: an output and at least one input.
+    let out = merge(&["only.json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let out = merge(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("leakcheck merge-reports [OPTIONS] <OUT.json> <IN.json>..."));
+}
+
+#[test]
+fn no_escape_codes_off_a_terminal_or_with_no_color() {
+    let run = |args: &[&str], no_color: bool| {
+        let mut cmd = leakcheck();
+        cmd.current_dir(fixtures()).env_remove("GITHUB_ACTIONS");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        } else {
+            cmd.env_remove("NO_COLOR");
+        }
+        let out = cmd
+            .args(["--grace", "200ms"])
+            .args(args)
+            .args(["./handler", "./clean"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+        out
+    };
+    for (args, no_color) in [
+        (vec![], false),
+        (vec![], true),
+        (vec!["--color", "auto"], true),
+        (vec!["--color", "never"], false),
+        (vec!["--json", "--color", "always"], false),
+    ] {
+        let out = run(&args, no_color);
+        for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            assert!(
+                !bytes.contains(&0x1b) && !bytes.contains(&b'\r'),
+                "{args:?} NO_COLOR={no_color}: escape codes on {name}: {}",
+                show(&out)
+            );
+        }
+    }
+    // The check above can fail: forced colour does colour.
+    let out = run(&["--color", "always"], true);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("\x1b[1;31m--- LEAK:\x1b[0m TestQuery"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\x1b[32mok\x1b[0m"), "{stdout}");
+}
