@@ -311,3 +311,15 @@ fn race_builds_work_with_hangs_crashes_and_leaks() {
     assert_eq!(test(&report, "panicgoroutine", "TestPanicGoAfter1").runs, 2);
     assert_eq!(test(&report, "flaky", "TestFlakyFixed").runs, 2);
 }
+
+#[test]
+fn verbose_output_says_once_when_the_leak_profile_is_missing() {
+    let out = leakcheck()
+        .current_dir(fixtures())
+        .args(["-v", "./clean", "./grandchild"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let said = stdout.matches("has no goroutine leak profile").count();
+    assert_eq!(said, if go_minor() >= 26 { 0 } else { 1 }, "{stdout}");
+}

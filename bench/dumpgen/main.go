@@ -18,22 +18,25 @@ var (
 	cond = sync.NewCond(&mu)
 )
 
-func deep(n int, kind int, ready *sync.WaitGroup, ch chan int) {
+// Nothing ever sends on recv or receives from send.
+var recv, send = make(chan int), make(chan int)
+
+func deep(n int, kind int, ready *sync.WaitGroup) {
 	if n > 0 {
-		deep(n-1, kind, ready, ch)
+		deep(n-1, kind, ready)
 		return
 	}
 	ready.Done()
 	switch kind {
 	case 0:
-		<-ch
+		<-recv
 	case 1:
 		select {
-		case <-ch:
-		case ch <- 1:
+		case <-recv:
+		case send <- 1:
 		}
 	case 2:
-		ch <- 1
+		send <- 1
 	case 3:
 		time.Sleep(time.Hour)
 	default:
@@ -43,19 +46,18 @@ func deep(n int, kind int, ready *sync.WaitGroup, ch chan int) {
 	}
 }
 
-func spawn(i int, ready *sync.WaitGroup, ch chan int) {
-	go deep(i%7, i%5, ready, ch)
+func spawn(i int, ready *sync.WaitGroup) {
+	go deep(i%7, i%5, ready)
 }
 
 func main() {
 	n, _ := strconv.Atoi(os.Args[1])
-	ch := make(chan int)
 	var ready sync.WaitGroup
 	ready.Add(n - 1)
 	ctx := pprof.WithLabels(context.Background(), pprof.Labels("leakcheck_test", "TestCrowded#1"))
 	pprof.SetGoroutineLabels(ctx)
 	for i := 0; i < n-1; i++ {
-		spawn(i, &ready, ch)
+		spawn(i, &ready)
 	}
 	ready.Wait()
 	time.Sleep(100 * time.Millisecond)
