@@ -37,7 +37,8 @@ Exit codes:
   1  a test failed or leaked
   2  leakcheck could not do its job (usage error, no Go toolchain,
      no Go module, a package failed to build)
-When several apply, the highest wins.
+When several apply, the highest wins. Interrupted (Ctrl-C): 130, after
+writing the reports of what finished.
 
 Merging the reports of shards (--partition):
   leakcheck merge-reports [--junit OUT.xml] OUT.json IN.json...
@@ -451,6 +452,15 @@ pub fn repository_roots(dir: &Path) -> Vec<PathBuf> {
 
 fn run_cli(cli: &Cli, rules: Vec<IgnoreRule>) -> Result<i32, Error> {
     let (opts, _) = cli.options_with_rules(rules)?;
+    // Ctrl-C: stop, kill the test binaries, and still write what finished.
+    // A second Ctrl-C exits at once.
+    let _ = ctrlc::set_handler(|| {
+        if crate::runner::interrupted() {
+            std::process::exit(crate::error::EXIT_INTERRUPTED);
+        }
+        eprintln!("\nleakcheck: interrupted; writing what finished (Ctrl-C again to quit now)");
+        crate::runner::interrupt();
+    });
     let json = cli.json || opts.go_args.json;
     let stdout = std::io::stdout();
     let terminal = stdout.is_terminal();

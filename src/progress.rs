@@ -88,7 +88,7 @@ impl Progress {
         let bar = if on {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             let style =
-                ProgressStyle::with_template("{spinner} {elapsed_precise} [{bar:20}] {msg}")
+                ProgressStyle::with_template("{spinner} {elapsed_precise} [{bar:20}] {wide_msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("=> ");
             bar.set_style(style);

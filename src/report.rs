@@ -147,6 +147,9 @@ pub struct Report {
     /// User ignore rules that ignored no goroutine in the whole run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stale_rules: Vec<String>,
+    /// The run was interrupted (Ctrl-C): only what finished is here.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 impl Report {
@@ -169,11 +172,15 @@ impl Report {
             summary,
             baseline_fixed: Vec::new(),
             stale_rules: Vec::new(),
+            interrupted: false,
         }
     }
 
     /// The exit code this report calls for (see [`crate::error`]).
     pub fn exit_code(&self) -> i32 {
+        if self.interrupted {
+            return crate::error::EXIT_INTERRUPTED;
+        }
         let mut code = EXIT_OK;
         for p in &self.packages {
             let c = match p.outcome {

@@ -27,6 +27,19 @@ use crate::reporter::leak_report_lines;
 use crate::stack::Snapshot;
 use crate::testjson::TestEvent;
 
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Stops the run in progress (Ctrl-C): no new package starts, running test
+/// binaries are killed, and [`run`] returns what finished.
+pub fn interrupt() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Whether [`interrupt`] was called.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
 /// Everything a run needs to know.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -171,6 +184,9 @@ pub fn run(
             let tx = tx.clone();
             let (next, packages, ctx) = (&next, &packages, &ctx);
             scope.spawn(move || loop {
+                if interrupted() {
+                    return;
+                }
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(pkg) = packages.get(i) else { return };
                 let built = || {
@@ -202,13 +218,26 @@ pub fn run(
                 emitted += 1;
             }
         }
+        // Interrupted: packages that never started leave gaps; the ones
+        // that finished after a gap are still reported.
+        for (i, (report, events)) in pending {
+            print(on_event(RunEvent::PackageFinished {
+                report: &report,
+                events: &events,
+            }))?;
+            reports[i] = Some(report);
+        }
         Ok(())
     });
     let mut report = Report::new(env.version.clone(), reports.into_iter().flatten().collect());
     if let Some(baseline) = &opts.baseline {
         report.baseline_fixed = baseline.fixed(&report, &module_root);
     }
-    report.stale_rules = stale_rules(&rules, &report);
+    // An interrupted run did not give every rule its chance.
+    if !interrupted() {
+        report.stale_rules = stale_rules(&rules, &report);
+    }
+    report.interrupted = interrupted();
     result?;
     print(on_event(RunEvent::Finished { report: &report }))?;
     Ok(report)
@@ -334,6 +363,14 @@ impl PackageContext<'_> {
             );
         }
         built();
+        if interrupted() {
+            let events = vec![
+                output_event(path, None, format!("FAIL\t{path} [interrupted]\n")),
+                final_event(path, "fail", 0.0),
+            ];
+            let error = Some("interrupted before it ran".to_string());
+            return (package_report(pkg, PackageOutcome::Fail, error), events);
+        }
         self.run_binary(index, pkg, &binary)
     }
 
@@ -442,7 +479,7 @@ impl PackageContext<'_> {
             let before = skip.len();
             skip = join.finished_tests();
             last = end;
-            if !stopped_early || !self.can_resume() || skip.len() == before {
+            if !stopped_early || !self.can_resume() || skip.len() == before || interrupted() {
                 break;
             }
             join.raw_output(format!(
@@ -568,6 +605,9 @@ impl PackageContext<'_> {
             let (groups, deadlock) = listener.hang_report(&test, dump).unwrap_or_default();
             join.hang(&test, groups, deadlock, after, proven_dump.is_some());
             end.hung = Some(test);
+        } else if interrupted() {
+            join.raw_output("leakcheck: interrupted\n".to_string());
+            join.failed_to_run = Some("interrupted".to_string());
         } else if exit_code != Some(0) && !unfinished.is_empty() {
             let crash = CrashOutput::find(&all_output);
             let culprit = crash
@@ -707,6 +747,11 @@ fn watch(
     let mut st = lock.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if st.stop {
+            return;
+        }
+        if interrupted() {
+            drop(st);
+            signal(pid, libc::SIGKILL);
             return;
         }
         let now = Instant::now();

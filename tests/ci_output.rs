@@ -655,3 +655,59 @@ fn no_escape_codes_off_a_terminal_or_with_no_color() {
     );
     assert!(stdout.contains("\x1b[32mok\x1b[0m"), "{stdout}");
 }
+
+/// Runs leakcheck on a pseudo-terminal (util-linux `script`), with or
+/// without `NO_COLOR`; returns everything the terminal received.
+fn on_a_terminal(no_color: bool) -> String {
+    let bin = assert_cmd::cargo::cargo_bin("leakcheck");
+    let mut cmd = std::process::Command::new("script");
+    cmd.current_dir(fixtures())
+        .env("PATH", go_path())
+        .env("TERM", "xterm")
+        .env_remove("GOFLAGS")
+        .env_remove("GITHUB_ACTIONS")
+        .arg("-qec")
+        .arg(format!(
+            "'{}' --grace 200ms ./handler ./clean",
+            bin.display()
+        ))
+        .arg("/dev/null");
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    } else {
+        cmd.env_remove("NO_COLOR");
+    }
+    let out = cmd.output().expect("`script` (util-linux) runs");
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    text(&out.stdout)
+}
+
+/// Whether `s` has an SGR (colour) escape sequence.
+fn has_sgr(s: &str) -> bool {
+    s.split('\x1b').skip(1).any(|rest| {
+        rest.strip_prefix('[')
+            .and_then(|r| r.find(|c: char| !(c.is_ascii_digit() || c == ';')))
+            .is_some_and(|end| rest[1..].as_bytes()[end] == b'm')
+    })
+}
+
+#[test]
+fn on_a_terminal_colours_unless_no_color_and_progress_is_cleared() {
+    assert!(has_sgr("a\x1b[1;31mb") && has_sgr("\x1b[0m") && !has_sgr("\x1b[2K\x1b[1A"));
+    let coloured = on_a_terminal(false);
+    assert!(
+        coloured.contains("\x1b[1;31m--- LEAK:\x1b[0m TestQuery"),
+        "{coloured:?}"
+    );
+    assert!(coloured.contains("\x1b[32mok\x1b[0m"), "{coloured:?}");
+    let plain = on_a_terminal(true);
+    assert!(!has_sgr(&plain), "NO_COLOR: {plain:?}");
+    assert!(
+        plain.contains("--- LEAK: TestQuery (1 goroutine)"),
+        "{plain:?}"
+    );
+    // The progress line was up, and is gone before the summary.
+    assert!(plain.contains("packages built"), "{plain:?}");
+    let summary = &plain[plain.rfind("Leaking tests:").expect("summary")..];
+    assert!(!summary.contains("packages built"), "{summary:?}");
+}
