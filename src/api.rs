@@ -241,7 +241,7 @@ impl Settings {
                                             output: Path::new(""),
                                             overlay: &overlay_path,
                                             build_flags: &args.build_flags,
-                                            env: build_env(&env),
+                                            env: crate::runner::build_env(&env),
                                         },
                                         &env,
                                     )
@@ -267,23 +267,6 @@ impl Settings {
         built.sort_by_key(|(i, _)| *i);
         built.into_iter().map(|(_, b)| b).collect()
     }
-}
-
-/// The environment `go test -c` gets. It must be the runner's (the
-/// goroutine leak profile is a `GOEXPERIMENT` in Go 1.26), or listing and
-/// running would not share cached binaries; `tests/polyglot.rs` checks
-/// that they do.
-fn build_env(env: &GoEnv) -> Vec<(String, String)> {
-    if env.release != (1, 26) {
-        return Vec::new();
-    }
-    let user = std::env::var("GOEXPERIMENT").unwrap_or_default();
-    let value = if user.trim().is_empty() {
-        "goroutineleakprofile".to_string()
-    } else {
-        format!("{user},goroutineleakprofile")
-    };
-    vec![("GOEXPERIMENT".to_string(), value)]
 }
 
 /// A package's test binary, or why it could not be built.

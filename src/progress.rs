@@ -29,7 +29,7 @@ impl Counts {
     /// The display's message.
     pub fn message(&self) -> String {
         let mut msg = format!(
-            "{}/{} packages built, {} done, {} tests run, {} leaked",
+            "{}/{} packages built, {} done; {} tests run, {} leaked",
             self.built, self.packages, self.finished, self.tests, self.leaked
         );
         if self.failed > 0 {
@@ -86,9 +86,11 @@ pub struct Progress {
 impl Progress {
     pub fn new(on: bool) -> Progress {
         let bar = if on {
-            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+            // Length 1 until the package count is known: an empty bar.
+            let bar = ProgressBar::with_draw_target(Some(1), ProgressDrawTarget::stderr())
+                .with_message("listing packages");
             let style =
-                ProgressStyle::with_template("{spinner} {elapsed_precise} [{bar:20}] {wide_msg}")
+                ProgressStyle::with_template("{spinner} {elapsed_precise} [{bar:12}] {wide_msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("=> ");
             bar.set_style(style);
@@ -179,7 +181,7 @@ mod tests {
         });
         assert_eq!(
             t.counts.message(),
-            "2/3 packages built, 0 done, 0 tests run, 0 leaked"
+            "2/3 packages built, 0 done; 0 tests run, 0 leaked"
         );
         let report = PackageReport {
             import_path: "example.com/a".into(),
@@ -210,7 +212,7 @@ mod tests {
         );
         assert_eq!(
             t.counts.message(),
-            "2/3 packages built, 1 done, 6 tests run, 2 leaked, 2 failed"
+            "2/3 packages built, 1 done; 6 tests run, 2 leaked, 2 failed"
         );
     }
 }

@@ -27,6 +27,22 @@ use crate::reporter::leak_report_lines;
 use crate::stack::Snapshot;
 use crate::testjson::TestEvent;
 
+/// Extra environment for `go test -c`: the goroutine leak profile is an
+/// experiment in Go 1.26 (always there from 1.27). Everything that builds
+/// test binaries uses this, so cached binaries are shared.
+pub fn build_env(env: &GoEnv) -> Vec<(String, String)> {
+    if env.release != (1, 26) {
+        return Vec::new();
+    }
+    let user = std::env::var("GOEXPERIMENT").unwrap_or_default();
+    let value = if user.trim().is_empty() {
+        "goroutineleakprofile".to_string()
+    } else {
+        format!("{user},goroutineleakprofile")
+    };
+    vec![("GOEXPERIMENT".to_string(), value)]
+}
+
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Stops the run in progress (Ctrl-C): no new package starts, running test
@@ -336,7 +352,7 @@ impl PackageContext<'_> {
             output: &output,
             overlay: self.overlay,
             build_flags: &self.opts.go_args.build_flags,
-            env: self.build_env(),
+            env: build_env(self.env),
         };
         // With a cache directory, the binary comes from (or goes into) the
         // cache: see crate::cache.
@@ -372,21 +388,6 @@ impl PackageContext<'_> {
             return (package_report(pkg, PackageOutcome::Fail, error), events);
         }
         self.run_binary(index, pkg, &binary)
-    }
-
-    /// Extra environment for `go test -c`: the goroutine leak profile is
-    /// an experiment in Go 1.26 (always there from 1.27).
-    fn build_env(&self) -> Vec<(String, String)> {
-        if self.env.release != (1, 26) {
-            return Vec::new();
-        }
-        let user = std::env::var("GOEXPERIMENT").unwrap_or_default();
-        let value = if user.trim().is_empty() {
-            "goroutineleakprofile".to_string()
-        } else {
-            format!("{user},goroutineleakprofile")
-        };
-        vec![("GOEXPERIMENT".to_string(), value)]
     }
 
     /// Whether the test binaries have the goroutine leak profile.

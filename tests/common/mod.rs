@@ -108,7 +108,11 @@ pub fn markers(module: &Path, module_path: &str) -> Vec<Expected> {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
-                stack.push(path);
+                // A nested module (go-fixtures/hard, go-fixtures/adopt) is
+                // not part of this one.
+                if !path.join("go.mod").is_file() {
+                    stack.push(path);
+                }
                 continue;
             }
             if path.extension().and_then(|e| e.to_str()) != Some("go") {
