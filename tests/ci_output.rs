@@ -682,12 +682,14 @@ fn on_a_terminal(no_color: bool) -> String {
     text(&out.stdout)
 }
 
-/// Whether `s` has an SGR (colour) escape sequence.
+/// Whether `s` has an SGR (colour) escape sequence: ESC `[`, digits and
+/// semicolons, `m`.
 fn has_sgr(s: &str) -> bool {
     s.split('\x1b').skip(1).any(|rest| {
-        rest.strip_prefix('[')
-            .and_then(|r| r.find(|c: char| !(c.is_ascii_digit() || c == ';')))
-            .is_some_and(|end| rest[1..].as_bytes()[end] == b'm')
+        rest.strip_prefix('[').is_some_and(|r| {
+            r.trim_start_matches(|c: char| c.is_ascii_digit() || c == ';')
+                .starts_with('m')
+        })
     })
 }
 
@@ -710,4 +712,61 @@ fn on_a_terminal_colours_unless_no_color_and_progress_is_cleared() {
     assert!(plain.contains(" packages built, "), "{plain:?}");
     let summary = &plain[plain.rfind("Leaking tests:").expect("summary")..];
     assert!(!summary.contains(" packages built, "), "{summary:?}");
+}
+
+#[test]
+fn an_interrupted_run_still_writes_junit_with_what_finished() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path();
+    write(m, "go.mod", "module example.com/ci\n\ngo 1.21\n");
+    write(
+        m,
+        "a/a_test.go",
+        "package a\n\nimport \"testing\"\n\nfunc TestQuick(t *testing.T) {}\n",
+    );
+    write(
+        m,
+        "b/b_test.go",
+        "package b\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\nfunc TestSlow(t *testing.T) { time.Sleep(time.Minute) }\n",
+    );
+    let junit = m.join("junit.xml");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakcheck"))
+        .current_dir(m)
+        .env("PATH", go_path())
+        .env_remove("GITHUB_ACTIONS")
+        .args(["-j", "1", "--junit"])
+        .arg(&junit)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().starts_with("ok  \texample.com/ci/a") {
+            break;
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: kill(2) on our own child, not reaped yet.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{rest:?}");
+    let xml = std::fs::read_to_string(&junit).expect("JUnit written");
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let a = suite(&doc, "example.com/ci/a");
+    assert_eq!(a.attribute("tests"), Some("1"), "{xml}");
+    assert_eq!(a.attribute("failures"), Some("0"), "{xml}");
+    let b = suite(&doc, "example.com/ci/b");
+    let failure = b
+        .descendants()
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap_or_else(|| panic!("the interrupted package is a failure: {xml}"));
+    assert!(
+        failure
+            .attribute("message")
+            .unwrap_or("")
+            .contains("interrupted"),
+        "{xml}"
+    );
 }

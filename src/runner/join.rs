@@ -1,0 +1,446 @@
+//! Joining one package's `go test -json` events (from test2json, across
+//! the processes of a resumed run) with the comparator's verdicts: leak
+//! blocks after a leaking test's result line, known (baseline) leaks,
+//! ignored counts, hangs and crashes as test results, and the package's
+//! [`PackageReport`] at the end.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::compare::{group_leaks_merge, RunStatus, RunVerdict};
+use crate::listener::HelperListener;
+use crate::report::{PackageOutcome, PackageReport, TestOutcome, TestReport};
+use crate::reporter::leak_report_lines;
+use crate::testjson::TestEvent;
+
+use super::{final_event, output_event};
+
+/// Per-test state while joining events and verdicts.
+#[derive(Default)]
+struct TestState {
+    outcome: Option<TestOutcome>,
+    elapsed: f64,
+    leaks: Vec<crate::compare::Leak>,
+    /// The current run's verdict, taken at its `--- PASS` line.
+    pending: Option<RunVerdict>,
+    runs: u32,
+    leaked_runs: u32,
+    deadlock: Option<bool>,
+    details: Option<String>,
+    /// The creation sites already shown in a `--- LEAK` block.
+    shown_sites: Vec<String>,
+    /// Goroutines exempted, by rule.
+    ignored: Vec<crate::report::IgnoredCount>,
+    has_final: bool,
+}
+
+/// Joins the converter's events with the comparator's verdicts, across
+/// the processes of one package.
+pub(super) struct EventJoiner<'a> {
+    pkg: &'a str,
+    base: &'a Path,
+    verbose: bool,
+    pub(super) attempt: usize,
+    events: Vec<TestEvent>,
+    tests: HashMap<String, TestState>,
+    order: Vec<String>,
+    package_final: Option<TestEvent>,
+    any_leak: bool,
+    pub(super) failed_to_run: Option<String>,
+    /// Known leaks, and the module root their paths are relative to.
+    pub(super) baseline: Option<(&'a crate::baseline::Baseline, &'a Path)>,
+}
+
+impl<'a> EventJoiner<'a> {
+    pub(super) fn new(pkg: &'a str, base: &'a Path, verbose: bool) -> Self {
+        EventJoiner {
+            pkg,
+            base,
+            verbose,
+            attempt: 0,
+            events: Vec::new(),
+            tests: HashMap::new(),
+            order: Vec::new(),
+            package_final: None,
+            any_leak: false,
+            failed_to_run: None,
+            baseline: None,
+        }
+    }
+
+    fn state(&mut self, test: &str) -> &mut TestState {
+        if !self.tests.contains_key(test) {
+            self.order.push(test.to_string());
+        }
+        self.tests.entry(test.to_string()).or_default()
+    }
+
+    pub(super) fn has_final(&self, test: &str) -> bool {
+        self.tests.get(test).is_some_and(|s| s.has_final)
+    }
+
+    /// Top-level tests that are done (ended, hung or crashed).
+    pub(super) fn finished_tests(&self) -> Vec<String> {
+        self.order
+            .iter()
+            .filter(|t| {
+                let s = &self.tests[*t];
+                s.has_final || matches!(s.outcome, Some(TestOutcome::Hang | TestOutcome::Crash))
+            })
+            .cloned()
+            .collect()
+    }
+
+    pub(super) fn raw_output(&mut self, text: String) {
+        self.events.push(output_event(self.pkg, None, text));
+    }
+
+    /// Takes the verdict of `test`'s current run, if not taken yet.
+    fn take_verdict(&mut self, test: &str, listener: &HelperListener) {
+        if self.tests.get(test).is_some_and(|s| s.pending.is_some()) {
+            return;
+        }
+        if let Some(mut v) = listener.take_verdict(test) {
+            if let Some((baseline, root)) = self.baseline {
+                for l in &mut v.leaks {
+                    l.known = baseline
+                        .contains(&crate::baseline::BaselineEntry::of(self.pkg, test, l, root));
+                }
+            }
+            let verbose = self.verbose;
+            let mut lines = Vec::new();
+            let state = self.state(test);
+            for (rule, n) in &v.ignored {
+                let rule = rule.describe();
+                if verbose {
+                    lines.push(format!(
+                        "    leakcheck: {n} goroutine(s) of {test} ignored by {rule}\n"
+                    ));
+                }
+                match state.ignored.iter_mut().find(|i| i.rule == rule) {
+                    Some(i) => i.count += n,
+                    None => state
+                        .ignored
+                        .push(crate::report::IgnoredCount { rule, count: *n }),
+                }
+            }
+            state.pending = Some(v);
+            for l in lines {
+                self.events.push(output_event(self.pkg, Some(test), l));
+            }
+        }
+    }
+
+    /// Leak lines for `test`'s current leaks: the full block the first
+    /// time a creation site shows up, one line when it repeats.
+    fn leak_lines(&mut self, test: &str, leaks: &[crate::compare::Leak]) -> Vec<String> {
+        let sites: Vec<String> = leaks
+            .iter()
+            .map(|l| {
+                l.created_by.as_ref().map_or_else(
+                    || format!("{}:{}", l.file, l.line),
+                    |c| format!("{}:{}", c.file, c.line),
+                )
+            })
+            .collect();
+        let (base, verbose) = (self.base, self.verbose);
+        let state = self.state(test);
+        if sites.iter().all(|s| state.shown_sites.contains(s)) {
+            let total: usize = leaks.iter().map(|l| l.count).sum();
+            return vec![format!(
+                "--- LEAK: {test} ({total} goroutine{}, created where an earlier run's were)\n",
+                if total == 1 { "" } else { "s" }
+            )];
+        }
+        state.shown_sites.extend(sites);
+        leak_report_lines(test, leaks, base, verbose)
+    }
+
+    pub(super) fn event(&mut self, mut event: TestEvent, listener: &HelperListener) {
+        let top = event
+            .test
+            .as_deref()
+            .filter(|t| !t.contains('/'))
+            .map(str::to_string);
+        match (&top, event.action.as_str()) {
+            (Some(test), "run") => {
+                self.state(test);
+            }
+            (Some(test), "output") => {
+                let out = event.output.clone().unwrap_or_default();
+                let is_result = ["--- PASS: ", "--- SKIP: ", "--- FAIL: "]
+                    .iter()
+                    .any(|p| out.starts_with(&format!("{p}{test} (")));
+                if is_result {
+                    self.take_verdict(test, listener);
+                    let leaks = self.tests[test]
+                        .pending
+                        .as_ref()
+                        .map(|v| v.leaks.clone())
+                        .unwrap_or_default();
+                    let (known, new): (Vec<_>, Vec<_>) = leaks.into_iter().partition(|l| l.known);
+                    if !new.is_empty() {
+                        event.output = Some(out.replacen("--- PASS: ", "--- FAIL: ", 1).replacen(
+                            "--- SKIP: ",
+                            "--- FAIL: ",
+                            1,
+                        ));
+                    }
+                    self.events.push(event);
+                    if !known.is_empty() {
+                        let n: usize = known.iter().map(|l| l.count).sum();
+                        let s = if n == 1 { "" } else { "s" };
+                        let line = format!(
+                            "--- LEAK (known, in the baseline): {test} ({n} goroutine{s})\n"
+                        );
+                        self.events.push(output_event(self.pkg, Some(test), line));
+                    }
+                    if !new.is_empty() {
+                        for l in self.leak_lines(test, &new) {
+                            self.events.push(output_event(self.pkg, Some(test), l));
+                        }
+                    }
+                    return;
+                }
+            }
+            (Some(test), "pass" | "fail" | "skip") => {
+                self.take_verdict(test, listener);
+                let verdict = self.state(test).pending.take();
+                if verdict
+                    .as_ref()
+                    .is_some_and(|v| v.status == RunStatus::NotRun)
+                {
+                    // --until-leak: this run was not made.
+                    self.state(test).has_final = true;
+                    self.events.push(event);
+                    return;
+                }
+                let leaks = verdict.map(|v| v.leaks).unwrap_or_default();
+                let mut outcome = match event.action.as_str() {
+                    "pass" => TestOutcome::Pass,
+                    "skip" => TestOutcome::Skip,
+                    _ => TestOutcome::Fail,
+                };
+                if leaks.iter().any(|l| !l.known) {
+                    self.any_leak = true;
+                    if outcome != TestOutcome::Fail {
+                        outcome = TestOutcome::Leak;
+                    }
+                    event.action = "fail".into();
+                }
+                let elapsed = event.elapsed.unwrap_or(0.0) * 1000.0;
+                let state = self.state(test);
+                state.outcome = Some(state.outcome.map_or(outcome, |o| o.max(outcome)));
+                state.elapsed += elapsed;
+                state.runs += 1;
+                state.has_final = true;
+                if leaks.iter().any(|l| !l.known) {
+                    state.leaked_runs += 1;
+                }
+                state.leaks = group_leaks_merge(std::mem::take(&mut state.leaks), leaks);
+            }
+            (None, "pass" | "fail" | "skip") => {
+                self.package_final = Some(event);
+                return;
+            }
+            (None, "output") if self.any_leak && event.output.as_deref() == Some("PASS\n") => {
+                event.output = Some("FAIL\n".into());
+            }
+            _ => {}
+        }
+        self.events.push(event);
+    }
+
+    /// Verdicts left when a process ended (a crash right after a check).
+    pub(super) fn take_remaining_verdicts(
+        &mut self,
+        mut verdicts: HashMap<String, std::collections::VecDeque<RunVerdict>>,
+    ) {
+        for (test, runs) in verdicts.drain() {
+            for v in runs {
+                if v.status == RunStatus::NotRun {
+                    continue;
+                }
+                let state = self.state(&test);
+                if !v.leaks.is_empty() {
+                    state.leaked_runs += 1;
+                }
+                state.leaks = group_leaks_merge(std::mem::take(&mut state.leaks), v.leaks);
+            }
+        }
+    }
+
+    /// `test` hung: report its goroutines, and end it as failed.
+    pub(super) fn hang(
+        &mut self,
+        test: &str,
+        groups: Vec<crate::compare::Leak>,
+        deadlock: bool,
+        after: Duration,
+        proven: bool,
+    ) {
+        let pkg = self.pkg;
+        let secs = after.as_secs_f64();
+        let what = if proven {
+            "deadlocked, proven by the garbage collector (goroutine leak profile): its own goroutine can never run again"
+        } else if deadlock {
+            "deadlocked: every goroutine involved is blocked on a channel, select, mutex, condition or wait group"
+        } else {
+            "still running after --test-timeout"
+        };
+        let mut lines = vec![
+            format!("--- HANG: {test} ({secs:.2}s)\n"),
+            format!("    {what}\n"),
+        ];
+        let total: usize = groups.iter().map(|g| g.count).sum();
+        if !groups.is_empty() {
+            for l in leak_report_lines(test, &groups, self.base, self.verbose)
+                .into_iter()
+                .skip(1)
+            {
+                lines.push(l);
+            }
+        }
+        for l in &lines {
+            self.events.push(output_event(pkg, Some(test), l.clone()));
+        }
+        let mut fin = final_event(pkg, "fail", secs);
+        fin.test = Some(test.to_string());
+        self.events.push(fin);
+        let state = self.state(test);
+        state.outcome = Some(TestOutcome::Hang);
+        state.elapsed += secs * 1000.0;
+        state.runs += 1;
+        state.deadlock = Some(deadlock);
+        let how = if proven { "leak profile" } else { "SIGQUIT" };
+        state.details = Some(format!(
+            "{test} {what} ({total} goroutine{} involved; dumped with {how} after {secs:.1}s and killed)",
+            if total == 1 { "" } else { "s" }
+        ));
+        state.leaks = groups;
+        state.has_final = true;
+    }
+
+    /// `test` was running when the binary died.
+    pub(super) fn crash(&mut self, test: &str, details: &str) {
+        let pkg = self.pkg;
+        self.events.push(output_event(
+            pkg,
+            Some(test),
+            format!("--- CRASH: {test} (the test binary died)\n"),
+        ));
+        for l in details.lines() {
+            self.events
+                .push(output_event(pkg, Some(test), format!("    {l}\n")));
+        }
+        let mut fin = final_event(pkg, "fail", 0.0);
+        fin.test = Some(test.to_string());
+        self.events.push(fin);
+        let state = self.state(test);
+        state.outcome = Some(TestOutcome::Crash);
+        state.runs += 1;
+        state.details = Some(details.to_string());
+        state.has_final = true;
+    }
+
+    pub(super) fn finish(
+        mut self,
+        exit_code: Option<i32>,
+        errors: Vec<String>,
+        elapsed: Duration,
+    ) -> (PackageReport, Vec<TestEvent>) {
+        let pkg = self.pkg;
+        let tests: Vec<TestReport> = self
+            .order
+            .iter()
+            .filter_map(|name| {
+                let s = &self.tests[name];
+                let mut outcome = s.outcome?;
+                if outcome <= TestOutcome::Skip && s.leaks.iter().any(|l| !l.known) {
+                    outcome = TestOutcome::Leak;
+                }
+                Some(TestReport {
+                    name: name.clone(),
+                    outcome,
+                    elapsed_ms: s.elapsed,
+                    leaks: s.leaks.clone(),
+                    runs: s.runs.max(1),
+                    leaked_runs: s.leaked_runs,
+                    deadlock: s.deadlock,
+                    details: s.details.clone(),
+                    ignored: s.ignored.clone(),
+                })
+            })
+            .collect();
+        for t in &tests {
+            if t.runs > 1 && t.leaked_runs > 0 {
+                self.events.push(output_event(
+                    pkg,
+                    None,
+                    format!(
+                        "leakcheck: {} leaked in {} of {} runs\n",
+                        t.name, t.leaked_runs, t.runs
+                    ),
+                ));
+            }
+        }
+        let crashed = tests.iter().any(|t| t.outcome == TestOutcome::Crash);
+        let failed_tests = tests.iter().any(|t| t.outcome.is_failure());
+        let mut error = self.failed_to_run.clone();
+        let outcome = if crashed {
+            PackageOutcome::Crash
+        } else if error.is_some() {
+            PackageOutcome::Fail
+        } else if exit_code != Some(0) && !tests.iter().any(|t| t.outcome == TestOutcome::Hang) {
+            if !failed_tests {
+                error = Some(match exit_code {
+                    Some(86) => {
+                        "the leakcheck helper could not start in this test binary (see its output)"
+                            .to_string()
+                    }
+                    Some(c) => format!("test binary exited with status {c}"),
+                    None => "test binary was killed by a signal".to_string(),
+                });
+            }
+            PackageOutcome::Fail
+        } else if failed_tests {
+            PackageOutcome::Fail
+        } else {
+            PackageOutcome::Pass
+        };
+        for e in errors {
+            self.events
+                .push(output_event(pkg, None, format!("leakcheck: {e}\n")));
+        }
+        if let (Some(e), None) = (&error, &self.failed_to_run) {
+            self.events
+                .push(output_event(pkg, None, format!("leakcheck: {e}\n")));
+        }
+        let secs = elapsed.as_secs_f64();
+        let (word, action) = match outcome {
+            PackageOutcome::Pass => ("ok  ", "pass"),
+            _ => ("FAIL", "fail"),
+        };
+        self.events.push(output_event(
+            pkg,
+            None,
+            format!("{word}\t{pkg}\t{secs:.3}s\n"),
+        ));
+        let mut last = self
+            .package_final
+            .take()
+            .unwrap_or_else(|| final_event(pkg, action, secs));
+        last.action = action.into();
+        last.elapsed = Some(secs);
+        self.events.push(last);
+        let report = PackageReport {
+            import_path: pkg.to_string(),
+            outcome,
+            error,
+            elapsed_ms: elapsed.as_secs_f64() * 1000.0,
+            tests,
+        };
+        (report, self.events)
+    }
+}
