@@ -220,21 +220,7 @@ fn go_output(dir: &Path, env: &[(String, String)], args: Vec<OsString>) -> Resul
     for (k, v) in env {
         expr = expr.env(k, v);
     }
-    let out = expr
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::NoGo
-            } else {
-                Error::Command {
-                    command: line.clone(),
-                    message: e.to_string(),
-                }
-            }
-        })?;
+    let out = crate::gocmd::run_captured(expr, &line)?;
     if !out.status.success() {
         return Err(Error::Command {
             command: line,

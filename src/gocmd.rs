@@ -35,7 +35,10 @@ pub fn command_line(program: &str, args: &[OsString]) -> String {
 
 /// Runs `expr` capturing stdout and stderr; a spawn failure of `go` means
 /// Go is not installed.
-fn run_captured(expr: duct::Expression, line: &str) -> Result<std::process::Output, Error> {
+pub(crate) fn run_captured(
+    expr: duct::Expression,
+    line: &str,
+) -> Result<std::process::Output, Error> {
     expr.stdout_capture()
         .stderr_capture()
         .unchecked()

@@ -54,20 +54,7 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, Error> {
     fixed.dedup();
     merged.baseline_fixed = fixed;
     // A rule is stale when no test of any shard used it.
-    let used: Vec<&str> = merged
-        .packages
-        .iter()
-        .flat_map(|p| &p.tests)
-        .flat_map(|t| &t.ignored)
-        .map(|i| i.rule.as_str())
-        .collect();
-    let mut stale_rules: Vec<String> = Vec::new();
-    for r in stale {
-        if !used.contains(&r.as_str()) && !stale_rules.contains(&r) {
-            stale_rules.push(r);
-        }
-    }
-    merged.stale_rules = stale_rules;
+    merged.stale_rules = merged.unused_rules(stale);
     Ok(merged)
 }
 

@@ -176,6 +176,25 @@ impl Report {
         }
     }
 
+    /// Of `rules` (described as `IgnoreRule::describe` does), the ones no
+    /// test used: stale, probably misspelt or obsolete. In order, once each.
+    pub fn unused_rules(&self, rules: impl IntoIterator<Item = String>) -> Vec<String> {
+        let used: std::collections::HashSet<&str> = self
+            .packages
+            .iter()
+            .flat_map(|p| &p.tests)
+            .flat_map(|t| &t.ignored)
+            .map(|i| i.rule.as_str())
+            .collect();
+        let mut stale: Vec<String> = Vec::new();
+        for r in rules {
+            if !used.contains(r.as_str()) && !stale.contains(&r) {
+                stale.push(r);
+            }
+        }
+        stale
+    }
+
     /// The exit code this report calls for (see [`crate::error`]).
     pub fn exit_code(&self) -> i32 {
         if self.interrupted {

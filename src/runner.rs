@@ -257,31 +257,13 @@ pub fn run(
     }
     // An interrupted run did not give every rule its chance.
     if !interrupted() {
-        report.stale_rules = stale_rules(&rules, &report);
+        let user_rules = rules.iter().flat_map(|r| &r.rules).filter(|r| !r.builtin);
+        report.stale_rules = report.unused_rules(user_rules.map(|r| r.describe()));
     }
     report.interrupted = interrupted();
     result?;
     print(on_event(RunEvent::Finished { report: &report }))?;
     Ok(report)
-}
-
-/// User rules that ignored nothing in the whole run.
-fn stale_rules(rules: &[IgnoreRules], report: &Report) -> Vec<String> {
-    let used: std::collections::HashSet<&str> = report
-        .packages
-        .iter()
-        .flat_map(|p| &p.tests)
-        .flat_map(|t| &t.ignored)
-        .map(|i| i.rule.as_str())
-        .collect();
-    let mut stale: Vec<String> = Vec::new();
-    for r in rules.iter().flat_map(|r| &r.rules) {
-        let d = r.describe();
-        if !r.builtin && !used.contains(d.as_str()) && !stale.contains(&d) {
-            stale.push(d);
-        }
-    }
-    stale
 }
 
 struct PackageContext<'a> {
