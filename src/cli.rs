@@ -336,7 +336,7 @@ impl Cli {
         };
         let opts = RunOptions {
             dir,
-            verbose: self.verbose || go_args.verbose,
+            verbose: self.verbose || go_args.shows_all_output(),
             go_args,
             grace,
             jobs,

@@ -127,6 +127,17 @@ pub struct GoTestArgs {
 }
 
 impl GoTestArgs {
+    /// Whether `go test` would show all test output, passing packages'
+    /// too: with `-v`, and with `-list` and `-bench`, whose output is the
+    /// point.
+    pub fn shows_all_output(&self) -> bool {
+        self.verbose
+            || self
+                .test_flags
+                .iter()
+                .any(|f| f.starts_with("-test.list=") || f.starts_with("-test.bench="))
+    }
+
     /// Splits `args` as `go test` would. Packages and flags may be mixed;
     /// `-args` passes everything after it to the test binary.
     pub fn parse<S: AsRef<str>>(args: &[S]) -> Result<GoTestArgs, Error> {

@@ -279,3 +279,19 @@ fn ctrl_c_writes_what_finished_and_exits_130() {
         "{b:?}"
     );
 }
+
+#[test]
+fn list_shows_the_test_names_as_go_test_does() {
+    let out = leakcheck()
+        .current_dir(fixtures())
+        .args(["./handler", "--", "-list", "."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("\nTestQuery\nTestQueryFixed\nok  \tleakcheck.test/fixtures/handler\t")
+            || stdout.starts_with("TestQuery\nTestQueryFixed\nok  \t"),
+        "{stdout}"
+    );
+}
