@@ -14,6 +14,7 @@ MANY_TESTS = 5000
 CROWDED_GOROUTINES = 20000
 CROWDED_TESTS = 200
 LEAKY_TESTS = 20
+BIG_LEAK = 100000
 
 
 def _write(path, text):
@@ -203,22 +204,43 @@ def leaky(root, tests=LEAKY_TESTS, proxy=True):
 
 def big_leak(root, goroutines):
     """One test that leaks `goroutines` goroutines (the largest dump
-    leakcheck has to parse in full), for peak memory."""
+    leakcheck has to parse in full), for peak memory. With
+    BENCH_DUMP_SIZE_FILE set, the test writes there the size of a
+    runtime.Stack(all) dump taken at its end (as the helper's next one)."""
     _gomod(root, "bench.example/bigleak")
     _write(os.path.join(root, "bigleak", "big_test.go"), f"""package bigleak
 
-import "testing"
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+)
 
 func TestBig(t *testing.T) {{
 	ch := make(chan int)
+	var parked sync.WaitGroup
+	parked.Add({goroutines})
 	for i := 0; i < {goroutines}; i++ {{
-		go func() {{ <-ch }}()
+		go func() {{
+			parked.Done()
+			<-ch
+		}}()
+	}}
+	parked.Wait()
+	if f := os.Getenv("BENCH_DUMP_SIZE_FILE"); f != "" {{
+		buf := make([]byte, 1<<20)
+		n := runtime.Stack(buf, true)
+		for n == len(buf) {{
+			buf = make([]byte, 2*len(buf))
+			n = runtime.Stack(buf, true)
+		}}
+		os.WriteFile(f, []byte(strconv.Itoa(n)), 0o644)
 	}}
 }}
 """)
     return f"one test leaking {goroutines} goroutines"
-
-
 
 
 def dumps(out_dir, sizes=(1, 1000, 100000)):

@@ -15,6 +15,13 @@
 // With LEAKCHECK_ASK=1 it also waits, before each test, for leakcheck to
 // say "run" or "skip" (used to stop repeating a test once it leaked).
 //
+// A dump lists every goroutine, which costs time in proportion to all of
+// them (tens of milliseconds for 20,000). When the runtime counts the
+// goroutines it creates (runtime/metrics, Go 1.26+), the helper sends a
+// short message instead of a dump where that count proves the dump would
+// list no goroutine the last one did not (see listener.rs for the
+// protocol). Connections are reused from one test run to the next.
+//
 // Without LEAKCHECK_SOCKET in the environment it does nothing at all.
 // Every identifier starts with "leakcheck" so it cannot clash with the
 // package it is compiled into.
@@ -30,6 +37,7 @@ import (
 	"os"
 	"reflect"
 	"runtime"
+	leakcheckmetrics "runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"sync"
@@ -112,47 +120,83 @@ func leakcheckServeProbes(conn net.Conn) {
 // leakcheckRuns numbers test runs within the process (-count, reruns).
 var leakcheckRuns atomic.Int64
 
-func leakcheckRunTest(t *testing.T, socket, name string, f func(*testing.T)) {
-	run := name + "#" + strconv.FormatInt(leakcheckRuns.Add(1), 10)
+// leakcheckConn is a connection to leakcheck; it carries one test run at
+// a time and is kept for the next one.
+type leakcheckConn struct {
+	net.Conn
+	replies *bufio.Reader
+}
+
+var (
+	leakcheckConnMu sync.Mutex
+	leakcheckIdle   []*leakcheckConn
+)
+
+// leakcheckGetConn takes an idle connection, or dials a new one.
+func leakcheckGetConn(socket string) *leakcheckConn {
+	leakcheckConnMu.Lock()
+	if n := len(leakcheckIdle); n > 0 {
+		c := leakcheckIdle[n-1]
+		leakcheckIdle = leakcheckIdle[:n-1]
+		leakcheckConnMu.Unlock()
+		return c
+	}
+	leakcheckConnMu.Unlock()
 	conn, err := net.Dial("unix", socket)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "leakcheck: %v\n", err)
 		os.Exit(leakcheckSetupExit)
 	}
-	replies := bufio.NewReader(conn)
+	return &leakcheckConn{conn, bufio.NewReader(conn)}
+}
+
+func leakcheckPutConn(c *leakcheckConn) {
+	leakcheckConnMu.Lock()
+	leakcheckIdle = append(leakcheckIdle, c)
+	leakcheckConnMu.Unlock()
+}
+
+func leakcheckRunTest(t *testing.T, socket, name string, f func(*testing.T)) {
+	run := name + "#" + strconv.FormatInt(leakcheckRuns.Add(1), 10)
+	conn := leakcheckGetConn(socket)
 	if leakcheckAsk {
-		fmt.Fprintf(conn, "ask %s 0 0\n", run)
-		if reply, _ := replies.ReadString('\n'); reply != "run\n" {
+		leakcheckWrite(conn, "ask "+run+" 0 0\n", nil)
+		reply, err := conn.replies.ReadString('\n')
+		if err != nil {
 			conn.Close()
+			return
+		}
+		if reply != "run\n" {
+			leakcheckPutConn(conn)
 			return
 		}
 	}
 	ctx := pprof.WithLabels(context.Background(), pprof.Labels(leakcheckLabel, run))
 	pprof.SetGoroutineLabels(ctx)
-	leakcheckSend(conn, "start "+run, false)
+	created := leakcheckStart(conn, run)
 	// Registered first, so it runs last: after the test's own cleanups
 	// and after its subtests, also when the test fails or skips.
 	t.Cleanup(func() {
-		defer conn.Close()
 		status := "pass"
 		if t.Skipped() {
 			status = "skip"
 		} else if t.Failed() {
 			status = "fail"
 		}
-		kind, profile := "end "+run+" "+status, false
+		leakcheckEnd(conn, run, status, created)
 		for {
-			leakcheckSend(conn, kind, profile)
-			reply, err := replies.ReadString('\n')
+			reply, err := conn.replies.ReadString('\n')
 			if err != nil {
+				conn.Close()
 				return
 			}
 			switch reply {
 			case "again\n":
-				kind, profile = "again "+run, false
+				leakcheckSend(conn, "again "+run, false)
 			case "leakprofile\n":
-				kind, profile = "again "+run, true
+				leakcheckSend(conn, "again "+run, true)
 			default:
+				leakcheckPutConn(conn)
 				return
 			}
 		}
@@ -164,32 +208,128 @@ var (
 	leakcheckDumpMu  sync.Mutex
 	leakcheckDumpSeq int64
 	leakcheckDumpBuf = make([]byte, 64<<10)
+
+	// The base: the last snapshot, that is the last full dump
+	// (leakcheckDumpBuf[:leakcheckBaseLen]) plus the goroutines that
+	// "start=" messages added since; leakcheckBaseCount goroutines had
+	// been created before it was taken. Valid when leakcheckBaseLen > 0.
+	leakcheckBaseLen   int
+	leakcheckBaseCount uint64
+	leakcheckBaseExtra = map[string]bool{}
+
+	leakcheckMetric = []leakcheckmetrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
 )
 
-// leakcheckSend writes one message: a header line "KIND SEQ LEN", then
-// LEN bytes of runtime.Stack(all) output, or of the goroutine leak
-// profile at debug=2 when profile is set and the runtime has one. SEQ
-// numbers the dumps of this process in the order they were taken.
+// leakcheckCreated is the number of goroutines created so far, when the
+// runtime counts them (Go 1.26+). Called with leakcheckDumpMu held.
+func leakcheckCreated() (uint64, bool) {
+	leakcheckmetrics.Read(leakcheckMetric)
+	v := leakcheckMetric[0].Value
+	if v.Kind() != leakcheckmetrics.KindUint64 {
+		return 0, false
+	}
+	return v.Uint64(), true
+}
+
+// leakcheckStart sends a run's start snapshot and returns the creation
+// count it holds for ("start=" when it proves a dump would list only the
+// base's goroutines and the caller's).
+func leakcheckStart(conn *leakcheckConn, run string) uint64 {
+	leakcheckDumpMu.Lock()
+	defer leakcheckDumpMu.Unlock()
+	created, ok := leakcheckCreated()
+	if ok && leakcheckBaseLen > 0 && created-leakcheckBaseCount <= 1 && len(leakcheckBaseExtra) < 1024 {
+		var buf [64]byte
+		b := buf[:runtime.Stack(buf[:], false)]
+		b = b[len("goroutine "):]
+		gid := string(b[:bytes.IndexByte(b, ' ')])
+		if created == leakcheckBaseCount || !leakcheckInBase(gid) {
+			// The only goroutine created since the base, if any, is
+			// this one: it was not alive then.
+			if created != leakcheckBaseCount {
+				leakcheckBaseCount = created
+				leakcheckBaseExtra[gid] = true
+			}
+			leakcheckDumpSeq++
+			leakcheckWrite(conn, "start= "+run+" "+gid+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" 0\n", nil)
+			return created
+		}
+	}
+	leakcheckDump(conn, "start "+run, created, ok)
+	return created
+}
+
+// leakcheckInBase says whether goroutine gid is in the base snapshot.
+func leakcheckInBase(gid string) bool {
+	if leakcheckBaseExtra[gid] {
+		return true
+	}
+	header := "goroutine " + gid + " ["
+	base := leakcheckDumpBuf[:leakcheckBaseLen]
+	return bytes.HasPrefix(base, []byte(header)) || bytes.Contains(base, []byte("\n"+header))
+}
+
+// leakcheckEnd sends a run's end snapshot: "end=" when no goroutine was
+// created since its start snapshot (which created counted), so a dump
+// would list none that the start did not.
+func leakcheckEnd(conn *leakcheckConn, run, status string, created uint64) {
+	leakcheckDumpMu.Lock()
+	defer leakcheckDumpMu.Unlock()
+	now, ok := leakcheckCreated()
+	if ok && now == created {
+		leakcheckDumpSeq++
+		leakcheckWrite(conn, "end= "+run+" "+status+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" 0\n", nil)
+		return
+	}
+	leakcheckDump(conn, "end "+run+" "+status, now, ok)
+}
+
+// leakcheckSend sends a dump: a full one, or the goroutine leak profile
+// at debug=2 when profile is set and the runtime has one.
 func leakcheckSend(conn net.Conn, kind string, profile bool) {
 	leakcheckDumpMu.Lock()
 	defer leakcheckDumpMu.Unlock()
-	var dump []byte
 	if p := pprof.Lookup("goroutineleak"); profile && p != nil {
 		var buf bytes.Buffer
 		p.WriteTo(&buf, 2)
-		dump = buf.Bytes()
-	} else {
-		n := runtime.Stack(leakcheckDumpBuf, true)
-		for n == len(leakcheckDumpBuf) {
-			leakcheckDumpBuf = make([]byte, 2*len(leakcheckDumpBuf))
-			n = runtime.Stack(leakcheckDumpBuf, true)
-		}
-		dump = leakcheckDumpBuf[:n]
+		leakcheckDumpSeq++
+		leakcheckWrite(conn, kind+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" "+strconv.Itoa(buf.Len())+"\n", buf.Bytes())
+		return
+	}
+	created, ok := leakcheckCreated()
+	leakcheckDump(conn, kind, created, ok)
+}
+
+// leakcheckDump writes one message: a header line "KIND SEQ LEN", then
+// LEN bytes of runtime.Stack(all) output, which becomes the base. SEQ
+// numbers the snapshots of this process in the order they were taken;
+// created was read before the dump. Called with leakcheckDumpMu held.
+func leakcheckDump(conn net.Conn, kind string, created uint64, ok bool) {
+	n := runtime.Stack(leakcheckDumpBuf, true)
+	for n == len(leakcheckDumpBuf) {
+		leakcheckDumpBuf = make([]byte, 2*len(leakcheckDumpBuf))
+		n = runtime.Stack(leakcheckDumpBuf, true)
+	}
+	leakcheckBaseLen, leakcheckBaseCount = 0, created
+	if len(leakcheckBaseExtra) > 0 {
+		leakcheckBaseExtra = map[string]bool{}
+	}
+	if ok {
+		leakcheckBaseLen = n
 	}
 	leakcheckDumpSeq++
-	header := kind + " " + strconv.FormatInt(leakcheckDumpSeq, 10) + " " + strconv.Itoa(len(dump)) + "\n"
-	bufs := net.Buffers{[]byte(header), dump}
-	if _, err := bufs.WriteTo(conn); err != nil {
+	leakcheckWrite(conn, kind+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" "+strconv.Itoa(n)+"\n", leakcheckDumpBuf[:n])
+}
+
+func leakcheckWrite(conn net.Conn, header string, dump []byte) {
+	var err error
+	if len(dump) == 0 {
+		_, err = conn.Write([]byte(header))
+	} else {
+		bufs := net.Buffers{[]byte(header), dump}
+		_, err = bufs.WriteTo(conn)
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "leakcheck: %v\n", err)
 		os.Exit(leakcheckSetupExit)
 	}

@@ -22,15 +22,22 @@
 //!    goroutine of a test still running is never blamed on another), and
 //!    it names the others.
 //!
-//! Goroutines that existed before a run started are never its own.
+//! Goroutines that existed before a run started are never its own: those
+//! first seen in a snapshot no later than the run's start (IDs are never
+//! reused, so a goroutine seen then and alive later was alive at the start).
+//!
+//! Snapshots are full dumps, or stand for one (see [`Comparator::start_same`]
+//! and [`Comparator::end_same`]) when the helper knows no goroutine was
+//! created since the last full dump, or only the run's own.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::ignore::{IgnoreRule, IgnoreRules};
-use crate::stack::{goroutine_ids, Frame, Goroutine, Snapshot};
+use crate::stack::{goroutine_ids, DumpIndex, Frame, Goroutine, Goroutines, Snapshot};
 
 /// The pprof label key the helper sets on each test's goroutine; its value
 /// is the run ID, `TestName#N`.
@@ -129,7 +136,6 @@ struct Run {
     start_seq: u64,
     end_seq: Option<u64>,
     phase: Phase,
-    before: HashSet<u64>,
     status: RunStatus,
     check_started: Option<Instant>,
     attempts: u32,
@@ -139,12 +145,56 @@ struct Run {
     proven: HashSet<u64>,
 }
 
-/// Who a goroutine belongs to.
+/// Who a goroutine belongs to (run IDs borrowed from the comparator).
 #[derive(Debug, Clone, PartialEq)]
-enum Owner {
-    Run(String),
-    Candidates(Vec<String>),
+enum Owner<'r> {
+    Run(&'r str),
+    Candidates(Vec<&'r str>),
     Nobody,
+}
+
+/// Where [`Comparator::owner`] finds a goroutine's creator by ID.
+enum Source<'s, 'a> {
+    /// A parsed snapshot, with an index built at the first lookup.
+    Snapshot(&'s Snapshot<'a>, Option<HashMap<u64, usize>>),
+    /// A dump's text, whose goroutines are parsed when asked for.
+    Text(&'a str, Option<DumpIndex<'a>>),
+}
+
+impl<'s, 'a> Source<'s, 'a> {
+    /// The goroutine with `id`, as [`Snapshot::get`] finds it.
+    fn get(&mut self, id: u64) -> Option<Cow<'s, Goroutine<'a>>> {
+        match self {
+            Source::Snapshot(snapshot, index) => {
+                let snapshot: &'s Snapshot<'a> = snapshot;
+                let index = index.get_or_insert_with(|| {
+                    let mut index = HashMap::with_capacity(snapshot.goroutines.len());
+                    for (i, g) in snapshot.goroutines.iter().enumerate() {
+                        index.entry(g.id).or_insert(i);
+                    }
+                    index
+                });
+                index
+                    .get(&id)
+                    .map(|&i| Cow::Borrowed(&snapshot.goroutines[i]))
+            }
+            Source::Text(text, index) => index
+                .get_or_insert_with(|| DumpIndex::new(text))
+                .get(id)
+                .map(Cow::Owned),
+        }
+    }
+}
+
+/// What one check found: the run's goroutines, grouped.
+#[derive(Default)]
+struct Found {
+    leaks: Vec<Leak>,
+    ignored: Vec<(IgnoreRule, usize)>,
+    /// Goroutines this dump marks `(leaked)`.
+    proven: Vec<u64>,
+    /// Every goroutine found is proven leaked, now or earlier.
+    all_proven: bool,
 }
 
 /// The state of one test binary's process.
@@ -204,6 +254,18 @@ impl Comparator {
         let ids = goroutine_ids(dump);
         self.observe(seq, &ids);
         let gid = ids.first().copied().unwrap_or(0);
+        self.start_run(run, seq, gid);
+    }
+
+    /// A run started, and its goroutine `gid` is the only one created
+    /// since the previous snapshot, if any was: snapshot `seq` is the
+    /// previous one with `gid` added (the helper's `start=`).
+    pub fn start_same(&mut self, run: &str, seq: u64, gid: u64) {
+        self.observe(seq, &[gid]);
+        self.start_run(run, seq, gid);
+    }
+
+    fn start_run(&mut self, run: &str, seq: u64, gid: u64) {
         self.run_of_gid.insert(gid, run.to_string());
         self.runs.insert(
             run.to_string(),
@@ -213,7 +275,6 @@ impl Comparator {
                 start_seq: seq,
                 end_seq: None,
                 phase: Phase::Running,
-                before: ids.into_iter().collect(),
                 status: RunStatus::Pass,
                 check_started: None,
                 attempts: 0,
@@ -232,17 +293,34 @@ impl Comparator {
         dump: &str,
         now: Instant,
     ) -> Decision {
+        self.end_run(run, status, now);
+        self.check(run, seq, Some(dump), now)
+    }
+
+    /// A run's test function returned, and no goroutine was created since
+    /// its start snapshot, so snapshot `seq` lists no goroutine that the
+    /// start did not (the helper's `end=`).
+    pub fn end_same(&mut self, run: &str, status: RunStatus, seq: u64, now: Instant) -> Decision {
+        self.end_run(run, status, now);
+        self.check(run, seq, None, now)
+    }
+
+    fn end_run(&mut self, run: &str, status: RunStatus, now: Instant) {
         if let Some(r) = self.runs.get_mut(run) {
             r.phase = Phase::Checking;
             r.status = status;
             r.check_started = Some(now);
         }
-        self.check(run, seq, dump, now)
     }
 
     /// Another dump for a run being checked.
     pub fn again(&mut self, run: &str, seq: u64, dump: &str, now: Instant) -> Decision {
-        self.check(run, seq, dump, now)
+        self.check(run, seq, Some(dump), now)
+    }
+
+    /// Whether goroutine `id` existed when run `r` started.
+    fn existed_at_start(&self, r: &Run, id: u64) -> bool {
+        self.first_seen.get(&id).is_some_and(|&s| s <= r.start_seq)
     }
 
     /// Runs that started and were never judged (their process died).
@@ -257,8 +335,10 @@ impl Comparator {
         v.into_iter().map(|(_, k)| k).collect()
     }
 
-    fn check(&mut self, run: &str, seq: u64, dump: &str, now: Instant) -> Decision {
-        let ids = goroutine_ids(dump);
+    /// Judges a run from snapshot `seq`: `dump`, or, when `None`, one that
+    /// lists no goroutine the run's start snapshot did not.
+    fn check(&mut self, run: &str, seq: u64, dump: Option<&str>, now: Instant) -> Decision {
+        let ids = dump.map(goroutine_ids).unwrap_or_default();
         self.observe(seq, &ids);
         let Some(r) = self.runs.get(run) else {
             // A run the comparator never saw start: nothing to judge.
@@ -273,30 +353,19 @@ impl Comparator {
         // The cheap pass: with no goroutine new to this run, it is clean.
         let any_new = ids
             .iter()
-            .any(|id| *id != r.gid && !r.before.contains(id) && !self.claimed.contains(id));
-        let (suspects, ignored) = if any_new {
-            let snapshot = Snapshot::parse(dump);
-            let (suspects, ignored) = self.owned(run, &snapshot);
-            let suspects: Vec<(Goroutine<'_>, Vec<String>)> = suspects
-                .into_iter()
-                .map(|(g, amb)| (g.clone(), amb))
-                .collect();
-            (suspects, ignored)
-        } else {
-            (Vec::new(), Vec::new())
+            .any(|&id| id != r.gid && !self.existed_at_start(r, id) && !self.claimed.contains(&id));
+        let found = match dump {
+            Some(text) if any_new => self.owned(run, text),
+            _ => Found {
+                all_proven: true,
+                ..Found::default()
+            },
         };
         let r = self.runs.get_mut(run).expect("checked above");
-        let mut suspects = suspects;
-        for (g, _) in suspects.iter_mut() {
-            if g.leaked {
-                r.proven.insert(g.id);
-            }
-            g.leaked = r.proven.contains(&g.id);
-        }
+        r.proven.extend(found.proven);
         let started = r.check_started.unwrap_or(now);
         let deadline = started + self.config.grace;
-        let all_proven = suspects.iter().all(|(g, _)| g.leaked);
-        if !suspects.is_empty() && !all_proven && now < deadline {
+        if !found.leaks.is_empty() && !found.all_proven && now < deadline {
             // Still alive after the first check: let the GC prove what it
             // can before waiting out the grace period.
             if self.config.leak_profile && !r.profile_asked {
@@ -312,17 +381,16 @@ impl Comparator {
         }
         r.phase = Phase::Closed;
         r.end_seq = Some(seq);
-        let verdict = RunVerdict {
+        for l in &found.leaks {
+            self.claimed.extend(l.goroutine_ids.iter().copied());
+        }
+        Decision::Done(RunVerdict {
             run: run.to_string(),
             test: r.test.clone(),
             status: r.status,
-            leaks: group_leaks(&suspects, &self.config.goroot),
-            ignored,
-        };
-        for (g, _) in &suspects {
-            self.claimed.insert(g.id);
-        }
-        Decision::Done(verdict)
+            leaks: found.leaks,
+            ignored: found.ignored,
+        })
     }
 
     /// The runs of `test` whose test function has not returned.
@@ -344,8 +412,9 @@ impl Comparator {
             return Some(run.clone());
         }
         let g = snapshot.get(gid)?;
-        match self.owner(g, snapshot, &mut HashMap::new(), 0) {
-            Owner::Run(r) => Some(r),
+        let mut source = Source::Snapshot(snapshot, None);
+        match self.owner(g, &mut source, &mut HashMap::new(), 0) {
+            Owner::Run(r) => Some(r.to_string()),
             _ => None,
         }
     }
@@ -368,19 +437,20 @@ impl Comparator {
             involved.push((own, Vec::new()));
         }
         let mut memo = HashMap::new();
+        let mut source = Source::Snapshot(snapshot, None);
         for g in &snapshot.goroutines {
             if g.id == me.gid
-                || me.before.contains(&g.id)
+                || self.existed_at_start(me, g.id)
                 || self.config.ignore.matching(g).is_some()
             {
                 continue;
             }
-            match self.owner(g, snapshot, &mut memo, 0) {
+            match self.owner(g, &mut source, &mut memo, 0) {
                 Owner::Run(r) if r == run => involved.push((g.clone(), Vec::new())),
-                Owner::Candidates(c) if c.iter().any(|x| x == run) => {
+                Owner::Candidates(c) if c.contains(&run) => {
                     let others = c
                         .iter()
-                        .filter(|x| *x != run)
+                        .filter(|x| **x != run)
                         .map(|x| Self::test_of_run(x).to_string())
                         .collect();
                     involved.push((g.clone(), others));
@@ -395,37 +465,34 @@ impl Comparator {
         (group_leaks(&involved, &self.config.goroot), deadlock)
     }
 
-    /// The goroutines of `snapshot` that belong to `run`, each with the
-    /// other candidate runs when ownership is ambiguous, and the counts of
-    /// the run's goroutines that ignore rules exempted.
-    #[allow(clippy::type_complexity)]
-    fn owned<'s, 'a>(
-        &self,
-        run: &str,
-        snapshot: &'s Snapshot<'a>,
-    ) -> (
-        Vec<(&'s Goroutine<'a>, Vec<String>)>,
-        Vec<(IgnoreRule, usize)>,
-    ) {
+    /// The goroutines of `dump` that belong to `run`, grouped as leaks
+    /// (with the other candidate runs when ownership is ambiguous), and
+    /// the counts of the run's goroutines that ignore rules exempted. The
+    /// dump is parsed one goroutine at a time: only those new to the run
+    /// are parsed whole, and creators when they are looked up.
+    fn owned(&self, run: &str, dump: &str) -> Found {
         let me = &self.runs[run];
-        let mut memo: HashMap<u64, Owner> = HashMap::new();
-        let mut mine = Vec::new();
-        let mut ignored: Vec<(IgnoreRule, usize)> = Vec::new();
+        let mut memo: HashMap<u64, Owner<'_>> = HashMap::new();
+        let mut source = Source::Text(dump, None);
+        let mut found = Found {
+            all_proven: true,
+            ..Found::default()
+        };
+        let mut groups = LeakGroups::default();
         // A `//leakcheck:ignore` directive on the test itself.
         let test_rule = self.config.ignore.for_test(&me.test);
-        for g in &snapshot.goroutines {
-            if g.id == me.gid || me.before.contains(&g.id) || self.claimed.contains(&g.id) {
-                continue;
-            }
-            let ambiguous_with = match self.owner(g, snapshot, &mut memo, 0) {
+        let new =
+            |id: u64| id != me.gid && !self.existed_at_start(me, id) && !self.claimed.contains(&id);
+        for g in Goroutines::new(dump, new) {
+            let ambiguous_with = match self.owner(&g, &mut source, &mut memo, 0) {
                 Owner::Run(r) if r == run => Vec::new(),
-                Owner::Candidates(c) if c.iter().any(|x| x == run) => {
-                    let others: Vec<String> = c.into_iter().filter(|x| x != run).collect();
+                Owner::Candidates(c) if c.contains(&run) => {
+                    let others: Vec<&str> = c.into_iter().filter(|x| *x != run).collect();
                     // Never blame a goroutine that may belong to a test
                     // still running: wait until all candidates have ended.
                     if others
                         .iter()
-                        .any(|o| self.runs.get(o).is_some_and(|r| r.phase == Phase::Running))
+                        .any(|o| self.runs.get(*o).is_some_and(|r| r.phase == Phase::Running))
                     {
                         continue;
                     }
@@ -440,52 +507,61 @@ impl Comparator {
                 }
                 _ => continue,
             };
-            if let Some(rule) = test_rule.or_else(|| self.config.ignore.matching(g)) {
-                match ignored.iter_mut().find(|(r, _)| r == rule) {
+            if let Some(rule) = test_rule.or_else(|| self.config.ignore.matching(&g)) {
+                match found.ignored.iter_mut().find(|(r, _)| r == rule) {
                     Some((_, n)) => *n += 1,
-                    None => ignored.push((rule.clone(), 1)),
+                    None => found.ignored.push((rule.clone(), 1)),
                 }
                 continue;
             }
-            mine.push((g, ambiguous_with));
+            if g.leaked {
+                found.proven.push(g.id);
+            }
+            let proven = g.leaked || me.proven.contains(&g.id);
+            found.all_proven &= proven;
+            groups.add(&g, proven, &ambiguous_with, &self.config.goroot);
         }
-        (mine, ignored)
+        found.leaks = groups.leaks;
+        found
     }
 
-    fn owner(
-        &self,
-        g: &Goroutine<'_>,
-        snapshot: &Snapshot<'_>,
-        memo: &mut HashMap<u64, Owner>,
+    fn owner<'r, 'a>(
+        &'r self,
+        g: &Goroutine<'a>,
+        source: &mut Source<'_, 'a>,
+        memo: &mut HashMap<u64, Owner<'r>>,
         depth: usize,
-    ) -> Owner {
+    ) -> Owner<'r> {
         if let Some(o) = memo.get(&g.id) {
             return o.clone();
         }
-        let owner = self.owner_uncached(g, snapshot, memo, depth);
+        // Found by its label or its creator: the same at any depth, so
+        // worth no memo entry.
+        if let Some((run, _)) = g.label(LABEL_KEY).and_then(|l| self.runs.get_key_value(l)) {
+            return Owner::Run(run);
+        }
+        let parent = g.created_by.as_ref().and_then(|c| c.parent);
+        if let Some(run) = parent.and_then(|p| self.run_of_gid.get(&p)) {
+            return Owner::Run(run);
+        }
+        let owner = self.owner_uncached(g, source, memo, depth);
         memo.insert(g.id, owner.clone());
         owner
     }
 
-    fn owner_uncached(
-        &self,
-        g: &Goroutine<'_>,
-        snapshot: &Snapshot<'_>,
-        memo: &mut HashMap<u64, Owner>,
+    /// The owner of a goroutine that has no label of a known run and was
+    /// not created by a run's own goroutine.
+    fn owner_uncached<'r, 'a>(
+        &'r self,
+        g: &Goroutine<'a>,
+        source: &mut Source<'_, 'a>,
+        memo: &mut HashMap<u64, Owner<'r>>,
         depth: usize,
-    ) -> Owner {
-        if let Some(run) = g.label(LABEL_KEY) {
-            if self.runs.contains_key(run) {
-                return Owner::Run(run.to_string());
-            }
-        }
+    ) -> Owner<'r> {
         if let Some(parent) = g.created_by.as_ref().and_then(|c| c.parent) {
-            if let Some(run) = self.run_of_gid.get(&parent) {
-                return Owner::Run(run.clone());
-            }
             if depth < 64 && parent != g.id {
-                if let Some(p) = snapshot.get(parent) {
-                    if let Owner::Run(run) = self.owner(p, snapshot, memo, depth + 1) {
+                if let Some(p) = source.get(parent) {
+                    if let Owner::Run(run) = self.owner(&p, source, memo, depth + 1) {
                         return Owner::Run(run);
                     }
                 }
@@ -494,11 +570,11 @@ impl Comparator {
         let Some(&first) = self.first_seen.get(&g.id) else {
             return Owner::Nobody;
         };
-        let mut candidates: Vec<(u64, String)> = self
+        let mut candidates: Vec<(u64, &str)> = self
             .runs
             .iter()
             .filter(|(_, r)| r.start_seq < first && r.end_seq.is_none_or(|e| e >= first))
-            .map(|(k, r)| (r.start_seq, k.clone()))
+            .map(|(k, r)| (r.start_seq, k.as_str()))
             .collect();
         match candidates.len() {
             0 => Owner::Nobody,
@@ -566,43 +642,60 @@ pub fn blocking_frame<'f, 'a>(g: &'f Goroutine<'a>, goroot: &str) -> Option<&'f 
 /// Groups goroutines that are the same leak: same state, blocking frame,
 /// creation site and ambiguity. Groups keep the order of first appearance.
 pub fn group_leaks(goroutines: &[(Goroutine<'_>, Vec<String>)], goroot: &str) -> Vec<Leak> {
-    let mut leaks: Vec<Leak> = Vec::new();
+    let mut groups = LeakGroups::default();
     for (g, ambiguous_with) in goroutines {
+        groups.add(g, g.leaked, ambiguous_with, goroot);
+    }
+    groups.leaks
+}
+
+/// Leak groups built one goroutine at a time (see [`group_leaks`]).
+#[derive(Default)]
+struct LeakGroups {
+    leaks: Vec<Leak>,
+}
+
+impl LeakGroups {
+    /// Adds `g`, proven leaked or not, to its group.
+    fn add(&mut self, g: &Goroutine<'_>, proven: bool, ambiguous_with: &[String], goroot: &str) {
         let frame = blocking_frame(g, goroot);
         let (function, file, line) = frame.map_or(("", "", 0), |f| (f.function, f.file, f.line));
-        let created_by = g.created_by.as_ref().map(|c| Location {
-            function: c.function.to_string(),
-            file: c.file.to_string(),
-            line: c.line,
-        });
-        if let Some(l) = leaks.iter_mut().find(|l| {
+        let same_creator = |l: &Leak| match (&l.created_by, &g.created_by) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.function == b.function && a.file == b.file && a.line == b.line,
+            _ => false,
+        };
+        if let Some(l) = self.leaks.iter_mut().find(|l| {
             l.state == g.state
-                && l.proven == g.leaked
+                && l.proven == proven
                 && l.function == function
                 && l.file == file
                 && l.line == line
-                && l.created_by == created_by
-                && &l.ambiguous_with == ambiguous_with
+                && same_creator(l)
+                && l.ambiguous_with == ambiguous_with
         }) {
             l.count += 1;
             l.goroutine_ids.push(g.id);
-            continue;
+            return;
         }
-        leaks.push(Leak {
+        self.leaks.push(Leak {
             count: 1,
             state: g.state.to_string(),
-            proven: g.leaked,
-            ambiguous_with: ambiguous_with.clone(),
+            proven,
+            ambiguous_with: ambiguous_with.to_vec(),
             function: function.to_string(),
             file: file.to_string(),
             line,
-            created_by,
+            created_by: g.created_by.as_ref().map(|c| Location {
+                function: c.function.to_string(),
+                file: c.file.to_string(),
+                line: c.line,
+            }),
             goroutine_ids: vec![g.id],
             stack: g.text.to_string(),
             known: false,
         });
     }
-    leaks
 }
 
 /// Merges `more` into `leaks`, adding up groups that are the same leak

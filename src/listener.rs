@@ -1,11 +1,21 @@
 //! The leakcheck end of the helper protocol: a Unix socket that one test
-//! binary's helper connects to, once per test run.
+//! binary's helper connects to.
 //!
-//! Protocol (all from the helper, on one connection per test run):
+//! Protocol (all from the helper). A connection carries one test run at a
+//! time, and the helper keeps it for later runs once the run is judged, so
+//! a connection carries any number of runs one after the other:
 //! - `start RUN SEQ LEN\n` + LEN bytes of dump, taken before the test;
+//! - `start= RUN GID SEQ 0\n` instead, when the runtime's count of created
+//!   goroutines proves that none was created since the previous snapshot
+//!   but the run's own goroutine GID (if even that): snapshot SEQ is the
+//!   previous one plus GID. ("Snapshot" is a dump, or a message that
+//!   stands for one: `start=`; profiles are not snapshots.)
 //! - `end RUN STATUS SEQ LEN\n` + dump, after the test (STATUS is
 //!   `pass`, `fail` or `skip`); leakcheck answers `again\n` (send another
 //!   dump) or `done\n`;
+//! - `end= RUN STATUS SEQ 0\n` instead, when no goroutine was created since
+//!   the run's start snapshot: a dump would list none that the start did
+//!   not. Answered as `end`;
 //! - `again RUN SEQ LEN\n` + dump, answered the same way; leakcheck may
 //!   also answer `leakprofile\n`: send the goroutine leak profile next;
 //! - `control - 0 0\n` once per process, on a connection that then
@@ -16,8 +26,11 @@
 //!   `LEAKCHECK_ASK=1`: leakcheck answers `run\n` or `skip\n` (a test
 //!   that already leaked is not repeated under `--until-leak`).
 //!
-//! SEQ numbers the helper's dumps in the order they were taken; messages
-//! reach the comparator in that order whatever connection they came on.
+//! SEQ numbers the helper's dumps (and `start=`/`end=`) in the order they
+//! were taken; messages reach the comparator in that order whatever
+//! connection they came on. The helper sends `start=` and `end=` only when
+//! the runtime counts created goroutines (`/sched/goroutines-created`,
+//! Go 1.26+); older runtimes always get full dumps.
 //! This module owns the socket, the threads that serve it, and handing
 //! verdicts to the runner; all decisions are the comparator's.
 
@@ -226,20 +239,29 @@ impl Prober {
     /// The first of `tests` whose own goroutine `dump` marks as proven
     /// leaked: a deadlock nothing can undo.
     pub fn proven_deadlocked(&self, tests: &[String], dump: &str) -> Option<String> {
-        let snapshot = crate::stack::Snapshot::parse(dump);
         let state = self.shared.lock();
+        let gids: Vec<Vec<u64>> = tests
+            .iter()
+            .map(|t| {
+                let runs = state.comparator.running_runs_of(t);
+                runs.iter()
+                    .filter_map(|run| state.comparator.gid_of_run(run))
+                    .collect()
+            })
+            .collect();
+        drop(state);
+        // Only the tests' own goroutines are parsed, the first of each ID
+        // (as Snapshot::get finds them).
+        let mut leaked: HashMap<u64, bool> = HashMap::new();
+        let wanted = |id: u64| gids.iter().flatten().any(|g| *g == id);
+        for g in crate::stack::Goroutines::new(dump, wanted) {
+            leaked.entry(g.id).or_insert(g.leaked);
+        }
         tests
             .iter()
-            .find(|t| {
-                state.comparator.running_runs_of(t).iter().any(|run| {
-                    state
-                        .comparator
-                        .gid_of_run(run)
-                        .and_then(|gid| snapshot.get(gid))
-                        .is_some_and(|g| g.leaked)
-                })
-            })
-            .cloned()
+            .zip(&gids)
+            .find(|(_, gids)| gids.iter().any(|g| leaked.get(g) == Some(&true)))
+            .map(|(t, _)| t.clone())
     }
 }
 
@@ -257,6 +279,8 @@ struct Message {
     kind: String,
     run: String,
     status: Option<RunStatus>,
+    /// The run's goroutine (`start=`).
+    gid: Option<u64>,
     seq: u64,
     len: usize,
 }
@@ -265,28 +289,35 @@ fn parse_header(line: &str) -> Option<Message> {
     let mut parts: Vec<&str> = line.trim_end().split(' ').collect();
     let len = parts.pop()?.parse().ok()?;
     let seq = parts.pop()?.parse().ok()?;
-    let (kind, run, status) = match parts.as_slice() {
+    let status = |s: &str| match s {
+        "fail" => RunStatus::Fail,
+        "skip" => RunStatus::Skip,
+        _ => RunStatus::Pass,
+    };
+    let (kind, run, status, gid) = match parts.as_slice() {
         ["start", run] | ["again", run] | ["ask", run] | ["control", run] | ["probe", run] => {
-            (parts[0], *run, None)
+            (parts[0], *run, None, None)
         }
-        ["end", run, status] => (
-            "end",
-            *run,
-            Some(match *status {
-                "fail" => RunStatus::Fail,
-                "skip" => RunStatus::Skip,
-                _ => RunStatus::Pass,
-            }),
-        ),
+        ["end", run, s] | ["end=", run, s] => (parts[0], *run, Some(status(s)), None),
+        ["start=", run, gid] => ("start=", *run, None, Some(gid.parse().ok()?)),
         _ => return None,
     };
     Some(Message {
         kind: kind.to_string(),
         run: run.to_string(),
         status,
+        gid,
         seq,
         len,
     })
+}
+
+/// The largest message buffer a connection keeps between messages.
+const KEEP_BUFFER: usize = 1 << 20;
+
+/// `bytes` as text, bytes that are not UTF-8 replaced.
+fn utf8(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn serve(stream: UnixStream, shared: &Shared) {
@@ -344,7 +375,14 @@ fn serve(stream: UnixStream, shared: &Shared) {
         if reader.read_exact(&mut dump).is_err() {
             return;
         }
-        let text = String::from_utf8_lossy(&dump);
+        // A probe's dump is handed over whole: it takes the buffer.
+        let mut probe = (msg.kind == "probe").then(|| utf8(std::mem::take(&mut dump)));
+        // Dumps are UTF-8 but for label values or file names that are
+        // not: checking is fast, replacing is rare.
+        let text = match std::str::from_utf8(&dump) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(&dump),
+        };
         let decision = {
             let mut state = shared.lock();
             let deadline = Instant::now() + ORDER_WAIT;
@@ -358,9 +396,9 @@ fn serve(stream: UnixStream, shared: &Shared) {
             let now = Instant::now();
             let decision = match msg.kind.as_str() {
                 "probe" => {
-                    state.comparator.observe_dump(msg.seq, &text);
-                    *shared.probe.lock().unwrap_or_else(|e| e.into_inner()) =
-                        Some(text.to_string());
+                    let probe = probe.take().unwrap_or_default();
+                    state.comparator.observe_dump(msg.seq, &probe);
+                    *shared.probe.lock().unwrap_or_else(|e| e.into_inner()) = Some(probe);
                     shared.probed.notify_all();
                     None
                 }
@@ -368,6 +406,17 @@ fn serve(stream: UnixStream, shared: &Shared) {
                     state.comparator.start(&msg.run, msg.seq, &text);
                     None
                 }
+                "start=" => {
+                    let gid = msg.gid.unwrap_or(0);
+                    state.comparator.start_same(&msg.run, msg.seq, gid);
+                    None
+                }
+                "end=" => Some(state.comparator.end_same(
+                    &msg.run,
+                    msg.status.unwrap_or(RunStatus::Pass),
+                    msg.seq,
+                    now,
+                )),
                 "end" => Some(state.comparator.end(
                     &msg.run,
                     msg.status.unwrap_or(RunStatus::Pass),
@@ -391,6 +440,12 @@ fn serve(stream: UnixStream, shared: &Shared) {
             shared.order.notify_all();
             decision
         };
+        drop(text);
+        if dump.capacity() > KEEP_BUFFER {
+            // A big dump: give the memory back rather than keep it for the
+            // connection's lifetime.
+            dump = Vec::new();
+        }
         let reply = match decision {
             None => continue,
             Some(Decision::Done(_)) => "done\n",
@@ -418,10 +473,22 @@ mod tests {
                 kind: "end".into(),
                 run: "TestA#3".into(),
                 status: Some(RunStatus::Fail),
+                gid: None,
                 seq: 12,
                 len: 345
             })
         );
+        let same = parse_header("start= TestA#4 17 13 0\n").unwrap();
+        assert_eq!(
+            (same.kind.as_str(), same.gid, same.seq),
+            ("start=", Some(17), 13)
+        );
+        let same = parse_header("end= TestA#4 skip 14 0\n").unwrap();
+        assert_eq!(
+            (same.kind.as_str(), same.status),
+            ("end=", Some(RunStatus::Skip))
+        );
+        assert_eq!(parse_header("start= TestA#1 x 3 0\n"), None);
         assert_eq!(parse_header("start TestA#1 1 10\n").unwrap().kind, "start");
         assert_eq!(parse_header("again TestA#1 2 10\n").unwrap().len, 10);
         assert_eq!(parse_header("bogus\n"), None);

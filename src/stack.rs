@@ -92,14 +92,9 @@ impl<'a> Snapshot<'a> {
     /// Parses every goroutine found in `text`. Text outside goroutine
     /// blocks (a panic message, register dumps, test output) is ignored.
     pub fn parse(text: &'a str) -> Snapshot<'a> {
-        let mut goroutines = Vec::new();
-        let mut lines = Lines::new(text);
-        while let Some((start, line)) = lines.next() {
-            if let Some(header) = parse_header(line) {
-                goroutines.push(parse_body(text, start, header, &mut lines));
-            }
+        Snapshot {
+            goroutines: Goroutines::new(text, |_| true).collect(),
         }
-        Snapshot { goroutines }
     }
 
     /// The goroutine with `id`.
@@ -108,20 +103,114 @@ impl<'a> Snapshot<'a> {
     }
 }
 
+/// The goroutines of a dump one at a time, in dump order, as
+/// [`Snapshot::parse`] finds them; those whose ID `keep` refuses are
+/// skipped without parsing their bodies. Parsing a dump this way holds one
+/// goroutine at a time, not all of them.
+pub struct Goroutines<'a, F> {
+    text: &'a str,
+    lines: Lines<'a>,
+    keep: F,
+}
+
+impl<'a, F: FnMut(u64) -> bool> Goroutines<'a, F> {
+    pub fn new(text: &'a str, keep: F) -> Self {
+        Goroutines {
+            text,
+            lines: Lines::new(text),
+            keep,
+        }
+    }
+}
+
+impl<'a, F: FnMut(u64) -> bool> Iterator for Goroutines<'a, F> {
+    type Item = Goroutine<'a>;
+
+    fn next(&mut self) -> Option<Goroutine<'a>> {
+        while let Some((start, line)) = self.lines.next() {
+            let Some(id) = header_id(line) else {
+                continue;
+            };
+            if !(self.keep)(id) {
+                // Every header starts a line with `goroutine `: the lines
+                // before the next such line cannot start a goroutine.
+                self.lines.pos = find_header_line(&self.text.as_bytes()[start..])
+                    .map_or(self.text.len(), |i| start + i + 1);
+                continue;
+            }
+            if let Some(header) = parse_header(line) {
+                return Some(parse_body(self.text, start, header, &mut self.lines));
+            }
+        }
+        None
+    }
+}
+
+/// Finds goroutines of a dump by ID, parsing only the ones asked for.
+pub struct DumpIndex<'a> {
+    text: &'a str,
+    /// (ID, offset of its header line), by ID, then in dump order.
+    headers: Vec<(u64, usize)>,
+}
+
+impl<'a> DumpIndex<'a> {
+    /// Indexes the headers of `text` (a pass as cheap as
+    /// [`goroutine_ids`]).
+    pub fn new(text: &'a str) -> Self {
+        let mut headers = Vec::new();
+        each_header(text, |id, at| headers.push((id, at)));
+        headers.sort_by_key(|&(id, _)| id); // stable: dump order per ID
+        DumpIndex { text, headers }
+    }
+
+    /// The goroutine with `id`: the same as `Snapshot::parse(text).get(id)`.
+    pub fn get(&self, id: u64) -> Option<Goroutine<'a>> {
+        let first = self.headers.partition_point(|&(x, _)| x < id);
+        self.headers[first..]
+            .iter()
+            .take_while(|&&(x, _)| x == id)
+            .find_map(|&(_, at)| {
+                let mut lines = Lines {
+                    text: self.text,
+                    pos: at,
+                };
+                let (start, line) = lines.next()?;
+                let header = parse_header(line)?;
+                Some(parse_body(self.text, start, header, &mut lines))
+            })
+    }
+}
+
 /// The IDs of the goroutines in `text`, read from the headers alone: the
 /// cheap pass used when only membership matters.
 pub fn goroutine_ids(text: &str) -> Vec<u64> {
     let mut ids = Vec::new();
-    let mut rest = text;
+    each_header(text, |id, _| ids.push(id));
+    ids
+}
+
+/// Calls `f` with the ID and offset of every line of `text` that starts a
+/// goroutine header.
+fn each_header(text: &str, mut f: impl FnMut(u64, usize)) {
+    let bytes = text.as_bytes();
+    let mut at = 0;
     loop {
-        if let Some(id) = header_id(rest) {
-            ids.push(id);
+        if let Some(id) = header_id(&text[at..]) {
+            f(id, at);
         }
-        match rest.find("\ngoroutine ") {
-            Some(i) => rest = &rest[i + 1..],
-            None => return ids,
+        match find_header_line(&bytes[at..]) {
+            Some(i) => at += i + 1,
+            None => return,
         }
     }
+}
+
+/// The offset in `hay` of the first `\ngoroutine `: the line after it is
+/// the next that may be a goroutine header.
+fn find_header_line(hay: &[u8]) -> Option<usize> {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\ngoroutine "));
+    FINDER.find(hay)
 }
 
 /// The ID of a `goroutine N [` header at the start of `s`.
@@ -150,20 +239,28 @@ impl<'a> Lines<'a> {
         Lines { text, pos: 0 }
     }
 
-    fn peek(&self) -> Option<&'a str> {
+    /// The next line without its line ending, and where the one after
+    /// it starts.
+    fn line_at(&self) -> Option<(&'a str, usize)> {
         if self.pos >= self.text.len() {
             return None;
         }
         let rest = &self.text[self.pos..];
-        let end = rest.find('\n').unwrap_or(rest.len());
-        Some(rest[..end].strip_suffix('\r').unwrap_or(&rest[..end]))
+        let (end, next) = match memchr::memchr(b'\n', rest.as_bytes()) {
+            Some(i) => (i, self.pos + i + 1),
+            None => (rest.len(), self.text.len()),
+        };
+        Some((rest[..end].strip_suffix('\r').unwrap_or(&rest[..end]), next))
+    }
+
+    fn peek(&self) -> Option<&'a str> {
+        self.line_at().map(|(line, _)| line)
     }
 
     fn next(&mut self) -> Option<(usize, &'a str)> {
-        let line = self.peek()?;
+        let (line, next) = self.line_at()?;
         let start = self.pos;
-        let rest = &self.text[self.pos..];
-        self.pos += rest.find('\n').map_or(rest.len(), |i| i + 1);
+        self.pos = next;
         Some((start, line))
     }
 }
@@ -591,6 +688,44 @@ main.g()
     #[test]
     fn ids_match_full_parse() {
         assert_eq!(goroutine_ids(SMALL), vec![1, 18, 9, 7]);
+    }
+
+    #[test]
+    fn one_at_a_time_and_by_id_as_the_full_parse() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dumps");
+        let mut texts: Vec<String> = std::fs::read_dir(&dir)
+            .expect("tests/dumps")
+            .filter_map(|e| {
+                let p = e.ok()?.path();
+                (p.extension()? == "txt").then(|| std::fs::read_to_string(p).ok())?
+            })
+            .collect();
+        assert!(texts.len() > 10);
+        texts.push(SMALL.to_string());
+        texts.push(SMALL.replace('\n', "\r\n"));
+        texts.push(format!(
+            "junk\ngoroutine 5 [x\n{SMALL}\ngoroutine 18 [select]:\nf()\n\t/a.go:1 +0x1\n"
+        ));
+        texts.push("goroutine 1 [a]:\ngoroutine 2 [b]:\n\ngoroutine 3 [c]:".into());
+        for text in &texts {
+            let all = Snapshot::parse(text);
+            for keep in [|id: u64| id % 2 == 1, |_| true, |_| false] {
+                let some: Vec<Goroutine<'_>> = Goroutines::new(text, keep).collect();
+                let want: Vec<Goroutine<'_>> = all
+                    .goroutines
+                    .iter()
+                    .filter(|g| keep(g.id))
+                    .cloned()
+                    .collect();
+                assert_eq!(some, want);
+            }
+            let index = DumpIndex::new(text);
+            let mut ids = goroutine_ids(text);
+            ids.extend([0, 4, 999_999]);
+            for id in ids {
+                assert_eq!(index.get(id).as_ref(), all.get(id), "goroutine {id}");
+            }
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
+// Command dumpgen prints runtime.Stack(all) of a process with N parked
+// goroutines in a mix of states, depths and creators, labelled as
+// leakcheck labels them (run it with GODEBUG=tracebacklabels=1). bench/run
+// and benches/parse.rs use it to capture dumps: dumpgen N > dump-N.txt.
 package main
-
-// Prints runtime.Stack(all) of a process with N parked goroutines in a
-// mix of states, depths and creators, labelled as leakcheck labels them.
 
 import (
 	"context"

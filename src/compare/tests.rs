@@ -328,3 +328,49 @@ fn package_of_function_names() {
     assert_eq!(package_of("example.com/a.b/c.F.func1"), "example.com/a.b/c");
     assert_eq!(package_of("main.main"), "main");
 }
+
+#[test]
+fn snapshots_standing_for_dumps_judge_as_the_dumps_would() {
+    // One process's history, fed once as full dumps and once with the
+    // helper's `start=` and `end=` where the creation count allows them.
+    let t0 = Instant::now();
+    let pool = g(2, "select", None, "pool", 5, Some(1));
+    let tg = |id: u64| {
+        format!("goroutine {id} [running]:\nexample.com/p.T()\n\t/src/p/p_test.go:3 +0x1\ncreated by testing.(*T).Run in goroutine 1\n\t{GOROOT}/src/testing/testing.go:1 +0x1\n")
+    };
+    // B's goroutine 21 leaks; 30 is an orphan (its creator 29 exited)
+    // first seen in B's end dump.
+    let leak = g(21, "chan send", None, "bleak", 40, Some(20));
+    let orphan = g(30, "chan receive", None, "orphan", 50, Some(29));
+    let b_end = dump(&[tg(20), pool.clone(), leak, orphan]);
+    let mut full = comparator(0);
+    full.start("TestA#1", 1, &dump(&[tg(10), pool.clone()]));
+    let a_full = done(full.end(
+        "TestA#1",
+        RunStatus::Pass,
+        2,
+        &dump(&[tg(10), pool.clone()]),
+        t0,
+    ));
+    full.start("TestB#2", 3, &dump(&[tg(20), pool.clone()]));
+    let b_full = done(full.end("TestB#2", RunStatus::Fail, 4, &b_end, t0));
+
+    let mut same = comparator(0);
+    same.start("TestA#1", 1, &dump(&[tg(10), pool.clone()]));
+    let a_same = done(same.end_same("TestA#1", RunStatus::Pass, 2, t0));
+    same.start_same("TestB#2", 3, 20);
+    let b_same = done(same.end("TestB#2", RunStatus::Fail, 4, &b_end, t0));
+
+    assert!(a_full.leaks.is_empty());
+    assert_eq!(a_same, a_full);
+    assert_eq!(b_same, b_full);
+    let ids: Vec<u64> = b_same
+        .leaks
+        .iter()
+        .flat_map(|l| l.goroutine_ids.clone())
+        .collect();
+    assert_eq!(ids, vec![21, 30]);
+    assert_eq!(b_same.status, RunStatus::Fail);
+    assert_eq!(same.gid_of_run("TestB#2"), Some(20));
+    assert!(same.unfinished_runs().is_empty());
+}
