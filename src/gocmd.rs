@@ -269,9 +269,8 @@ impl GoTestBuild<'_> {
         // files added by -overlay.
         args.push("-vet=off".into());
         args.extend(
-            self.build_flags
-                .iter()
-                .filter(|f| !f.starts_with("-vet"))
+            linker_flags(self.build_flags)
+                .into_iter()
                 .map(OsString::from),
         );
         args.push(self.import_path.into());
@@ -302,6 +301,33 @@ impl GoTestBuild<'_> {
     }
 }
 
+/// The build flags for a test binary: the user's, without `-vet` (see
+/// above), and linking without DWARF (`-s -w`), which makes linking much
+/// faster; goroutine dumps keep their file:line, which come from the
+/// binary's line tables, not from DWARF. A user `-ldflags` keeps its
+/// flags (a per-package `-ldflags=PATTERN=FLAGS` is left as it is).
+pub fn linker_flags(build_flags: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = build_flags
+        .iter()
+        .filter(|f| !f.starts_with("-vet"))
+        .cloned()
+        .collect();
+    match out.iter_mut().rev().find(|f| f.starts_with("-ldflags=")) {
+        Some(f) => {
+            let value = &f["-ldflags=".len()..];
+            let per_package = value
+                .split_whitespace()
+                .next()
+                .is_some_and(|w| w.contains('='));
+            if !per_package {
+                *f = format!("-ldflags={} -s -w", value.trim()).replace("= -s", "=-s");
+            }
+        }
+        None => out.push("-ldflags=-s -w".to_string()),
+    }
+    out
+}
+
 /// Appends `setting` to a GODEBUG value, keeping the user's settings.
 pub fn godebug_with(existing: Option<&str>, setting: &str) -> String {
     match existing {
@@ -327,6 +353,26 @@ mod tests {
     fn quotes_command_lines() {
         let args: Vec<OsString> = vec!["test".into(), "-ldflags=-s -w".into(), "".into()];
         assert_eq!(command_line("go", &args), "go test '-ldflags=-s -w' ''");
+    }
+
+    #[test]
+    fn test_binaries_link_without_dwarf_keeping_user_flags() {
+        let v =
+            |flags: &[&str]| linker_flags(&flags.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(v(&["-race"]), vec!["-race", "-ldflags=-s -w"]);
+        assert_eq!(
+            v(&["-ldflags=-X main.v=1"]),
+            vec!["-ldflags=-X main.v=1 -s -w"]
+        );
+        assert_eq!(v(&["-ldflags="]), vec!["-ldflags=-s -w"]);
+        assert_eq!(
+            v(&["-ldflags=example.com/m/...=-X a=b"]),
+            vec!["-ldflags=example.com/m/...=-X a=b"]
+        );
+        assert_eq!(
+            v(&["-vet=all", "-tags=x"]),
+            vec!["-tags=x", "-ldflags=-s -w"]
+        );
     }
 
     #[test]
