@@ -25,6 +25,7 @@ use crate::listener::HelperListener;
 use crate::report::{PackageOutcome, PackageReport, Report};
 use crate::testjson::TestEvent;
 
+mod batch;
 mod crash;
 mod join;
 mod watchdog;
@@ -188,6 +189,25 @@ pub fn run(
         packages: packages.len(),
     }))?;
 
+    // One `go` process builds many packages (when binaries are not
+    // cached per package for the Rust API).
+    let prebuilt = if opts.cache_dir.is_none() && !interrupted() {
+        let with_tests: Vec<(usize, &GoPackage)> = packages
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.has_tests() && p.error.is_none())
+            .collect();
+        batch::build_all(
+            &env,
+            &opts.dir,
+            &overlay_path,
+            &opts.go_args.build_flags,
+            &with_tests,
+            work.path(),
+        )
+    } else {
+        std::collections::HashMap::new()
+    };
     let next = AtomicUsize::new(0);
     // `None`: the package's binary is built; `Some`: the package is done.
     let (tx, rx) = mpsc::channel::<(usize, Option<(PackageReport, Vec<TestEvent>)>)>();
@@ -199,6 +219,7 @@ pub fn run(
         test2json: &test2json,
         rules: &rules,
         module_root: &module_root,
+        prebuilt: &prebuilt,
     };
     let mut reports: Vec<Option<PackageReport>> = vec![None; packages.len()];
     let result = std::thread::scope(|scope| -> Result<(), Error> {
@@ -274,6 +295,8 @@ struct PackageContext<'a> {
     /// Ignore rules per package, in `packages` order.
     rules: &'a [IgnoreRules],
     module_root: &'a Path,
+    /// Binaries (or build errors) from the batched build.
+    prebuilt: &'a std::collections::HashMap<usize, batch::Built>,
     test2json: &'a Path,
 }
 
@@ -344,11 +367,13 @@ impl PackageContext<'_> {
         };
         // With a cache directory, the binary comes from (or goes into) the
         // cache: see crate::cache.
-        let binary = match &self.opts.cache_dir {
-            Some(dir) => crate::cache::BinaryCache::new(dir)
+        let binary = match (self.prebuilt.get(&index), &self.opts.cache_dir) {
+            (Some(batch::Built::Binary(b)), _) => Ok(Ok(b.clone())),
+            (Some(batch::Built::Failed(out)), _) => Ok(Err(out.clone())),
+            (None, Some(dir)) => crate::cache::BinaryCache::new(dir)
                 .get_or_build(&build, self.env)
                 .map(|r| r.map(|cached| cached.path)),
-            None => build.run().map(|r| r.map(|()| output.clone())),
+            (None, None) => build.run().map(|r| r.map(|()| output.clone())),
         };
         let (binary, failure) = match binary {
             Ok(Ok(binary)) => (binary, None),
