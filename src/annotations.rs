@@ -21,7 +21,7 @@
 use std::path::Path;
 
 use crate::compare::Leak;
-use crate::harness::INJECTED_FILE;
+use crate::harness::is_injected_file;
 use crate::report::{PackageOutcome, Report, TestOutcome};
 use crate::stack::Snapshot;
 
@@ -114,7 +114,8 @@ fn crash_site(details: &str, root: &[impl AsRef<Path>]) -> Option<(String, u32)>
     g.frames.iter().find_map(|f| {
         if Path::new(f.file)
             .file_name()
-            .is_some_and(|n| n == INJECTED_FILE)
+            .and_then(|n| n.to_str())
+            .is_some_and(is_injected_file)
         {
             return None;
         }
@@ -391,7 +392,7 @@ mod tests {
              testing.tRunner.func1.2({0x5961c0, 0x5ebcb0})\n\t/usr/local/go/src/testing/testing.go:1974 +0x232\n\
              panic({0x5961c0?, 0x5ebcb0?})\n\t/usr/local/go/src/runtime/panic.go:860 +0x13a\n\
              example.com/m/p.TestPanic(0xc000007a0?)\n\t/repo/m/p/p_test.go:17 +0x25\n\
-             example.com/m/p.leakcheckRunTest(0xc0000)\n\t/repo/m/p/zz_leakcheck_harness_test.go:160 +0x40e\n\
+             example.com/m/p.leakcheckRunTest(0xc0000)\n\t/repo/m/p/zz_leakcheck_run_test.go:160 +0x40e\n\
              testing.tRunner(0xc0000, 0xc0001)\n\t/usr/local/go/src/testing/testing.go:2036 +0xea\n\
              created by testing.(*T).Run in goroutine 1\n\t/usr/local/go/src/testing/testing.go:2101 +0x4c5\n"
                 .into(),

@@ -608,10 +608,7 @@ mod tests {
         let inputs = |flags: &[String]| cache.inputs(&build(&s, root, flags), &s.env).unwrap();
         let base = inputs(&[]);
         assert!(base.contains("pkg example.com/m/dep\n"), "{base}");
-        assert!(
-            base.contains("file zz_leakcheck_harness_test.go "),
-            "{base}"
-        );
+        assert!(base.contains("file zz_leakcheck_main_test.go "), "{base}");
         assert!(base.contains("std testing\n"), "{base}");
         assert_eq!(inputs(&[]), base, "the key is stable");
         assert_ne!(inputs(&["-race".to_string()]), base);

@@ -1,5 +1,5 @@
 //! What leakcheck adds to a package's test build: the helper from
-//! `harness/harness.go` as one extra `_test.go` file, and, when the package
+//! `harness/*.go` as extra `_test.go` files (`zz_leakcheck_*_test.go`), and, when the package
 //! has its own `TestMain`, a copy of the file declaring it with the
 //! function renamed (on the same line, so file:line positions stay true).
 //! Both go in through `go test -overlay`; the user's tree is never written.
@@ -17,10 +17,35 @@ use crate::error::Error;
 use crate::gocmd::GoPackage;
 
 /// The helper's source, embedded in the leakcheck binary.
-pub const HARNESS_GO: &str = include_str!("../harness/harness.go");
+pub const HARNESS_FILES: &[(&str, &str)] = &[
+    ("main", include_str!("../harness/main.go")),
+    ("run", include_str!("../harness/run.go")),
+    ("dump", include_str!("../harness/dump.go")),
+    ("probe", include_str!("../harness/probe.go")),
+];
+
+/// All of the helper's source, for cache keys.
+pub const HARNESS_GO: &str = concat!(
+    include_str!("../harness/main.go"),
+    include_str!("../harness/run.go"),
+    include_str!("../harness/dump.go"),
+    include_str!("../harness/probe.go"),
+);
 
 /// The name of the file added to each package.
-pub const INJECTED_FILE: &str = "zz_leakcheck_harness_test.go";
+pub const INJECTED_FILE: &str = "zz_leakcheck_main_test.go";
+
+/// The name a helper file `name` is injected as.
+pub fn injected_file_name(name: &str) -> String {
+    format!("zz_leakcheck_{name}_test.go")
+}
+
+/// Whether `file_name` is one of the helper's injected files.
+pub fn is_injected_file(file_name: &str) -> bool {
+    HARNESS_FILES
+        .iter()
+        .any(|(name, _)| injected_file_name(name) == file_name)
+}
 
 /// What the user's TestMain is renamed to.
 pub const USER_TEST_MAIN: &str = "leakcheckUserTestMain";
@@ -76,8 +101,10 @@ impl Overlay {
             let copy = write("user_testmain_test.go", renamed)?;
             self.replace.insert(original.clone(), copy);
         }
-        let injected = write(INJECTED_FILE, &plan.injected)?;
-        self.replace.insert(pkg.dir.join(INJECTED_FILE), injected);
+        for (name, text) in &plan.injected {
+            let written = write(name, text)?;
+            self.replace.insert(pkg.dir.join(name), written);
+        }
         Ok(())
     }
 
@@ -93,7 +120,8 @@ impl Overlay {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Plan {
     /// The helper file's text.
-    pub injected: String,
+    /// The helper's files: (file name, text).
+    pub injected: Vec<(String, String)>,
     /// The file declaring the user's TestMain, and its renamed text.
     pub renamed_test_main: Option<(PathBuf, String)>,
 }
@@ -103,10 +131,14 @@ pub fn plan(
     pkg: &GoPackage,
     read: impl Fn(&Path) -> std::io::Result<String>,
 ) -> Result<Plan, Error> {
-    if pkg.dir.join(INJECTED_FILE).exists() {
+    if let Some((name, _)) = HARNESS_FILES
+        .iter()
+        .find(|(name, _)| pkg.dir.join(injected_file_name(name)).exists())
+    {
+        let file = pkg.dir.join(injected_file_name(name));
         return Err(Error::Usage(format!(
             "{} already exists; leakcheck needs that name for its helper",
-            pkg.dir.join(INJECTED_FILE).display()
+            file.display()
         )));
     }
     let mut renamed = None;
@@ -143,15 +175,26 @@ pub fn plan(
             xtest_name.unwrap_or_else(|| format!("{}_test", pkg.name))
         }
     });
+    let package_clause = Regex::new(r"(?m)^package harness$").expect("valid regex");
     let user = if renamed.is_some() {
         USER_TEST_MAIN
     } else {
         "nil"
     };
-    let injected = format!(
-        "{}\n// TestMain is added by leakcheck; see leakcheckMain.\nfunc TestMain(m *testing.M) {{ leakcheckMain(m, {user}) }}\n",
-        HARNESS_GO.replacen("\npackage harness\n", &format!("\npackage {clause}\n"), 1)
-    );
+    let injected = HARNESS_FILES
+        .iter()
+        .map(|(name, text)| {
+            let mut text = package_clause
+                .replacen(text, 1, format!("package {clause}").as_str())
+                .into_owned();
+            if *name == "main" {
+                text.push_str(&format!(
+                    "\n// TestMain is added by leakcheck; see leakcheckMain.\nfunc TestMain(m *testing.M) {{ leakcheckMain(m, {user}) }}\n"
+                ));
+            }
+            (injected_file_name(name), text)
+        })
+        .collect();
     Ok(Plan {
         injected,
         renamed_test_main: renamed,
@@ -174,6 +217,11 @@ mod tests {
         }
     }
 
+    /// All of the injected text, for looking things up in it.
+    fn all(p: &Plan) -> String {
+        p.injected.iter().map(|(_, t)| t.as_str()).collect()
+    }
+
     fn files(path: &Path) -> std::io::Result<String> {
         Ok(match path.file_name().unwrap().to_str().unwrap() {
             "a_test.go" => "package p\n\nfunc TestA(t *testing.T) {}\n".into(),
@@ -190,27 +238,36 @@ mod tests {
     #[test]
     fn injects_into_the_internal_package_by_default() {
         let p = plan(&pkg(&["a_test.go"], &["x_test.go"]), files).unwrap();
-        assert!(p.injected.contains("\npackage p\n"));
-        assert!(p.injected.contains("leakcheckMain(m, nil)"));
+        assert!(all(&p).contains("\npackage p\n"));
+        assert!(all(&p).contains("leakcheckMain(m, nil)"));
         assert!(p.renamed_test_main.is_none());
     }
 
     #[test]
     fn renames_the_users_testmain_on_the_same_line() {
         let p = plan(&pkg(&["a_test.go", "main_test.go"], &[]), files).unwrap();
-        let (path, text) = p.renamed_test_main.unwrap();
+        let (path, text) = p.renamed_test_main.clone().unwrap();
         assert!(path.ends_with("main_test.go"));
         assert!(text.contains("func leakcheckUserTestMain(m *testing.M) {"));
         assert_eq!(text.lines().count(), files(&path).unwrap().lines().count());
-        assert!(p
-            .injected
-            .contains("leakcheckMain(m, leakcheckUserTestMain)"));
+        assert!(all(&p).contains("leakcheckMain(m, leakcheckUserTestMain)"));
+        let names: Vec<&str> = p.injected.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "zz_leakcheck_main_test.go",
+                "zz_leakcheck_run_test.go",
+                "zz_leakcheck_dump_test.go",
+                "zz_leakcheck_probe_test.go"
+            ]
+        );
+        assert!(p.injected.iter().all(|(_, t)| t.contains("\npackage p\n")));
     }
 
     #[test]
     fn follows_a_testmain_in_the_external_package() {
         let p = plan(&pkg(&["a_test.go"], &["x_test.go", "xmain_test.go"]), files).unwrap();
-        assert!(p.injected.contains("\npackage p_test\n"));
+        assert!(all(&p).contains("\npackage p_test\n"));
         assert!(p
             .renamed_test_main
             .unwrap()
@@ -223,6 +280,6 @@ mod tests {
         let mut p = pkg(&[], &["x_test.go"]);
         p.go_files.clear();
         let plan = plan(&p, files).unwrap();
-        assert!(plan.injected.contains("\npackage p_test\n"));
+        assert!(all(&plan).contains("\npackage p_test\n"));
     }
 }

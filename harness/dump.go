@@ -1,0 +1,147 @@
+// Goroutine dumps: taken in order, numbered, sent to leakcheck; skipped
+// when the runtime's count of created goroutines proves nothing changed.
+
+package harness
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	leakcheckmetrics "runtime/metrics"
+	"runtime/pprof"
+	"strconv"
+	"sync"
+)
+
+var (
+	leakcheckDumpMu  sync.Mutex
+	leakcheckDumpSeq int64
+	leakcheckDumpBuf = make([]byte, 64<<10)
+
+	// The base: the last snapshot, that is the last full dump
+	// (leakcheckDumpBuf[:leakcheckBaseLen]) plus the goroutines that
+	// "start=" messages added since; leakcheckBaseCount goroutines had
+	// been created before it was taken. Valid when leakcheckBaseLen > 0.
+	leakcheckBaseLen   int
+	leakcheckBaseCount uint64
+	leakcheckBaseExtra = map[string]bool{}
+
+	leakcheckMetric = []leakcheckmetrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+)
+
+// leakcheckCreated is the number of goroutines created so far, when the
+// runtime counts them (Go 1.26+). Called with leakcheckDumpMu held.
+func leakcheckCreated() (uint64, bool) {
+	leakcheckmetrics.Read(leakcheckMetric)
+	v := leakcheckMetric[0].Value
+	if v.Kind() != leakcheckmetrics.KindUint64 {
+		return 0, false
+	}
+	return v.Uint64(), true
+}
+
+// leakcheckStart sends a run's start snapshot and returns the creation
+// count it holds for ("start=" when it proves a dump would list only the
+// base's goroutines and the caller's).
+func leakcheckStart(conn *leakcheckConn, run string) uint64 {
+	leakcheckDumpMu.Lock()
+	defer leakcheckDumpMu.Unlock()
+	created, ok := leakcheckCreated()
+	if ok && leakcheckBaseLen > 0 && created-leakcheckBaseCount <= 1 && len(leakcheckBaseExtra) < 1024 {
+		var buf [64]byte
+		b := buf[:runtime.Stack(buf[:], false)]
+		b = b[len("goroutine "):]
+		gid := string(b[:bytes.IndexByte(b, ' ')])
+		if created == leakcheckBaseCount || !leakcheckInBase(gid) {
+			// The only goroutine created since the base, if any, is
+			// this one: it was not alive then.
+			if created != leakcheckBaseCount {
+				leakcheckBaseCount = created
+				leakcheckBaseExtra[gid] = true
+			}
+			leakcheckDumpSeq++
+			leakcheckWrite(conn, "start= "+run+" "+gid+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" 0\n", nil)
+			return created
+		}
+	}
+	leakcheckDump(conn, "start "+run, created, ok)
+	return created
+}
+
+// leakcheckInBase says whether goroutine gid is in the base snapshot.
+func leakcheckInBase(gid string) bool {
+	if leakcheckBaseExtra[gid] {
+		return true
+	}
+	header := "goroutine " + gid + " ["
+	base := leakcheckDumpBuf[:leakcheckBaseLen]
+	return bytes.HasPrefix(base, []byte(header)) || bytes.Contains(base, []byte("\n"+header))
+}
+
+// leakcheckEnd sends a run's end snapshot: "end=" when no goroutine was
+// created since its start snapshot (which created counted), so a dump
+// would list none that the start did not.
+func leakcheckEnd(conn *leakcheckConn, run, status string, created uint64) {
+	leakcheckDumpMu.Lock()
+	defer leakcheckDumpMu.Unlock()
+	now, ok := leakcheckCreated()
+	if ok && now == created {
+		leakcheckDumpSeq++
+		leakcheckWrite(conn, "end= "+run+" "+status+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" 0\n", nil)
+		return
+	}
+	leakcheckDump(conn, "end "+run+" "+status, now, ok)
+}
+
+// leakcheckSend sends a dump: a full one, or the goroutine leak profile
+// at debug=2 when profile is set and the runtime has one.
+func leakcheckSend(conn net.Conn, kind string, profile bool) {
+	leakcheckDumpMu.Lock()
+	defer leakcheckDumpMu.Unlock()
+	if p := pprof.Lookup("goroutineleak"); profile && p != nil {
+		var buf bytes.Buffer
+		p.WriteTo(&buf, 2)
+		leakcheckDumpSeq++
+		leakcheckWrite(conn, kind+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" "+strconv.Itoa(buf.Len())+"\n", buf.Bytes())
+		return
+	}
+	created, ok := leakcheckCreated()
+	leakcheckDump(conn, kind, created, ok)
+}
+
+// leakcheckDump writes one message: a header line "KIND SEQ LEN", then
+// LEN bytes of runtime.Stack(all) output, which becomes the base. SEQ
+// numbers the snapshots of this process in the order they were taken;
+// created was read before the dump. Called with leakcheckDumpMu held.
+func leakcheckDump(conn net.Conn, kind string, created uint64, ok bool) {
+	n := runtime.Stack(leakcheckDumpBuf, true)
+	for n == len(leakcheckDumpBuf) {
+		leakcheckDumpBuf = make([]byte, 2*len(leakcheckDumpBuf))
+		n = runtime.Stack(leakcheckDumpBuf, true)
+	}
+	leakcheckBaseLen, leakcheckBaseCount = 0, created
+	if len(leakcheckBaseExtra) > 0 {
+		leakcheckBaseExtra = map[string]bool{}
+	}
+	if ok {
+		leakcheckBaseLen = n
+	}
+	leakcheckDumpSeq++
+	leakcheckWrite(conn, kind+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" "+strconv.Itoa(n)+"\n", leakcheckDumpBuf[:n])
+}
+
+func leakcheckWrite(conn net.Conn, header string, dump []byte) {
+	var err error
+	if len(dump) == 0 {
+		_, err = conn.Write([]byte(header))
+	} else {
+		bufs := net.Buffers{[]byte(header), dump}
+		_, err = bufs.WriteTo(conn)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "leakcheck: %v\n", err)
+		os.Exit(leakcheckSetupExit)
+	}
+}
