@@ -231,9 +231,6 @@ mod tests {
     fn leak(created: &str, line: u32) -> Leak {
         Leak {
             count: 2,
-            state: "chan send".into(),
-            proven: false,
-            ambiguous_with: vec![],
             function: "example.com/m/p.F.func1".into(),
             file: "/repo/m/p/p.go".into(),
             line: 31,
@@ -244,21 +241,14 @@ mod tests {
             }),
             goroutine_ids: vec![7, 8],
             stack: String::new(),
-            known: false,
+            ..Leak::example()
         }
     }
 
     fn test(name: &str, outcome: TestOutcome, leaks: Vec<Leak>) -> TestReport {
         TestReport {
-            name: name.into(),
-            outcome,
             elapsed_ms: 1.0,
-            leaks,
-            runs: 1,
-            leaked_runs: 0,
-            deadlock: None,
-            details: None,
-            ignored: Vec::new(),
+            ..TestReport::new(name, outcome, leaks)
         }
     }
 

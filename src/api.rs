@@ -829,27 +829,7 @@ impl LeakAssertions for Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::{Leak, Location};
-
-    fn leak() -> Leak {
-        Leak {
-            count: 1,
-            state: "chan send".into(),
-            proven: false,
-            ambiguous_with: vec![],
-            function: "example.com/p.F.func1".into(),
-            file: "/m/p/p.go".into(),
-            line: 10,
-            created_by: Some(Location {
-                function: "example.com/p.F".into(),
-                file: "/m/p/p.go".into(),
-                line: 9,
-            }),
-            goroutine_ids: vec![7],
-            stack: String::new(),
-            known: false,
-        }
-    }
+    use crate::compare::Leak;
 
     fn test(name: &str, outcome: TestOutcome, leaks: Vec<Leak>) -> TestReport {
         // Through JSON, so fields added to the report keep their defaults.
@@ -877,7 +857,7 @@ mod tests {
     fn leak_report_names_each_leaking_test_and_its_creation_site() {
         let p = package(vec![
             test("TestOK", TestOutcome::Pass, vec![]),
-            test("TestLeak", TestOutcome::Leak, vec![leak()]),
+            test("TestLeak", TestOutcome::Leak, vec![Leak::example()]),
         ]);
         let text = p.leak_report().unwrap();
         assert!(text.starts_with("--- LEAK: example.com/p.TestLeak (1 goroutine)\n"));
@@ -889,7 +869,7 @@ mod tests {
 
     #[test]
     fn assert_no_leaks_panics_with_the_report() {
-        let t = test("TestLeak", TestOutcome::Leak, vec![leak()]);
+        let t = test("TestLeak", TestOutcome::Leak, vec![Leak::example()]);
         let err = std::panic::catch_unwind(|| t.assert_no_leaks()).unwrap_err();
         let msg = err.downcast_ref::<String>().unwrap();
         assert!(msg.contains("--- LEAK: TestLeak (1 goroutine)"), "{msg}");
@@ -904,7 +884,7 @@ mod tests {
         assert_eq!(failed.failure_report().unwrap(), "--- FAIL: TestBad\n");
         // A hung test's goroutines are its own, not leaks.
         failed.outcome = TestOutcome::Hang;
-        failed.leaks = vec![leak()];
+        failed.leaks = vec![Leak::example()];
         failed.assert_no_leaks();
         assert!(failed
             .failure_report()

@@ -126,21 +126,14 @@ mod tests {
 
     fn leak(line: u32) -> Leak {
         Leak {
-            count: 1,
-            state: "chan send".into(),
-            proven: false,
-            ambiguous_with: vec![],
             function: "example.com/m/p.F.func1".into(),
-            file: "/m/p/p.go".into(),
             line,
             created_by: Some(Location {
                 function: "example.com/m/p.F".into(),
                 file: "/m/p/p.go".into(),
                 line: line - 1,
             }),
-            goroutine_ids: vec![7],
-            stack: String::new(),
-            known: false,
+            ..Leak::example()
         }
     }
 
@@ -154,20 +147,13 @@ mod tests {
                 elapsed_ms: 0.0,
                 tests: tests
                     .into_iter()
-                    .map(|(name, leaks)| TestReport {
-                        name: name.into(),
-                        outcome: if leaks.is_empty() {
+                    .map(|(name, leaks)| {
+                        let outcome = if leaks.is_empty() {
                             TestOutcome::Pass
                         } else {
                             TestOutcome::Leak
-                        },
-                        elapsed_ms: 0.0,
-                        leaks,
-                        runs: 1,
-                        leaked_runs: 0,
-                        deadlock: None,
-                        details: None,
-                        ignored: Vec::new(),
+                        };
+                        TestReport::new(name, outcome, leaks)
                     })
                     .collect(),
             }],

@@ -698,6 +698,31 @@ impl LeakGroups {
     }
 }
 
+#[cfg(test)]
+impl Leak {
+    /// A leak for tests: one goroutine blocked sending in
+    /// `example.com/p.F.func1` at /m/p/p.go:10, created at line 9.
+    pub(crate) fn example() -> Leak {
+        Leak {
+            count: 1,
+            state: "chan send".into(),
+            proven: false,
+            ambiguous_with: vec![],
+            function: "example.com/p.F.func1".into(),
+            file: "/m/p/p.go".into(),
+            line: 10,
+            created_by: Some(Location {
+                function: "example.com/p.F".into(),
+                file: "/m/p/p.go".into(),
+                line: 9,
+            }),
+            goroutine_ids: vec![7],
+            stack: "goroutine 7 [chan send]:\nexample.com/p.F.func1()\n\t/m/p/p.go:10 +0x1d".into(),
+            known: false,
+        }
+    }
+}
+
 /// Merges `more` into `leaks`, adding up groups that are the same leak
 /// (same state, blocking frame, creation site): used to combine the runs
 /// of one test (`-count`).

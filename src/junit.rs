@@ -224,34 +224,22 @@ mod tests {
     fn leak(count: usize) -> Leak {
         Leak {
             count,
-            state: "chan send".into(),
-            proven: false,
-            ambiguous_with: vec![],
             function: "example.com/m/p.F.func1".into(),
-            file: "/m/p/p.go".into(),
             line: 31,
             created_by: Some(Location {
                 function: "example.com/m/p.F".into(),
                 file: "/m/p/p.go".into(),
                 line: 30,
             }),
-            goroutine_ids: vec![7],
             stack: "goroutine 7 [chan send]:\nexample.com/m/p.F.func1()".into(),
-            known: false,
+            ..Leak::example()
         }
     }
 
     fn test(name: &str, outcome: TestOutcome, leaks: Vec<Leak>) -> TestReport {
         TestReport {
-            name: name.into(),
-            outcome,
             elapsed_ms: 1500.0,
-            leaks,
-            runs: 1,
-            leaked_runs: 0,
-            deadlock: None,
-            details: None,
-            ignored: Vec::new(),
+            ..TestReport::new(name, outcome, leaks)
         }
     }
 

@@ -106,15 +106,8 @@ mod tests {
             error: None,
             elapsed_ms: 3.0,
             tests: vec![TestReport {
-                name: "TestX".into(),
-                outcome,
                 elapsed_ms: 1.0,
-                leaks: vec![],
-                runs: 1,
-                leaked_runs: 0,
-                deadlock: None,
-                details: None,
-                ignored: Vec::new(),
+                ..TestReport::new("TestX", outcome, vec![])
             }],
         }
     }

@@ -140,22 +140,9 @@ mod tests {
     use crate::report::{PackageOutcome, PackageReport, TestReport};
 
     fn test(outcome: TestOutcome, leaks: usize, runs: u32) -> TestReport {
-        let leak: Leak = serde_json::from_str(
-            r#"{"count":1,"state":"chan send","proven":false,"ambiguous_with":[],
-                "function":"p.F","file":"/p.go","line":1,"created_by":null,
-                "goroutine_ids":[1],"stack":""}"#,
-        )
-        .unwrap();
         TestReport {
-            name: "T".into(),
-            outcome,
-            elapsed_ms: 0.0,
-            leaks: vec![leak; leaks],
             runs,
-            leaked_runs: 0,
-            deadlock: None,
-            details: None,
-            ignored: Vec::new(),
+            ..TestReport::new("T", outcome, vec![Leak::example(); leaks])
         }
     }
 

@@ -56,6 +56,23 @@ impl TestOutcome {
     }
 }
 
+impl TestReport {
+    /// A test that ran once, with nothing hung, crashed or ignored.
+    pub fn new(name: impl Into<String>, outcome: TestOutcome, leaks: Vec<Leak>) -> TestReport {
+        TestReport {
+            name: name.into(),
+            outcome,
+            elapsed_ms: 0.0,
+            leaks,
+            runs: 1,
+            leaked_runs: 0,
+            deadlock: None,
+            details: None,
+            ignored: Vec::new(),
+        }
+    }
+}
+
 /// How one package ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

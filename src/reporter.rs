@@ -318,25 +318,11 @@ pub fn leak_report_lines(test: &str, leaks: &[Leak], base: &Path, verbose: bool)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::Location;
 
     fn leak(count: usize) -> Leak {
         Leak {
             count,
-            state: "chan send".into(),
-            proven: false,
-            ambiguous_with: vec![],
-            function: "example.com/p.F.func1".into(),
-            file: "/m/p/p.go".into(),
-            line: 10,
-            created_by: Some(Location {
-                function: "example.com/p.F".into(),
-                file: "/m/p/p.go".into(),
-                line: 9,
-            }),
-            goroutine_ids: vec![7],
-            stack: "goroutine 7 [chan send]:\n...".into(),
-            known: false,
+            ..Leak::example()
         }
     }
 
@@ -397,15 +383,9 @@ mod tests {
     fn summary_counts_lists_and_slowest_packages() {
         use crate::report::{PackageReport, TestReport};
         let test = |name: &str, outcome, leaks: Vec<Leak>, details: Option<&str>| TestReport {
-            name: name.into(),
-            outcome,
             elapsed_ms: 1.0,
-            leaks,
-            runs: 1,
-            leaked_runs: 0,
-            deadlock: None,
             details: details.map(str::to_string),
-            ignored: Vec::new(),
+            ..TestReport::new(name, outcome, leaks)
         };
         let package = |path: &str, ms: f64, tests| PackageReport {
             import_path: path.into(),
