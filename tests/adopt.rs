@@ -18,12 +18,6 @@ fn adopt() -> PathBuf {
     fixtures().join("adopt")
 }
 
-fn write(dir: &Path, name: &str, text: &str) {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
 fn test<'r>(report: &'r Report, pkg: &str, name: &str) -> &'r TestReport {
     report
         .packages

@@ -28,12 +28,6 @@ fn show(out: &Output) -> String {
     )
 }
 
-fn write(dir: &Path, name: &str, body: &str) {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, body).unwrap();
-}
-
 /// 1-based number of the first line of `file` containing `needle`.
 fn line_of(file: &Path, needle: &str) -> u32 {
     let body = std::fs::read_to_string(file).unwrap();
@@ -716,48 +710,15 @@ fn on_a_terminal_colours_unless_no_color_and_progress_is_cleared() {
 
 #[test]
 fn an_interrupted_run_still_writes_junit_with_what_finished() {
-    use std::io::{BufRead, BufReader};
-    let dir = tempfile::tempdir().unwrap();
-    let m = dir.path();
-    write(m, "go.mod", "module example.com/ci\n\ngo 1.21\n");
-    write(
-        m,
-        "a/a_test.go",
-        "package a\n\nimport \"testing\"\n\nfunc TestQuick(t *testing.T) {}\n",
-    );
-    write(
-        m,
-        "b/b_test.go",
-        "package b\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\nfunc TestSlow(t *testing.T) { time.Sleep(time.Minute) }\n",
-    );
-    let junit = m.join("junit.xml");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakcheck"))
-        .current_dir(m)
-        .env("PATH", go_path())
-        .env_remove("GITHUB_ACTIONS")
-        .args(["-j", "1", "--junit"])
-        .arg(&junit)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        if line.unwrap().starts_with("ok  \texample.com/ci/a") {
-            break;
-        }
-    }
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    // SAFETY: kill(2) on our own child, not reaped yet.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    assert_eq!(child.wait().unwrap().code(), Some(130), "{rest:?}");
+    let (code, dir) = interrupted_run(&["--junit", "junit.xml"]);
+    assert_eq!(code, Some(130));
+    let junit = dir.path().join("junit.xml");
     let xml = std::fs::read_to_string(&junit).expect("JUnit written");
     let doc = roxmltree::Document::parse(&xml).unwrap();
-    let a = suite(&doc, "example.com/ci/a");
+    let a = suite(&doc, "example.com/m/a");
     assert_eq!(a.attribute("tests"), Some("1"), "{xml}");
     assert_eq!(a.attribute("failures"), Some("0"), "{xml}");
-    let b = suite(&doc, "example.com/ci/b");
+    let b = suite(&doc, "example.com/m/b");
     let failure = b
         .descendants()
         .find(|n| n.has_tag_name("failure"))

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::*;
 use leakcheck::report::{PackageOutcome, TestOutcome};
 
@@ -20,12 +18,6 @@ fn assert_one_line_error(out: &std::process::Output, needle: &str) {
     assert!(err.starts_with("leakcheck: "), "{err}");
     assert!(err.contains(needle), "{needle:?} in {err}");
     assert!(!err.contains("panicked"), "{err}");
-}
-
-fn write(dir: &Path, name: &str, text: &str) {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
 }
 
 #[test]
@@ -222,44 +214,10 @@ fn help_and_version_document_exit_codes() {
 
 #[test]
 fn ctrl_c_writes_what_finished_and_exits_130() {
-    use std::io::{BufRead, BufReader};
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "go.mod", "module example.com/m\n\ngo 1.21\n");
-    write(
-        dir.path(),
-        "a/a_test.go",
-        "package a\n\nimport \"testing\"\n\nfunc TestQuick(t *testing.T) {}\n",
-    );
-    write(
-        dir.path(),
-        "b/b_test.go",
-        "package b\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\nfunc TestSlow(t *testing.T) { time.Sleep(time.Minute) }\n",
-    );
-    let report = dir.path().join("report.json");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakcheck"))
-        .current_dir(dir.path())
-        .env("PATH", go_path())
-        .args(["-j", "1", "--report"])
-        .arg(&report)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    // Package a has finished; b is sleeping.
-    for line in lines.by_ref() {
-        if line.unwrap().starts_with("ok  \texample.com/m/a") {
-            break;
-        }
-    }
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    // SAFETY: kill(2) on our own child.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "{rest:?}");
-    let r: leakcheck::report::Report =
-        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let (code, dir) = interrupted_run(&["--report", "report.json"]);
+    assert_eq!(code, Some(130));
+    let text = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
+    let r: leakcheck::report::Report = serde_json::from_str(&text).unwrap();
     assert!(r.interrupted);
     let a = r
         .packages

@@ -181,3 +181,53 @@ pub fn tree_state(dir: &Path) -> BTreeMap<PathBuf, (u64, std::time::SystemTime)>
     }
     out
 }
+
+/// Writes `text` to `name` under `dir`, creating directories.
+pub fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Runs leakcheck with `args` (and `-j 1`) in a temporary module whose
+/// package `a` passes at once and whose package `b` sleeps for a minute,
+/// and sends it Ctrl-C (SIGINT) once `a` is done. Returns the exit code,
+/// and the module's directory (the run's working directory).
+pub fn interrupted_run(args: &[&str]) -> (Option<i32>, tempfile::TempDir) {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "go.mod", "module example.com/m\n\ngo 1.21\n");
+    write(
+        dir.path(),
+        "a/a_test.go",
+        "package a\n\nimport \"testing\"\n\nfunc TestQuick(t *testing.T) {}\n",
+    );
+    write(
+        dir.path(),
+        "b/b_test.go",
+        "package b\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\nfunc TestSlow(t *testing.T) { time.Sleep(time.Minute) }\n",
+    );
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakcheck"))
+        .current_dir(dir.path())
+        .env("PATH", go_path())
+        .env_remove("GITHUB_ACTIONS")
+        .arg("-j")
+        .arg("1")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Package a has finished; b is sleeping (or building).
+    for line in lines.by_ref() {
+        if line.unwrap().starts_with("ok  \texample.com/m/a") {
+            break;
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: kill(2) on our own child, not reaped yet.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let _rest: Vec<String> = lines.map_while(Result::ok).collect();
+    (child.wait().unwrap().code(), dir)
+}
