@@ -302,17 +302,20 @@ fn baseline_cycle_known_new_and_fixed() {
     };
     write(root, "p/p_test.go", &source(&["TestOldA", "TestOldB"]));
     let base = root.join("leakcheck-baseline.json");
+    let write_baseline = || {
+        leakcheck()
+            .current_dir(root)
+            .args([
+                "--grace",
+                "200ms",
+                "--write-baseline",
+                "leakcheck-baseline.json",
+            ])
+            .output()
+            .unwrap()
+    };
     // 1. Record the existing leaks.
-    let out = leakcheck()
-        .current_dir(root)
-        .args([
-            "--grace",
-            "200ms",
-            "--write-baseline",
-            "leakcheck-baseline.json",
-        ])
-        .output()
-        .unwrap();
+    let out = write_baseline();
     assert_eq!(out.status.code(), Some(1));
     let text = std::fs::read_to_string(&base).unwrap();
     let b: leakcheck::baseline::Baseline = serde_json::from_str(&text).unwrap();
@@ -388,16 +391,7 @@ fn baseline_cycle_known_new_and_fixed() {
     assert_eq!(fixed, vec!["TestOldB"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Fixed since the baseline"));
     // Rewriting the baseline shrinks it.
-    let out = leakcheck()
-        .current_dir(root)
-        .args([
-            "--grace",
-            "200ms",
-            "--write-baseline",
-            "leakcheck-baseline.json",
-        ])
-        .output()
-        .unwrap();
+    let out = write_baseline();
     assert_eq!(out.status.code(), Some(1));
     let b: leakcheck::baseline::Baseline =
         serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
