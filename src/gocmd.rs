@@ -260,21 +260,12 @@ pub struct GoTestBuild<'a> {
 
 impl GoTestBuild<'_> {
     fn args(&self) -> Vec<OsString> {
-        let mut args: Vec<OsString> = vec!["test".into(), "-c".into(), "-o".into()];
-        args.push(self.output.into());
-        let mut overlay = OsString::from("-overlay=");
-        overlay.push(self.overlay);
-        args.push(overlay);
-        // vet is not leakcheck's job, and before Go 1.22 it does not see
-        // files added by -overlay.
-        args.push("-vet=off".into());
-        args.extend(
-            linker_flags(self.build_flags)
-                .into_iter()
-                .map(OsString::from),
-        );
-        args.push(self.import_path.into());
-        args
+        test_build_args(
+            self.output.as_os_str().to_owned(),
+            self.overlay,
+            self.build_flags,
+            [OsString::from(self.import_path)],
+        )
     }
 
     pub fn command_line(&self) -> String {
@@ -299,6 +290,26 @@ impl GoTestBuild<'_> {
         text.push_str(&String::from_utf8_lossy(&out.stderr));
         Ok(Err(text))
     }
+}
+
+/// `go test -c -o OUTPUT -overlay=OVERLAY -vet=off [flags] PACKAGES...`:
+/// OUTPUT is a file, or a directory ending in `/` for many packages.
+/// vet is not leakcheck's job, and before Go 1.22 it does not see files
+/// added by -overlay.
+pub fn test_build_args(
+    output: OsString,
+    overlay: &Path,
+    build_flags: &[String],
+    packages: impl IntoIterator<Item = OsString>,
+) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["test".into(), "-c".into(), "-o".into(), output];
+    let mut o = OsString::from("-overlay=");
+    o.push(overlay);
+    args.push(o);
+    args.push("-vet=off".into());
+    args.extend(linker_flags(build_flags).into_iter().map(OsString::from));
+    args.extend(packages);
+    args
 }
 
 /// The build flags for a test binary: the user's, without `-vet` (see

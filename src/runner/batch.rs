@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::gocmd::{command_line, linker_flags, run_captured, GoEnv, GoPackage};
+use crate::gocmd::{command_line, run_captured, test_build_args, GoEnv, GoPackage};
 
 /// What a batch says about one package.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,20 +98,12 @@ pub(super) fn build_all(
         if std::fs::create_dir_all(&out_dir).is_err() {
             continue;
         }
-        let mut args: Vec<OsString> = vec!["test".into(), "-c".into(), "-o".into()];
-        let mut o = out_dir.clone().into_os_string();
-        o.push("/");
-        args.push(o);
-        let mut ov = OsString::from("-overlay=");
-        ov.push(overlay);
-        args.push(ov);
-        args.push("-vet=off".into());
-        args.extend(linker_flags(build_flags).into_iter().map(OsString::from));
-        args.extend(
-            batch
-                .iter()
-                .map(|i| OsString::from(&by_index[i].import_path)),
-        );
+        let mut out = out_dir.clone().into_os_string();
+        out.push("/");
+        let packages = batch
+            .iter()
+            .map(|i| OsString::from(&by_index[i].import_path));
+        let args = test_build_args(out, overlay, build_flags, packages);
         let line = command_line("go", &args);
         let mut expr = duct::cmd("go", &args).dir(run_dir);
         for (k, v) in super::build_env(env) {
