@@ -95,6 +95,19 @@ const GO_ENV_VARS: &[&str] = &[
     "GOROOT",
 ];
 
+/// The CLI's cache directory (its kept builds): `$LEAKCHECK_CACHE_DIR` if
+/// set, else `leakcheck` in the user's cache directory (as Go's own
+/// `GOCACHE`: `$XDG_CACHE_HOME` or `~/.cache` on Linux,
+/// `~/Library/Caches` on macOS), else in the system's temporary directory.
+pub fn user_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os(CACHE_DIR_ENV).filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    dirs::cache_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("leakcheck")
+}
+
 /// The cache directory to use when none is given: `$LEAKCHECK_CACHE_DIR`
 /// if set; else `leakcheck-cache` in the cargo target directory of the
 /// running executable (found by walking up from it to the directory that

@@ -144,6 +144,13 @@ pub struct Cli {
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
 
+    /// Build test binaries into a temporary directory instead of the
+    /// kept build directory (under $LEAKCHECK_CACHE_DIR, else the user's
+    /// cache directory), where binaries of unchanged packages are reused
+    /// instead of linked again.
+    #[arg(long)]
+    pub no_build_cache: bool,
+
     /// Run as if started in DIR.
     #[arg(short = 'C', value_name = "DIR")]
     pub dir: Option<PathBuf>,
@@ -346,6 +353,7 @@ impl Cli {
             cache_dir: None,
             partition,
             baseline,
+            keep_builds: (!self.no_build_cache).then(crate::cache::user_dir),
         };
         Ok((opts, settings))
     }

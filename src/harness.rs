@@ -55,6 +55,9 @@ static TEST_MAIN: LazyLock<Regex> =
 static PACKAGE_CLAUSE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^package\s+([A-Za-z_][A-Za-z0-9_]*)").expect("valid regex"));
 
+static HARNESS_CLAUSE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?m)^package harness$").expect("valid regex"));
+
 /// The overlay of one run: disk path → replacement path.
 #[derive(Debug, Default)]
 pub struct Overlay {
@@ -86,23 +89,19 @@ impl Overlay {
         fs::read_to_string(self.replace.get(path).map_or(path, |p| p.as_path()))
     }
 
-    /// Adds the helper to `pkg`, writing generated files under `work`.
-    pub fn inject(&mut self, pkg: &GoPackage, work: &Path) -> Result<(), Error> {
+    /// Adds the helper to `pkg`. Generated files go into `files`, named
+    /// after their content, so packages that get the same text share one
+    /// file, and a kept `files` directory is written only once.
+    pub fn inject(&mut self, pkg: &GoPackage, files: &Path) -> Result<(), Error> {
         let plan = plan(pkg, |p| self.read(p))?;
-        fs::create_dir_all(work)
-            .map_err(|e| Error::io(format!("creating {}", work.display()), e))?;
-        let write = |name: &str, text: &str| -> Result<PathBuf, Error> {
-            let path = work.join(name);
-            fs::write(&path, text)
-                .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
-            Ok(path)
-        };
+        fs::create_dir_all(files)
+            .map_err(|e| Error::io(format!("creating {}", files.display()), e))?;
         if let Some((original, renamed)) = &plan.renamed_test_main {
-            let copy = write("user_testmain_test.go", renamed)?;
+            let copy = write_content_addressed(files, "user_testmain_test.go", renamed)?;
             self.replace.insert(original.clone(), copy);
         }
         for (name, text) in &plan.injected {
-            let written = write(name, text)?;
+            let written = write_content_addressed(files, name, text)?;
             self.replace.insert(pkg.dir.join(name), written);
         }
         Ok(())
@@ -114,6 +113,27 @@ impl Overlay {
         fs::write(path, json.to_string())
             .map_err(|e| Error::io(format!("writing {}", path.display()), e))
     }
+}
+
+/// Writes `text` to `dir/HASH-name` unless that file is there already
+/// (written to a temporary name and renamed, so a reader never sees part
+/// of one); returns its path.
+fn write_content_addressed(dir: &Path, name: &str, text: &str) -> Result<PathBuf, Error> {
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(text.as_bytes());
+    let hex: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let path = dir.join(format!("{hex}-{name}"));
+    if path.is_file() {
+        return Ok(path);
+    }
+    let tmp = dir.join(format!(".{hex}-{name}.{}", std::process::id()));
+    fs::write(&tmp, text)
+        .and_then(|()| fs::rename(&tmp, &path))
+        .map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            Error::io(format!("writing {}", path.display()), e)
+        })?;
+    Ok(path)
 }
 
 /// What to add to one package.
@@ -175,7 +195,6 @@ pub fn plan(
             xtest_name.unwrap_or_else(|| format!("{}_test", pkg.name))
         }
     });
-    let package_clause = Regex::new(r"(?m)^package harness$").expect("valid regex");
     let user = if renamed.is_some() {
         USER_TEST_MAIN
     } else {
@@ -184,7 +203,7 @@ pub fn plan(
     let injected = HARNESS_FILES
         .iter()
         .map(|(name, text)| {
-            let mut text = package_clause
+            let mut text = HARNESS_CLAUSE
                 .replacen(text, 1, format!("package {clause}").as_str())
                 .into_owned();
             if *name == "main" {

@@ -26,10 +26,12 @@ use crate::report::{PackageOutcome, PackageReport, Report};
 use crate::testjson::TestEvent;
 
 mod batch;
+mod builddir;
 mod crash;
 mod join;
 mod watchdog;
 
+use builddir::BuildDir;
 use crash::CrashOutput;
 use join::EventJoiner;
 use watchdog::Watchdog;
@@ -87,6 +89,10 @@ pub struct RunOptions {
     pub baseline: Option<crate::baseline::Baseline>,
     /// Run only this shard of the packages (`--partition`).
     pub partition: Option<crate::partition::Partition>,
+    /// Keep the batched builds under this directory between runs, so
+    /// binaries of unchanged packages are not linked again (`None`: build
+    /// into a temporary directory). See `runner/builddir.rs`.
+    pub keep_builds: Option<PathBuf>,
 }
 
 impl RunOptions {
@@ -105,6 +111,7 @@ impl RunOptions {
             cache_dir: None,
             partition: None,
             baseline: None,
+            keep_builds: None,
         }
     }
 }
@@ -175,10 +182,24 @@ pub fn run(
         .prefix("leakcheck-")
         .tempdir()
         .map_err(|e| Error::io("creating a temporary directory", e))?;
+    let build_env = build_env(&env);
+    let build_dir = {
+        let mut key = vec![
+            module_root.to_string_lossy().into_owned(),
+            env.version.clone(),
+            env.goroot.clone(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ];
+        key.extend(opts.go_args.build_flags.iter().cloned());
+        key.extend(build_env.iter().map(|(k, v)| format!("{k}={v}")));
+        let key: Vec<&str> = key.iter().map(String::as_str).collect();
+        BuildDir::open(opts.keep_builds.as_deref(), &key)
+            .map_err(|e| Error::io("creating a temporary directory", e))?
+    };
     let mut overlay = Overlay::from_user(opts.go_args.overlay.as_deref().map(Path::new))?;
-    for (i, p) in packages.iter().enumerate() {
+    for p in &packages {
         if p.has_tests() && p.error.is_none() {
-            overlay.inject(p, &work.path().join(format!("pkg{i}")))?;
+            overlay.inject(p, &build_dir.files())?;
         }
     }
     let overlay_path = work.path().join("overlay.json");
@@ -203,7 +224,7 @@ pub fn run(
             &overlay_path,
             &opts.go_args.build_flags,
             &with_tests,
-            work.path(),
+            &build_dir.binaries(),
         )
     } else {
         std::collections::HashMap::new()

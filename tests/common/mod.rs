@@ -59,6 +59,8 @@ pub fn leakcheck() -> Command {
     let mut c = Command::cargo_bin("leakcheck").expect("binary built");
     c.env("PATH", go_path());
     c.env_remove("GOFLAGS");
+    // Kept builds go under the target directory, not the user's cache.
+    c.env("LEAKCHECK_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"));
     c
 }
 
