@@ -82,17 +82,19 @@ func leakcheckInBase(gid string) bool {
 
 // leakcheckEnd sends a run's end snapshot: "end=" when no goroutine was
 // created since its start snapshot (which created counted), so a dump
-// would list none that the start did not.
-func leakcheckEnd(conn *leakcheckConn, run, status string, created uint64) {
+// would list none that the start did not. It says whether leakcheck will
+// answer: a dump is answered, "end=" is not (the run is clean).
+func leakcheckEnd(conn *leakcheckConn, run, status string, created uint64) bool {
 	leakcheckDumpMu.Lock()
 	defer leakcheckDumpMu.Unlock()
 	now, ok := leakcheckCreated()
 	if ok && now == created {
 		leakcheckDumpSeq++
 		leakcheckWrite(conn, "end= "+run+" "+status+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" 0\n", nil)
-		return
+		return false
 	}
 	leakcheckDump(conn, "end "+run+" "+status, now, ok)
+	return true
 }
 
 // leakcheckSend sends a dump: a full one, or the goroutine leak profile

@@ -14,7 +14,8 @@
 //   - after the test (after its cleanups and subtests), sends dumps until
 //     leakcheck answers "done"; leakcheck decides when to ask again, and
 //     whether the next dump is the goroutine leak profile (GC-proven
-//     leaks) or a plain one.
+//     leaks) or a plain one. When no goroutine was created during the
+//     test, a short message stands for the dump and nothing is awaited.
 //
 // With LEAKCHECK_ASK=1 it also waits, before each test, for leakcheck to
 // say "run" or "skip" (used to stop repeating a test once it leaked).

@@ -81,7 +81,10 @@ func leakcheckRunTest(t *testing.T, socket, name string, f func(*testing.T)) {
 		} else if t.Failed() {
 			status = "fail"
 		}
-		leakcheckEnd(conn, run, status, created)
+		if answered := leakcheckEnd(conn, run, status, created); !answered {
+			leakcheckPutConn(conn)
+			return
+		}
 		for {
 			reply, err := conn.replies.ReadString('\n')
 			if err != nil {

@@ -15,7 +15,11 @@
 //!   dump) or `done\n`;
 //! - `end= RUN STATUS SEQ 0\n` instead, when no goroutine was created since
 //!   the run's start snapshot: a dump would list none that the start did
-//!   not. Answered as `end`;
+//!   not, so the run is clean. Not answered: the helper goes on at once
+//!   (most tests start no goroutine, and a round trip per test was most of
+//!   leakcheck's cost on small tests). The runner still needs the verdict
+//!   at the test's `--- PASS` line, which the helper prints after sending
+//!   `end=`: [`HelperListener::wait_verdict`] waits for it;
 //! - `again RUN SEQ LEN\n` + dump, answered the same way; leakcheck may
 //!   also answer `leakprofile\n`: send the goroutine leak profile next;
 //! - `control - 0 0\n` once per process, on a connection that then
@@ -59,6 +63,9 @@ struct State {
     errors: Vec<String>,
     /// Tests that leaked in an earlier run.
     leaked: std::collections::HashSet<String>,
+    /// Connections accepted, and those still open.
+    accepted: usize,
+    open: usize,
 }
 
 struct Shared {
@@ -98,6 +105,8 @@ impl HelperListener {
                 verdicts: HashMap::new(),
                 errors: Vec::new(),
                 leaked: Default::default(),
+                accepted: 0,
+                open: 0,
             }),
             order: Condvar::new(),
             control: Mutex::new(None),
@@ -115,7 +124,16 @@ impl HelperListener {
                     }
                     let Ok(stream) = stream else { continue };
                     let shared = shared.clone();
-                    let handle = std::thread::spawn(move || serve(stream, &shared));
+                    {
+                        let mut state = shared.lock();
+                        state.accepted += 1;
+                        state.open += 1;
+                    }
+                    let handle = std::thread::spawn(move || {
+                        serve(stream, &shared);
+                        shared.lock().open -= 1;
+                        shared.order.notify_all();
+                    });
                     connections
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -168,6 +186,33 @@ impl HelperListener {
     /// The oldest verdict not yet taken for `test`.
     pub fn take_verdict(&self, test: &str) -> Option<RunVerdict> {
         self.shared.lock().verdicts.get_mut(test)?.pop_front()
+    }
+
+    /// The oldest verdict not yet taken for `test`, waiting for it: for a
+    /// test whose run the helper has ended (its result line is out), so
+    /// that its last message is sent and on its way (`end=` is not
+    /// answered, so the helper does not wait for it to be judged). Gives
+    /// up when every connection the helper made is closed (it exited), or
+    /// after [`ORDER_WAIT`]; a verdict that comes later is still returned
+    /// by [`HelperListener::finish`].
+    pub fn wait_verdict(&self, test: &str) -> Option<RunVerdict> {
+        let deadline = Instant::now() + ORDER_WAIT;
+        let mut state = self.shared.lock();
+        loop {
+            if let Some(v) = state.verdicts.get_mut(test).and_then(VecDeque::pop_front) {
+                return Some(v);
+            }
+            let now = Instant::now();
+            if (state.accepted > 0 && state.open == 0) || now >= deadline {
+                return None;
+            }
+            state = self
+                .shared
+                .order
+                .wait_timeout(state, deadline - now)
+                .map(|(s, _)| s)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
     }
 
     /// Stops listening and waits for the connection threads (the test
@@ -446,6 +491,9 @@ fn serve(stream: UnixStream, shared: &Shared) {
             // connection's lifetime.
             dump = Vec::new();
         }
+        if msg.kind == "end=" {
+            continue; // not answered: judged at once (clean), see the protocol
+        }
         let reply = match decision {
             None => continue,
             Some(Decision::Done(_)) => "done\n",
@@ -464,6 +512,47 @@ fn serve(stream: UnixStream, shared: &Shared) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn listener(dir: &Path) -> HelperListener {
+        let comparator = Comparator::new(crate::compare::CompareConfig {
+            grace: Duration::from_millis(100),
+            ignore: Default::default(),
+            goroot: "/usr/local/go".into(),
+            leak_profile: false,
+        });
+        HelperListener::bind(&dir.join("s.sock"), comparator).unwrap()
+    }
+
+    #[test]
+    fn end_without_a_dump_is_judged_but_not_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = listener(dir.path());
+        let mut helper = UnixStream::connect(listener.path()).unwrap();
+        let dump = "goroutine 7 [running]:\nmain.TestA(0xc000)\n\t/m/a_test.go:9 +0x1d\n";
+        let start = format!("start TestA#1 1 {}\n{dump}", dump.len());
+        helper.write_all(start.as_bytes()).unwrap();
+        helper.write_all(b"end= TestA#1 pass 2 0\n").unwrap();
+        // The result line comes after `end=` was sent: the verdict is
+        // waited for, whatever the listener's lag.
+        let v = listener.wait_verdict("TestA").expect("a verdict");
+        assert_eq!((v.run.as_str(), v.status), ("TestA#1", RunStatus::Pass));
+        assert!(v.leaks.is_empty());
+        helper
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let mut byte = [0u8; 1];
+        let read = helper.read(&mut byte);
+        assert!(
+            matches!(&read, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "end= got an answer: {read:?}"
+        );
+        // A test that never reports: no wait once the helper is gone.
+        drop(helper);
+        let t0 = Instant::now();
+        assert!(listener.wait_verdict("TestB").is_none());
+        assert!(t0.elapsed() < ORDER_WAIT);
+        listener.finish();
+    }
 
     #[test]
     fn parses_protocol_headers() {

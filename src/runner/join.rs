@@ -96,12 +96,19 @@ impl<'a> EventJoiner<'a> {
         self.events.push(output_event(self.pkg, None, text));
     }
 
-    /// Takes the verdict of `test`'s current run, if not taken yet.
+    /// Takes the verdict of `test`'s current run, if not taken yet; called
+    /// once its result is out. The helper wraps every `TestXxx` function
+    /// (not examples or fuzz targets), so their verdict is waited for.
     fn take_verdict(&mut self, test: &str, listener: &HelperListener) {
         if self.tests.get(test).is_some_and(|s| s.pending.is_some()) {
             return;
         }
-        if let Some(mut v) = listener.take_verdict(test) {
+        let verdict = if test.starts_with("Test") {
+            listener.wait_verdict(test)
+        } else {
+            listener.take_verdict(test)
+        };
+        if let Some(mut v) = verdict {
             if let Some((baseline, root)) = self.baseline {
                 for l in &mut v.leaks {
                     l.known = baseline
