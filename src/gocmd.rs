@@ -115,26 +115,6 @@ impl GoEnv {
     pub fn has_traceback_labels(&self) -> bool {
         self.release >= (1, 26)
     }
-
-    /// The test2json converter of this toolchain: prebuilt in GOTOOLDIR up
-    /// to Go 1.23, built on demand (and cached) by `go tool` from 1.24.
-    pub fn test2json(&self, dir: &Path) -> Result<PathBuf, Error> {
-        let prebuilt = Path::new(&self.gotooldir).join("test2json");
-        if prebuilt.is_file() {
-            return Ok(prebuilt);
-        }
-        let args: Vec<OsString> = vec!["tool".into(), "-n".into(), "test2json".into()];
-        let line = command_line("go", &args);
-        let out = run_captured(duct::cmd("go", &args).dir(dir), &line)?;
-        let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        if !out.status.success() || path.is_empty() {
-            return Err(Error::Command {
-                command: line,
-                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            });
-        }
-        Ok(PathBuf::from(path))
-    }
 }
 
 /// Parses `go1.26.8`, `go1.21rc2`, `devel go1.27-abc...` into (1, minor).

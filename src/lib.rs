@@ -37,6 +37,7 @@ pub mod report;
 pub mod reporter;
 pub mod runner;
 pub mod stack;
+pub mod test2json;
 pub mod testjson;
 
 pub use api::{GoModule, GoPackage, LeakAssertions};

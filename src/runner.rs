@@ -2,14 +2,14 @@
 //!
 //! It lists packages with `go list`, builds each package's test binary with
 //! the helper injected through `-overlay` (never writing the user's tree),
-//! runs the binaries with a [`HelperListener`] serving their helper, reads
-//! their `go test -json` event stream through the toolchain's `test2json`,
+//! runs the binaries with a [`HelperListener`] serving their helper, turns
+//! their output into `go test -json` events ([`crate::test2json`]),
 //! joins the comparator's verdicts to it, and emits [`RunEvent`]s for a
 //! reporter to print. Packages are built and run `jobs` at a time; events
 //! come out in `go list` order.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -23,6 +23,7 @@ use crate::harness::Overlay;
 use crate::ignore::IgnoreRules;
 use crate::listener::HelperListener;
 use crate::report::{PackageOutcome, PackageReport, Report};
+use crate::test2json::Converter;
 use crate::testjson::TestEvent;
 
 mod batch;
@@ -177,7 +178,6 @@ pub fn run(
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let test2json = env.test2json(&opts.dir)?;
     let work = tempfile::Builder::new()
         .prefix("leakcheck-")
         .tempdir()
@@ -237,7 +237,6 @@ pub fn run(
         opts,
         overlay: &overlay_path,
         work: work.path(),
-        test2json: &test2json,
         rules: &rules,
         module_root: &module_root,
         prebuilt: &prebuilt,
@@ -318,7 +317,6 @@ struct PackageContext<'a> {
     module_root: &'a Path,
     /// Binaries (or build errors) from the batched build.
     prebuilt: &'a std::collections::HashMap<usize, batch::Built>,
-    test2json: &'a Path,
 }
 
 fn package_report(
@@ -574,43 +572,40 @@ impl PackageContext<'_> {
             .start()
             .map_err(|e| format!("running {line}: {e}"))?;
         // `cmd` is consumed: our ends of the write side are closed now.
-        let converter = duct::cmd(self.test2json, ["-t", "-p", path])
-            .stdin_file(reader)
-            .stderr_to_stdout()
-            .unchecked()
-            .reader();
-        let converter = match converter {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = child.kill();
-                return Err(format!("running {}: {e}", self.test2json.display()));
-            }
-        };
+        let mut output = reader;
+        let mut converter = Converter::new(path, self.env.release);
         let watch = Watchdog::start(
             child.pids().first().copied(),
             self.opts.test_timeout,
             Some(listener.prober()),
         );
         let mut all_output = String::new();
-        for line in BufReader::new(&converter).lines() {
-            let Ok(line) = line else { break };
-            let event = match serde_json::from_str::<TestEvent>(&line) {
-                Ok(event) => event,
-                Err(_) => TestEvent::output(path, None, format!("{line}\n")),
-            };
-            if let Some(text) = &event.output {
-                all_output.push_str(text);
+        let mut buf = vec![0u8; 64 << 10];
+        let mut at_end = false;
+        while !at_end {
+            match output.read(&mut buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Ok(0) | Err(_) => {
+                    converter.close();
+                    at_end = true;
+                }
+                Ok(n) => converter.write(&buf[..n]),
             }
-            if watch.observe(&event) {
-                continue; // the hang dump: summarized below instead
+            for event in converter.events() {
+                if let Some(text) = &event.output {
+                    all_output.push_str(text);
+                }
+                if watch.observe(&event) {
+                    continue; // the hang dump: summarized below instead
+                }
+                if attempt > 0
+                    && (event.action == "start"
+                        || event.output.as_deref() == Some("testing: warning: no tests to run\n"))
+                {
+                    continue; // a resumed process continues the package's stream
+                }
+                join.event(event, &listener);
             }
-            if attempt > 0
-                && (event.action == "start"
-                    || event.output.as_deref() == Some("testing: warning: no tests to run\n"))
-            {
-                continue; // a resumed process continues the package's stream
-            }
-            join.event(event, &listener);
         }
         let status = child.wait().map(|o| o.status);
         let (hung, running, proven_dump) = watch.stop();

@@ -1,0 +1,3 @@
+module leakcheck.test/output
+
+go 1.21
