@@ -6,7 +6,7 @@ package harness
 import (
 	"bytes"
 	"fmt"
-	"net"
+	"io"
 	"os"
 	"runtime"
 	leakcheckmetrics "runtime/metrics"
@@ -99,7 +99,7 @@ func leakcheckEnd(conn *leakcheckConn, run, status string, created uint64) bool 
 
 // leakcheckSend sends a dump: a full one, or the goroutine leak profile
 // at debug=2 when profile is set and the runtime has one.
-func leakcheckSend(conn net.Conn, kind string, profile bool) {
+func leakcheckSend(conn io.Writer, kind string, profile bool) {
 	leakcheckDumpMu.Lock()
 	defer leakcheckDumpMu.Unlock()
 	if p := pprof.Lookup("goroutineleak"); profile && p != nil {
@@ -117,7 +117,7 @@ func leakcheckSend(conn net.Conn, kind string, profile bool) {
 // LEN bytes of runtime.Stack(all) output, which becomes the base. SEQ
 // numbers the snapshots of this process in the order they were taken;
 // created was read before the dump. Called with leakcheckDumpMu held.
-func leakcheckDump(conn net.Conn, kind string, created uint64, ok bool) {
+func leakcheckDump(conn io.Writer, kind string, created uint64, ok bool) {
 	n := runtime.Stack(leakcheckDumpBuf, true)
 	for n == len(leakcheckDumpBuf) {
 		leakcheckDumpBuf = make([]byte, 2*len(leakcheckDumpBuf))
@@ -134,13 +134,10 @@ func leakcheckDump(conn net.Conn, kind string, created uint64, ok bool) {
 	leakcheckWrite(conn, kind+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" "+strconv.Itoa(n)+"\n", leakcheckDumpBuf[:n])
 }
 
-func leakcheckWrite(conn net.Conn, header string, dump []byte) {
-	var err error
-	if len(dump) == 0 {
-		_, err = conn.Write([]byte(header))
-	} else {
-		bufs := net.Buffers{[]byte(header), dump}
-		_, err = bufs.WriteTo(conn)
+func leakcheckWrite(conn io.Writer, header string, dump []byte) {
+	_, err := io.WriteString(conn, header)
+	if err == nil && len(dump) > 0 {
+		_, err = conn.Write(dump)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "leakcheck: %v\n", err)

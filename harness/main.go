@@ -35,7 +35,6 @@ package harness
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"reflect"
 	"runtime"
@@ -91,7 +90,7 @@ func leakcheckWrap(m *testing.M, socket string) error {
 		tests[i].F = func(t *testing.T) { leakcheckRunTest(t, socket, name, f) }
 	}
 	if pprof.Lookup("goroutineleak") != nil {
-		conn, err := net.Dial("unix", socket)
+		conn, err := leakcheckDial(socket)
 		if err != nil {
 			return err
 		}
