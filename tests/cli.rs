@@ -253,3 +253,91 @@ fn list_shows_the_test_names_as_go_test_does() {
         "{stdout}"
     );
 }
+
+/// The test binaries under a leakcheck cache directory, with their inode
+/// numbers (a binary linked again is a new file renamed into place; one
+/// found up to date keeps its inode, though cmd/go touches it).
+fn kept_binaries(cache: &std::path::Path) -> std::collections::BTreeMap<String, u64> {
+    use std::os::unix::fs::MetadataExt;
+    let mut found = std::collections::BTreeMap::new();
+    let Ok(modules) = std::fs::read_dir(cache.join("builds")) else {
+        return found;
+    };
+    for module in modules.flatten() {
+        let Ok(batches) = std::fs::read_dir(module.path().join("bin")) else {
+            continue;
+        };
+        for batch in batches.flatten() {
+            for bin in std::fs::read_dir(batch.path()).unwrap().flatten() {
+                let inode = bin.metadata().unwrap().ino();
+                let name = bin
+                    .path()
+                    .strip_prefix(cache)
+                    .unwrap()
+                    .display()
+                    .to_string();
+                found.insert(name, inode);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn unchanged_packages_are_not_linked_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    write(dir.path(), "go.mod", "module example.com/m\n\ngo 1.21\n");
+    for p in ["a", "b"] {
+        write(
+            dir.path(),
+            &format!("{p}/{p}_test.go"),
+            &format!("package {p}\n\nimport \"testing\"\n\nfunc TestOne(t *testing.T) {{}}\n"),
+        );
+    }
+    let run = |extra: &[&str]| {
+        let out = leakcheck()
+            .current_dir(dir.path())
+            .env("LEAKCHECK_CACHE_DIR", cache.path())
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    };
+    run(&[]);
+    let first = kept_binaries(cache.path());
+    assert_eq!(first.len(), 2, "{first:?}");
+    run(&[]);
+    assert_eq!(
+        kept_binaries(cache.path()),
+        first,
+        "nothing changed, nothing linked"
+    );
+    // A change to one package links that package's binary only.
+    write(
+        dir.path(),
+        "b/b_test.go",
+        "package b\n\nimport \"testing\"\n\nfunc TestOne(t *testing.T) {}\n\nfunc TestTwo(t *testing.T) {}\n",
+    );
+    run(&[]);
+    let after = kept_binaries(cache.path());
+    let changed: Vec<&String> = after.keys().filter(|k| after[*k] != first[*k]).collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(changed[0].ends_with("b.test"), "{changed:?}");
+    // --no-build-cache keeps nothing.
+    let other = tempfile::tempdir().unwrap();
+    let out = leakcheck()
+        .current_dir(dir.path())
+        .env("LEAKCHECK_CACHE_DIR", other.path())
+        .arg("--no-build-cache")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(kept_binaries(other.path()).is_empty());
+    assert!(!other.path().join("builds").exists());
+}
