@@ -38,6 +38,13 @@ func leakcheckDial(socket string) (*os.File, error) {
 		syscall.Close(fd)
 		return nil, os.NewSyscallError("connect "+socket, err)
 	}
+	// Non-blocking, so that os.NewFile hands it to the runtime's poller:
+	// a goroutine waiting for leakcheck parks instead of holding a thread
+	// in a blocking read.
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		syscall.Close(fd)
+		return nil, os.NewSyscallError("setnonblock", err)
+	}
 	return os.NewFile(uintptr(fd), socket), nil
 }
 

@@ -100,8 +100,9 @@ pub struct RunVerdict {
 pub enum Decision {
     /// Wait this long, then send another dump.
     Again(Duration),
-    /// Send the goroutine leak profile now.
-    LeakProfile,
+    /// Wait this long (the first time, not at all), then send the
+    /// goroutine leak profile.
+    LeakProfile(Duration),
     /// The run is judged.
     Done(RunVerdict),
 }
@@ -139,8 +140,9 @@ struct Run {
     status: RunStatus,
     check_started: Option<Instant>,
     attempts: u32,
-    /// The leak profile was asked for during this run's check.
-    profile_asked: bool,
+    /// How many times the leak profile was asked for during this run's
+    /// check.
+    profile_asks: u32,
     /// Goroutines the leak profile proved leaked.
     proven: HashSet<u64>,
 }
@@ -212,6 +214,12 @@ pub struct Comparator {
 pub const MIN_BACKOFF: Duration = Duration::from_millis(1);
 pub const MAX_BACKOFF: Duration = Duration::from_millis(100);
 
+/// How many of a run's checks ask for the goroutine leak profile (a GC
+/// each) before the rest are plain dumps. More than one: a goroutine on
+/// its way to block for good (still runnable when the first profile was
+/// taken) is proven by the next, not after the whole grace period.
+pub const MAX_PROFILE_ASKS: u32 = 4;
+
 impl Comparator {
     pub fn new(config: CompareConfig) -> Self {
         Comparator {
@@ -278,7 +286,7 @@ impl Comparator {
                 status: RunStatus::Pass,
                 check_started: None,
                 attempts: 0,
-                profile_asked: false,
+                profile_asks: 0,
                 proven: HashSet::new(),
             },
         );
@@ -367,16 +375,21 @@ impl Comparator {
         let deadline = started + self.config.grace;
         if !found.leaks.is_empty() && !found.all_proven && now < deadline {
             // Still alive after the first check: let the GC prove what it
-            // can before waiting out the grace period.
-            if self.config.leak_profile && !r.profile_asked {
-                r.profile_asked = true;
-                return Decision::LeakProfile;
+            // can (at once, then after each backoff for a few checks)
+            // before waiting out the grace period.
+            if self.config.leak_profile && r.profile_asks == 0 {
+                r.profile_asks = 1;
+                return Decision::LeakProfile(Duration::ZERO);
             }
             let backoff = MIN_BACKOFF
                 .saturating_mul(1u32 << r.attempts.min(16))
                 .min(MAX_BACKOFF)
                 .min(deadline - now);
             r.attempts += 1;
+            if self.config.leak_profile && r.profile_asks < MAX_PROFILE_ASKS {
+                r.profile_asks += 1;
+                return Decision::LeakProfile(backoff);
+            }
             return Decision::Again(backoff);
         }
         r.phase = Phase::Closed;

@@ -497,7 +497,10 @@ fn serve(stream: UnixStream, shared: &Shared) {
         let reply = match decision {
             None => continue,
             Some(Decision::Done(_)) => "done\n",
-            Some(Decision::LeakProfile) => "leakprofile\n",
+            Some(Decision::LeakProfile(wait)) => {
+                std::thread::sleep(wait);
+                "leakprofile\n"
+            }
             Some(Decision::Again(wait)) => {
                 std::thread::sleep(wait);
                 "again\n"

@@ -374,3 +374,76 @@ fn snapshots_standing_for_dumps_judge_as_the_dumps_would() {
     assert_eq!(same.gid_of_run("TestB#2"), Some(20));
     assert!(same.unfinished_runs().is_empty());
 }
+
+#[test]
+fn the_leak_profile_is_asked_again_until_it_proves_the_leak() {
+    let mut c = Comparator::new(CompareConfig {
+        grace: Duration::from_millis(1000),
+        ignore: IgnoreRules::default(),
+        goroot: GOROOT.into(),
+        leak_profile: true,
+    });
+    let t0 = Instant::now();
+    c.start("TestA#1", 1, &test_g(10, "TestA#1"));
+    // The leaked goroutine has not blocked yet when the test ends, nor
+    // when the first profile is taken.
+    let runnable = dump(&[
+        test_g(10, "TestA#1"),
+        g(11, "runnable", Some("TestA#1"), "leaky", 21, Some(10)),
+    ]);
+    let d = c.end("TestA#1", RunStatus::Pass, 2, &runnable, t0);
+    assert_eq!(d, Decision::LeakProfile(Duration::ZERO));
+    let d = c.again("TestA#1", 3, &runnable, t0);
+    assert_eq!(d, Decision::LeakProfile(MIN_BACKOFF));
+    // The next profile proves it: reported at once, not after the grace.
+    let proven = dump(&[
+        test_g(10, "TestA#1"),
+        g(
+            11,
+            "chan receive (leaked)",
+            Some("TestA#1"),
+            "leaky",
+            21,
+            Some(10),
+        ),
+    ]);
+    let v = done(c.again("TestA#1", 4, &proven, t0 + MIN_BACKOFF));
+    assert_eq!(v.leaks.len(), 1);
+    assert!(v.leaks[0].proven);
+    assert_eq!(v.leaks[0].state, "chan receive");
+}
+
+#[test]
+fn a_goroutine_the_profile_never_proves_waits_out_the_grace() {
+    let mut c = Comparator::new(CompareConfig {
+        grace: Duration::from_millis(1000),
+        ignore: IgnoreRules::default(),
+        goroot: GOROOT.into(),
+        leak_profile: true,
+    });
+    let t0 = Instant::now();
+    c.start("TestA#1", 1, &test_g(10, "TestA#1"));
+    let sleeping = dump(&[
+        test_g(10, "TestA#1"),
+        g(11, "sleep", Some("TestA#1"), "leaky", 21, Some(10)),
+    ]);
+    let mut d = c.end("TestA#1", RunStatus::Pass, 2, &sleeping, t0);
+    let mut profiles = 0;
+    let mut seq = 3;
+    while let Decision::LeakProfile(_) | Decision::Again(_) = d {
+        if matches!(d, Decision::LeakProfile(_)) {
+            profiles += 1;
+        }
+        d = c.again(
+            "TestA#1",
+            seq,
+            &sleeping,
+            t0 + Duration::from_millis(seq * 10),
+        );
+        seq += 1;
+        assert!(seq < 1000, "never judged");
+    }
+    assert_eq!(profiles, MAX_PROFILE_ASKS);
+    let v = done(d);
+    assert!(!v.leaks[0].proven);
+}
