@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 /// How many kept directories survive (each holds one module's binaries).
-pub(super) const KEEP_DIRS: usize = 16;
+pub(super) const KEEP_DIRS: usize = 8;
 
 /// A run's build directory: kept and locked, or temporary.
 pub(super) struct BuildDir {
