@@ -341,3 +341,50 @@ fn unchanged_packages_are_not_linked_again() {
     assert!(kept_binaries(other.path()).is_empty());
     assert!(!other.path().join("builds").exists());
 }
+
+#[test]
+fn a_package_that_no_longer_links_is_not_run_from_an_old_binary() {
+    // The kept build directory still holds the binary of the last run
+    // that linked; a link error now must be reported, not that binary run.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    write(dir.path(), "go.mod", "module example.com/m\n\ngo 1.21\n");
+    write(
+        dir.path(),
+        "p/p_test.go",
+        "package p\n\nimport \"testing\"\n\nfunc TestA(t *testing.T) {}\n",
+    );
+    let run = || {
+        let report = tempfile::NamedTempFile::new().unwrap();
+        let out = leakcheck()
+            .current_dir(dir.path())
+            .env("LEAKCHECK_CACHE_DIR", cache.path())
+            .arg("--report")
+            .arg(report.path())
+            .output()
+            .unwrap();
+        let report: leakcheck::report::Report =
+            serde_json::from_str(&std::fs::read_to_string(report.path()).unwrap()).unwrap();
+        (out, report)
+    };
+    let (out, report) = run();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(report.packages[0].outcome, PackageOutcome::Pass);
+    write(
+        dir.path(),
+        "p/p_test.go",
+        "package p\n\nimport (\n\t\"testing\"\n\t_ \"unsafe\"\n)\n\n//go:linkname missing example.com/m/p.doesNotExist\nfunc missing()\n\nfunc TestA(t *testing.T) { missing() }\n",
+    );
+    let (out, report) = run();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert_eq!(report.packages[0].outcome, PackageOutcome::BuildError);
+    assert!(
+        report.packages[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("doesNotExist")),
+        "{:?}",
+        report.packages[0].error
+    );
+}

@@ -4,10 +4,13 @@
 //! element, so packages are grouped into batches with distinct names.
 //!
 //! A package that does not compile does not stop the others: its section
-//! of the output (`# import/path [import/path.test]`) is its build error.
-//! Anything this module cannot account for (no binary and no error
-//! section) is left for a per-package build, so a surprise costs time,
-//! never a result.
+//! of the output (`# import/path [import/path.test]`, or
+//! `# import/path.test` for a link error) is its build error. Anything
+//! this module cannot account for (no binary and no error section, or a
+//! failed `go` whose output names no section for the package: a binary
+//! left from an earlier run in a kept directory is not trusted then) is
+//! left for a per-package build, so a surprise costs time, never a
+//! result.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -61,10 +64,11 @@ pub(super) fn error_sections(output: &str) -> HashMap<String, String> {
     for line in output.lines() {
         if let Some(header) = line.strip_prefix("# ") {
             // `# example.com/m/p_test [example.com/m/p.test]`: the package
-            // under test is in the brackets.
+            // under test is in the brackets; `# example.com/m/p.test`: the
+            // link of p's test binary.
             let path = match (header.find(" ["), header.strip_suffix(".test]")) {
                 (Some(at), Some(inner)) => &inner[at + 2..],
-                _ => header,
+                _ => header.strip_suffix(".test").unwrap_or(header),
             };
             current = Some(path.to_string());
         }
@@ -120,7 +124,7 @@ pub(super) fn build_all(
             let binary = out_dir.join(format!("{}.test", binary_name(&p.import_path)));
             if let Some(section) = sections.get(&p.import_path) {
                 result.insert(i, Built::Failed(section.clone()));
-            } else if binary.is_file() {
+            } else if out.status.success() && binary.is_file() {
                 result.insert(i, Built::Binary(binary));
             }
         }
@@ -162,5 +166,7 @@ mod tests {
         );
         assert!(s["example.com/m/c"].contains("c/x_test.go:1: bad"));
         assert_eq!(s.len(), 2);
+        let link = "# example.com/m/d.test\nmain.f: relocation target g not defined\n";
+        assert!(error_sections(link)["example.com/m/d"].contains("relocation target"));
     }
 }
