@@ -29,11 +29,18 @@ type leakcheckConn struct {
 // net: net would link its resolver (and, with cgo, the C runtime) into
 // every test binary, which makes each link noticeably slower.
 func leakcheckDial(socket string) (*os.File, error) {
+	// Close-on-exec before any fork can copy it (as net does where the
+	// socket call cannot set it): a child process a test starts must not
+	// keep the connection open after this binary exits.
+	syscall.ForkLock.RLock()
 	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}
-	syscall.CloseOnExec(fd)
 	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: socket}); err != nil {
 		syscall.Close(fd)
 		return nil, os.NewSyscallError("connect "+socket, err)

@@ -90,7 +90,8 @@ pub struct HelperListener {
     shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
     accept: Mutex<Option<JoinHandle<()>>>,
-    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    /// Each connection's thread, and a handle to shut the connection down.
+    connections: Arc<Mutex<Vec<(JoinHandle<()>, Option<UnixStream>)>>>,
 }
 
 impl HelperListener {
@@ -123,6 +124,7 @@ impl HelperListener {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
+                    let shutdown = stream.try_clone().ok();
                     let shared = shared.clone();
                     {
                         let mut state = shared.lock();
@@ -137,7 +139,7 @@ impl HelperListener {
                     connections
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .push(handle);
+                        .push((handle, shutdown));
                 }
             })
         };
@@ -216,9 +218,10 @@ impl HelperListener {
     }
 
     /// Stops listening and waits for the connection threads (the test
-    /// binary has exited, so they are at end of stream). Returns the runs
-    /// that started and were never judged, verdicts never taken, and
-    /// protocol errors.
+    /// binary has exited, so they are at end of stream). A connection
+    /// still open after [`ORDER_WAIT`] (a process the binary started kept
+    /// it) is shut down. Returns the runs that started and were never
+    /// judged, verdicts never taken, and protocol errors.
     pub fn finish(&self) -> Finished {
         self.stop.store(true, Ordering::SeqCst);
         let _ = UnixStream::connect(&self.path); // wake the accept loop
@@ -226,10 +229,27 @@ impl HelperListener {
         if let Some(h) = accept {
             let _ = h.join();
         }
-        let handles =
+        {
+            let deadline = Instant::now() + ORDER_WAIT;
+            let mut state = self.shared.lock();
+            while state.open > 0 && Instant::now() < deadline {
+                state = self
+                    .shared
+                    .order
+                    .wait_timeout(state, deadline.saturating_duration_since(Instant::now()))
+                    .map(|(s, _)| s)
+                    .unwrap_or_else(|e| e.into_inner().0);
+            }
+        }
+        let connections =
             std::mem::take(&mut *self.connections.lock().unwrap_or_else(|e| e.into_inner()));
-        for h in handles {
-            let _ = h.join();
+        for (thread, stream) in connections {
+            if !thread.is_finished() {
+                if let Some(s) = stream {
+                    let _ = s.shutdown(std::net::Shutdown::Both);
+                }
+            }
+            let _ = thread.join();
         }
         let mut state = self.shared.lock();
         let _ = std::fs::remove_file(&self.path);
@@ -555,6 +575,22 @@ mod tests {
         assert!(listener.wait_verdict("TestB").is_none());
         assert!(t0.elapsed() < ORDER_WAIT);
         listener.finish();
+    }
+
+    #[test]
+    fn finish_does_not_wait_forever_for_a_connection_left_open() {
+        // A process the test binary started inherited the connection and
+        // outlives the binary.
+        let dir = tempfile::tempdir().unwrap();
+        let listener = listener(dir.path());
+        let held = UnixStream::connect(listener.path()).unwrap();
+        while listener.shared.lock().open == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let t0 = Instant::now();
+        listener.finish();
+        assert!(t0.elapsed() < ORDER_WAIT * 2);
+        drop(held);
     }
 
     #[test]
