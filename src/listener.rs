@@ -90,9 +90,11 @@ pub struct HelperListener {
     shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
     accept: Mutex<Option<JoinHandle<()>>>,
-    /// Each connection's thread, and a handle to shut the connection down.
-    connections: Arc<Mutex<Vec<(JoinHandle<()>, Option<UnixStream>)>>>,
+    connections: Arc<Mutex<Vec<Connection>>>,
 }
+
+/// A connection's thread, and a handle to shut the connection down.
+type Connection = (JoinHandle<()>, Option<UnixStream>);
 
 impl HelperListener {
     /// Listens on a new socket at `path`.
