@@ -60,13 +60,13 @@ impl BuildDir {
     fn kept(builds: &Path, key_parts: &[&str]) -> Option<BuildDir> {
         let path = builds.join(key(key_parts));
         fs::create_dir_all(&path).ok()?;
-        let lock = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path.join("lock"))
-            .ok()?;
+        let lock = open_lock(&path)?;
         if fs4::FileExt::try_lock(&lock).is_err() {
+            return None;
+        }
+        // An eviction may have moved the directory away between the open
+        // and the lock: then the lock held is not the directory's.
+        if !same_file(&lock, &path.join("lock")) {
             return None;
         }
         let _ = fs::write(path.join("used"), b"");
@@ -102,8 +102,28 @@ fn key(parts: &[&str]) -> String {
         .collect()
 }
 
-/// Removes the least recently used directories of `builds` beyond `keep`,
-/// skipping any that another run holds.
+fn open_lock(dir: &Path) -> Option<File> {
+    fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("lock"))
+        .ok()
+}
+
+/// Whether the open `file` is the one at `path`.
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
+/// Removes the least recently used directories of `builds` beyond `keep`.
+/// A directory is removed only under its lock, so never while another run
+/// holds it, and moved aside first, so a run that starts on it meanwhile
+/// makes a new one; one without `used` (being created) is left alone.
 fn evict(builds: &Path, keep: usize) {
     let Ok(entries) = fs::read_dir(builds) else {
         return;
@@ -111,11 +131,10 @@ fn evict(builds: &Path, keep: usize) {
     let mut dirs: Vec<(std::time::SystemTime, PathBuf)> = entries
         .flatten()
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| {
-            let used = fs::metadata(e.path().join("used"))
-                .and_then(|m| m.modified())
-                .unwrap_or(std::time::UNIX_EPOCH);
-            (used, e.path())
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(|e| {
+            let used = fs::metadata(e.path().join("used")).and_then(|m| m.modified());
+            Some((used.ok()?, e.path()))
         })
         .collect();
     if dirs.len() <= keep {
@@ -123,13 +142,16 @@ fn evict(builds: &Path, keep: usize) {
     }
     dirs.sort();
     let excess = dirs.len() - keep;
-    for (_, dir) in dirs.into_iter().take(excess) {
-        let Ok(lock) = File::options().write(true).open(dir.join("lock")) else {
-            let _ = fs::remove_dir_all(&dir);
+    for (n, (_, dir)) in dirs.into_iter().take(excess).enumerate() {
+        let Some(lock) = open_lock(&dir) else {
             continue;
         };
-        if fs4::FileExt::try_lock(&lock).is_ok() {
-            let _ = fs::remove_dir_all(&dir);
+        if fs4::FileExt::try_lock(&lock).is_err() || !same_file(&lock, &dir.join("lock")) {
+            continue;
+        }
+        let trash = builds.join(format!(".evicted-{}-{n}", std::process::id()));
+        if fs::rename(&dir, &trash).is_ok() {
+            let _ = fs::remove_dir_all(&trash);
         }
     }
 }
@@ -190,7 +212,11 @@ mod tests {
                 .set_modified(when)
                 .unwrap();
         }
+        // Being created by another run: no `used` yet.
+        let fresh = builds.join("fresh");
+        fs::create_dir_all(&fresh).unwrap();
         evict(&builds, 2);
+        assert!(fresh.is_dir(), "a directory being created is left alone");
         assert!(held.path.is_dir(), "a held directory is never removed");
         assert!(!dirs[0].exists(), "the least recently used goes");
         assert!(dirs[1].is_dir() && dirs[2].is_dir());
