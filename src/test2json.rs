@@ -121,7 +121,7 @@ impl Converter {
         self.flush_output();
         if let Some(result) = self.result {
             let mut e = event(result);
-            let ms = self.started.elapsed().as_millis() as f64;
+            let ms = (self.started.elapsed().as_secs_f64() * 1000.0).round();
             e.elapsed = Some(ms / 1000.0);
             self.emit(e);
         }
@@ -218,7 +218,7 @@ impl Converter {
 
     fn typed_output_event(&mut self, bytes: &[u8], typ: &str) {
         let mut e = event("output");
-        e.output = Some(String::from_utf8_lossy(bytes).into_owned());
+        e.output = Some(lossy(bytes));
         if !typ.is_empty() {
             e.other.insert("OutputType".into(), typ.into());
         }
@@ -325,7 +325,7 @@ impl Converter {
             }
             self.need_marker = saw_marker;
             self.flush_report(indent);
-            e.test = Some(name.clone());
+            e.test = (!name.is_empty()).then(|| name.clone());
             self.test_name = name;
             self.report.push(e);
             self.write_framing(original);
@@ -334,14 +334,14 @@ impl Converter {
         match action.as_str() {
             "artifacts" => {
                 let (n, path) = split_once_or_all(&name);
-                e.other.insert("Path".into(), path.into());
+                insert_nonempty(&mut e, "Path", path);
                 name = n;
             }
             "attr" => {
                 let (n, rest) = split_once_or_all(&name);
                 let (key, value) = split_once_or_all(&rest);
-                e.other.insert("Key".into(), key.into());
-                e.other.insert("Value".into(), value.into());
+                insert_nonempty(&mut e, "Key", key);
+                insert_nonempty(&mut e, "Value", value);
                 name = n;
             }
             _ => {}
@@ -360,6 +360,35 @@ impl Converter {
         self.emit(e);
         if action != "pause" {
             self.write_framing(original);
+        }
+    }
+}
+
+/// Sets a string field of `e`, left out when empty (Go's `omitempty`).
+fn insert_nonempty(e: &mut TestEvent, field: &str, value: String) {
+    if !value.is_empty() {
+        e.other.insert(field.into(), value.into());
+    }
+}
+
+/// `bytes` as text the way Go's JSON encoder writes it: each byte that is
+/// not part of valid UTF-8 becomes one U+FFFD.
+fn lossy(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    let mut rest = bytes;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(valid) => {
+                out.push_str(valid);
+                return out;
+            }
+            Err(e) => {
+                let (valid, bad) = rest.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                let n = e.error_len().unwrap_or(bad.len());
+                out.extend(std::iter::repeat_n('\u{fffd}', n));
+                rest = &bad[n..];
+            }
         }
     }
 }
@@ -639,6 +668,14 @@ mod tests {
             finals,
             vec![Some("TestA/b".into()), Some("TestA".into()), None]
         );
+    }
+
+    #[test]
+    fn invalid_utf8_is_one_replacement_per_byte() {
+        assert_eq!(lossy(b"a\xe2\x82b"), "a\u{fffd}\u{fffd}b");
+        assert_eq!(lossy(b"\xff"), "\u{fffd}");
+        assert_eq!(lossy("é\n".as_bytes()), "é\n");
+        assert_eq!(lossy(b"x\xe2"), "x\u{fffd}");
     }
 
     #[test]

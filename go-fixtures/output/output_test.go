@@ -59,6 +59,7 @@ func TestPartialLines(t *testing.T) {
 	fmt.Print("no newline")
 	fmt.Fprint(os.Stderr, "to stderr, no newline")
 	fmt.Print("\r\nwindows line\r\n")
+	os.Stdout.Write([]byte("bad utf8: \xff\xe2\x82 end\n"))
 }
 
 func TestLookalikes(t *testing.T) {
