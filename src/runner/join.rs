@@ -24,6 +24,8 @@ struct TestState {
     leaks: Vec<crate::compare::Leak>,
     /// The current run's verdict, taken at its `--- PASS` line.
     pending: Option<RunVerdict>,
+    /// The current run's verdict was waited for (once is enough).
+    awaited: bool,
     runs: u32,
     leaked_runs: u32,
     deadlock: Option<bool>,
@@ -103,7 +105,9 @@ impl<'a> EventJoiner<'a> {
         if self.tests.get(test).is_some_and(|s| s.pending.is_some()) {
             return;
         }
-        let verdict = if test.starts_with("Test") {
+        let wait = test.starts_with("Test") && !self.tests.get(test).is_some_and(|s| s.awaited);
+        let verdict = if wait {
+            self.state(test).awaited = true;
             listener.wait_verdict(test)
         } else {
             listener.take_verdict(test)
@@ -213,6 +217,7 @@ impl<'a> EventJoiner<'a> {
             }
             (Some(test), "pass" | "fail" | "skip") => {
                 self.take_verdict(test, listener);
+                self.state(test).awaited = false;
                 let verdict = self.state(test).pending.take();
                 if verdict
                     .as_ref()
