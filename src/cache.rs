@@ -491,11 +491,14 @@ impl BinaryCache {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let log = self.build_log();
+        // One write of the whole line: concurrent processes (nextest)
+        // append to the same log, and O_APPEND keeps whole writes apart.
+        let line = format!("{now} {} {key}\n", build.import_path);
         fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log)
-            .and_then(|mut f| writeln!(f, "{now} {} {key}", build.import_path))
+            .and_then(|mut f| f.write_all(line.as_bytes()))
             .map_err(|e| Error::io(ctx("writing", &log), e))?;
         self.prune(&name, &path);
         Ok(Ok(CachedBinary {
