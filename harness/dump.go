@@ -50,10 +50,7 @@ func leakcheckStart(conn *leakcheckConn, run string) uint64 {
 	defer leakcheckDumpMu.Unlock()
 	created, ok := leakcheckCreated()
 	if ok && leakcheckBaseLen > 0 && created-leakcheckBaseCount <= 1 && len(leakcheckBaseExtra) < 1024 {
-		var buf [64]byte
-		b := buf[:runtime.Stack(buf[:], false)]
-		b = b[len("goroutine "):]
-		gid := string(b[:bytes.IndexByte(b, ' ')])
+		gid := leakcheckGoid()
 		if created == leakcheckBaseCount || !leakcheckInBase(gid) {
 			// The only goroutine created since the base, if any, is
 			// this one: it was not alive then.
@@ -66,8 +63,23 @@ func leakcheckStart(conn *leakcheckConn, run string) uint64 {
 			return created
 		}
 	}
+	if ok && leakcheckBaseLen > 0 && leakcheckIsCrowded() {
+		// See crowded.go: goroutines created since the base are judged
+		// by their labels and a later dump.
+		leakcheckDumpSeq++
+		leakcheckWrite(conn, "start~ "+run+" "+leakcheckGoid()+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" 0\n", nil)
+		return created
+	}
 	leakcheckDump(conn, "start "+run, created, ok)
 	return created
+}
+
+// leakcheckGoid is the calling goroutine's ID.
+func leakcheckGoid() string {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = b[len("goroutine "):]
+	return string(b[:bytes.IndexByte(b, ' ')])
 }
 
 // leakcheckInBase says whether goroutine gid is in the base snapshot.
@@ -93,6 +105,13 @@ func leakcheckEnd(conn *leakcheckConn, run, status string, created uint64) bool 
 		leakcheckWrite(conn, "end= "+run+" "+status+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" 0\n", nil)
 		return false
 	}
+	if ok && leakcheckBaseLen > 0 && leakcheckIsCrowded() {
+		// Judged with a later dump (crowded.go); not answered.
+		leakcheckDumpSeq++
+		leakcheckDeferred++
+		leakcheckWrite(conn, "end~ "+run+" "+status+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" 0\n", nil)
+		return false
+	}
 	leakcheckDump(conn, "end "+run+" "+status, now, ok)
 	return true
 }
@@ -105,6 +124,7 @@ func leakcheckSend(conn io.Writer, kind string, profile bool) {
 	if p := pprof.Lookup("goroutineleak"); profile && p != nil {
 		var buf bytes.Buffer
 		p.WriteTo(&buf, 2)
+		leakcheckDeferred = 0 // it lists every goroutine
 		leakcheckDumpSeq++
 		leakcheckWrite(conn, kind+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" "+strconv.Itoa(buf.Len())+"\n", buf.Bytes())
 		return
@@ -118,12 +138,18 @@ func leakcheckSend(conn io.Writer, kind string, profile bool) {
 // numbers the snapshots of this process in the order they were taken;
 // created was read before the dump. Called with leakcheckDumpMu held.
 func leakcheckDump(conn io.Writer, kind string, created uint64, ok bool) {
+	// About 500 bytes a goroutine: one try, rather than one per doubling
+	// (each stops the world).
+	if want := 512 * runtime.NumGoroutine(); len(leakcheckDumpBuf) < want {
+		leakcheckDumpBuf = make([]byte, want)
+	}
 	n := runtime.Stack(leakcheckDumpBuf, true)
 	for n == len(leakcheckDumpBuf) {
 		leakcheckDumpBuf = make([]byte, 2*len(leakcheckDumpBuf))
 		n = runtime.Stack(leakcheckDumpBuf, true)
 	}
 	leakcheckBaseLen, leakcheckBaseCount = 0, created
+	leakcheckDeferred = 0
 	if len(leakcheckBaseExtra) > 0 {
 		leakcheckBaseExtra = map[string]bool{}
 	}

@@ -5,7 +5,7 @@
 //
 // Each file has one job: main.go wraps the tests, run.go reports one test
 // run, dump.go takes and sends goroutine dumps, probe.go answers probes
-// for the goroutine leak profile while tests run.
+// while tests run, crowded.go defers checks in a crowded process.
 //
 // The helper holds no policy. For every top-level test it:
 //   - labels the test's goroutine (pprof label leakcheck_test=Name#N), so every
@@ -95,6 +95,7 @@ func leakcheckWrap(m *testing.M, socket string) error {
 			return err
 		}
 		fmt.Fprintf(conn, "control - 0 0\n")
+		leakcheckProbes = true
 		go leakcheckServeProbes(conn)
 	}
 	return nil

@@ -1,4 +1,4 @@
-// Answering leakcheck's probes for the goroutine leak profile.
+// Answering leakcheck's probes: the goroutine leak profile, or a dump.
 
 package harness
 
@@ -7,16 +7,19 @@ import (
 	"io"
 )
 
-// leakcheckServeProbes answers leakcheck's requests for the goroutine
-// leak profile while tests run, so that a test whose own goroutine the GC
-// proves deadlocked is reported at once. It starts before any test, so no
-// test is ever blamed for it.
+// leakcheckServeProbes answers leakcheck's requests while tests run: for
+// the goroutine leak profile ("leakprofile"), so that a test whose own
+// goroutine the GC proves deadlocked is reported at once, or for a plain
+// dump ("dump"), which judges the runs ended in a crowded process
+// (crowded.go). It starts before any test, so no test is ever blamed for
+// it.
 func leakcheckServeProbes(conn io.ReadWriter) {
 	requests := bufio.NewReader(conn)
 	for {
-		if _, err := requests.ReadString('\n'); err != nil {
+		request, err := requests.ReadString('\n')
+		if err != nil {
 			return
 		}
-		leakcheckSend(conn, "probe -", true)
+		leakcheckSend(conn, "probe -", request != "dump\n")
 	}
 }

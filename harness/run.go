@@ -99,6 +99,7 @@ func leakcheckRunTest(t *testing.T, socket, name string, f func(*testing.T)) {
 			return
 		}
 	}
+	leakcheckWatchRoot(t, socket)
 	ctx := pprof.WithLabels(context.Background(), pprof.Labels(leakcheckLabel, run))
 	pprof.SetGoroutineLabels(ctx)
 	created := leakcheckStart(conn, run)

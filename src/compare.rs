@@ -145,6 +145,11 @@ struct Run {
     profile_asks: u32,
     /// Goroutines the leak profile proved leaked.
     proven: HashSet<u64>,
+    /// Ended without a dump (a crowded process): judged with the dumps
+    /// that come later ([`Comparator::check_deferred`]).
+    deferred: bool,
+    /// A deferred run's next check asks for the leak profile.
+    wants_profile: bool,
 }
 
 /// Who a goroutine belongs to (run IDs borrowed from the comparator).
@@ -288,8 +293,98 @@ impl Comparator {
                 attempts: 0,
                 profile_asks: 0,
                 proven: HashSet::new(),
+                deferred: false,
+                wants_profile: false,
             },
         );
+    }
+
+    /// A run's test function returned, in a crowded process where the
+    /// helper sent no dump (`end~`): the run is judged by
+    /// [`Comparator::check_deferred`] with the dumps that come later. Its
+    /// goroutines carry its label, so a later dump still tells them
+    /// apart; goroutines without a label get the creation window between
+    /// the dumps around their creation, which may name more runs.
+    pub fn end_deferred(&mut self, run: &str, status: RunStatus, now: Instant) {
+        self.end_run(run, status, now);
+        if let Some(r) = self.runs.get_mut(run) {
+            r.deferred = true;
+        }
+    }
+
+    /// The grace period.
+    pub fn grace(&self) -> Duration {
+        self.config.grace
+    }
+
+    /// Whether some run waits for a dump to be judged.
+    pub fn has_deferred(&self) -> bool {
+        self.runs
+            .values()
+            .any(|r| r.deferred && r.phase == Phase::Checking)
+    }
+
+    /// Whether a run of `test` waits for a dump to be judged, and if so
+    /// whether that dump should be the leak profile.
+    pub fn deferred_of(&self, test: &str) -> Option<bool> {
+        let mut found = None;
+        for r in self.runs.values() {
+            if r.test == test && r.deferred && r.phase == Phase::Checking {
+                found = Some(found.unwrap_or(false) || r.wants_profile);
+            }
+        }
+        found
+    }
+
+    /// Judges the deferred runs with snapshot `seq` (a full dump, or the
+    /// leak profile, which lists every goroutine too). Returns the
+    /// verdicts made, and what the runs still waiting need next (`None`:
+    /// none is left).
+    pub fn check_deferred(
+        &mut self,
+        seq: u64,
+        dump: &str,
+        now: Instant,
+    ) -> (Vec<RunVerdict>, Option<Decision>) {
+        let ids = goroutine_ids(dump);
+        self.observe(seq, &ids);
+        let mut runs: Vec<(u64, String)> = self
+            .runs
+            .iter()
+            .filter(|(_, r)| r.deferred && r.phase == Phase::Checking)
+            .map(|(k, r)| (r.start_seq, k.clone()))
+            .collect();
+        runs.sort();
+        let mut verdicts = Vec::new();
+        let mut next: Option<Decision> = None;
+        for (_, run) in runs {
+            let decision = self.judge(&run, seq, Some(dump), &ids, now);
+            let (wait, profile) = match decision {
+                Decision::Done(v) => {
+                    verdicts.push(v);
+                    continue;
+                }
+                Decision::Again(w) => (w, false),
+                Decision::LeakProfile(w) => (w, true),
+            };
+            if let Some(r) = self.runs.get_mut(&run) {
+                r.wants_profile = profile;
+            }
+            next = Some(match next {
+                None if profile => Decision::LeakProfile(wait),
+                None => Decision::Again(wait),
+                Some(Decision::LeakProfile(w)) | Some(Decision::Again(w)) => {
+                    let w = w.min(wait);
+                    if profile || matches!(next, Some(Decision::LeakProfile(_))) {
+                        Decision::LeakProfile(w)
+                    } else {
+                        Decision::Again(w)
+                    }
+                }
+                Some(done) => done,
+            });
+        }
+        (verdicts, next)
     }
 
     /// A run's test function returned (after its cleanups and subtests).
@@ -348,6 +443,18 @@ impl Comparator {
     fn check(&mut self, run: &str, seq: u64, dump: Option<&str>, now: Instant) -> Decision {
         let ids = dump.map(goroutine_ids).unwrap_or_default();
         self.observe(seq, &ids);
+        self.judge(run, seq, dump, &ids, now)
+    }
+
+    /// [`Comparator::check`] once the snapshot's IDs are observed.
+    fn judge(
+        &mut self,
+        run: &str,
+        seq: u64,
+        dump: Option<&str>,
+        ids: &[u64],
+        now: Instant,
+    ) -> Decision {
         let Some(r) = self.runs.get(run) else {
             // A run the comparator never saw start: nothing to judge.
             return Decision::Done(RunVerdict {

@@ -22,6 +22,7 @@ pub const HARNESS_FILES: &[(&str, &str)] = &[
     ("run", include_str!("../harness/run.go")),
     ("dump", include_str!("../harness/dump.go")),
     ("probe", include_str!("../harness/probe.go")),
+    ("crowded", include_str!("../harness/crowded.go")),
 ];
 
 /// All of the helper's source, for cache keys.
@@ -30,6 +31,7 @@ pub const HARNESS_GO: &str = concat!(
     include_str!("../harness/run.go"),
     include_str!("../harness/dump.go"),
     include_str!("../harness/probe.go"),
+    include_str!("../harness/crowded.go"),
 );
 
 /// The name of the file added to each package.
@@ -277,7 +279,8 @@ mod tests {
                 "zz_leakcheck_main_test.go",
                 "zz_leakcheck_run_test.go",
                 "zz_leakcheck_dump_test.go",
-                "zz_leakcheck_probe_test.go"
+                "zz_leakcheck_probe_test.go",
+                "zz_leakcheck_crowded_test.go"
             ]
         );
         assert!(p.injected.iter().all(|(_, t)| t.contains("\npackage p\n")));

@@ -447,3 +447,43 @@ fn a_goroutine_the_profile_never_proves_waits_out_the_grace() {
     let v = done(d);
     assert!(!v.leaks[0].proven);
 }
+
+#[test]
+fn deferred_runs_are_judged_by_later_dumps_through_their_labels() {
+    let mut c = comparator(100);
+    let t0 = Instant::now();
+    // A crowded process: the base is one real dump, then no more.
+    let base = dump(&[
+        test_g(10, "TestA#1"),
+        g(2, "chan receive", None, "parked", 5, Some(1)),
+    ]);
+    c.start("TestA#1", 1, &base);
+    c.start_same("TestB#2", 2, 20);
+    c.end_deferred("TestA#1", RunStatus::Pass, t0);
+    c.end_deferred("TestB#2", RunStatus::Pass, t0);
+    assert!(c.has_deferred());
+    assert_eq!(c.deferred_of("TestA"), Some(false));
+    // The next dump: TestA's goroutines are gone; TestB's still there,
+    // and an unlabelled goroutine from before is not anyone's.
+    let later = dump(&[
+        g(2, "chan receive", None, "parked", 5, Some(1)),
+        g(21, "chan send", Some("TestB#2"), "leaky", 31, Some(20)),
+    ]);
+    let (verdicts, next) = c.check_deferred(5, &later, t0);
+    assert_eq!(verdicts.len(), 1);
+    assert_eq!(verdicts[0].run, "TestA#1");
+    assert!(verdicts[0].leaks.is_empty());
+    assert_eq!(next, Some(Decision::Again(MIN_BACKOFF)));
+    assert_eq!(c.deferred_of("TestA"), None);
+    assert_eq!(c.deferred_of("TestB"), Some(false));
+    // Still there after the grace period: TestB's leak, at its line.
+    let (verdicts, next) = c.check_deferred(6, &later, t0 + Duration::from_millis(100));
+    assert_eq!(next, None);
+    assert_eq!(verdicts.len(), 1);
+    let v = &verdicts[0];
+    assert_eq!(v.run, "TestB#2");
+    assert_eq!(v.leaks.len(), 1);
+    assert_eq!(v.leaks[0].line, 31);
+    assert!(v.leaks[0].ambiguous_with.is_empty());
+    assert!(!c.has_deferred());
+}

@@ -1,0 +1,97 @@
+// Checks in a crowded process: judging test runs with later dumps.
+
+package harness
+
+import (
+	"reflect"
+	"runtime"
+	"sync"
+	"testing"
+	"unsafe"
+)
+
+// leakcheckCrowded is the number of live goroutines from which a dump
+// per test is too dear (a dump stops the world for about 2 µs per
+// goroutine: 40 ms for 20,000).
+const leakcheckCrowded = 1000
+
+var (
+	// leakcheckProbes is set when leakcheck can ask for dumps while
+	// tests run (the control connection is up).
+	leakcheckProbes bool
+
+	// leakcheckDeferred counts the "end~" messages sent since the last
+	// full dump. Guarded by leakcheckDumpMu.
+	leakcheckDeferred int
+
+	leakcheckRootMu sync.Mutex
+	leakcheckRoots  = map[uintptr]bool{}
+)
+
+// leakcheckIsCrowded says whether to skip a run's dumps: in a crowded
+// process with goroutine labels in dumps and probes. Each test's
+// goroutines carry its label, so a later dump still tells them apart:
+// the helper sends "start~" and "end~" instead of dumps, and leakcheck
+// judges every ended run with the next dump it asks for (at most one per
+// few dumps' time, so checks cost a bounded share), or with the one
+// leakcheckFlush sends after the last test.
+func leakcheckIsCrowded() bool {
+	return leakcheckProbes && runtime.NumGoroutine() >= leakcheckCrowded
+}
+
+// leakcheckWatchRoot makes sure that when every test of this round has
+// finished (the root test's cleanup runs after all of them, parallel ones
+// included), the runs judged later are judged before the binary exits.
+func leakcheckWatchRoot(t *testing.T, socket string) {
+	if !leakcheckProbes {
+		return
+	}
+	parent := reflect.ValueOf(t).Elem().FieldByName("parent")
+	if !parent.IsValid() || parent.Kind() != reflect.Pointer || parent.IsNil() {
+		return
+	}
+	leakcheckRootMu.Lock()
+	defer leakcheckRootMu.Unlock()
+	if leakcheckRoots[parent.Pointer()] {
+		return
+	}
+	leakcheckRoots[parent.Pointer()] = true
+	// parent is a *testing.common, reached through an unexported field:
+	// its Cleanup is called through a copy of the pointer.
+	root := reflect.NewAt(parent.Type(), unsafe.Pointer(parent.UnsafeAddr())).Elem()
+	cleanup := root.MethodByName("Cleanup")
+	if !cleanup.IsValid() {
+		return
+	}
+	flush := func() { leakcheckFlush(socket) }
+	cleanup.Call([]reflect.Value{reflect.ValueOf(flush)})
+}
+
+// leakcheckFlush sends a dump that judges the runs still waiting for one,
+// and more until leakcheck is done with them.
+func leakcheckFlush(socket string) {
+	leakcheckDumpMu.Lock()
+	pending := leakcheckDeferred > 0
+	leakcheckDumpMu.Unlock()
+	if !pending {
+		return
+	}
+	conn := leakcheckGetConn(socket)
+	leakcheckSend(conn, "check -", false)
+	for {
+		reply, err := conn.replies.ReadString('\n')
+		if err != nil {
+			conn.Close()
+			return
+		}
+		switch reply {
+		case "again\n":
+			leakcheckSend(conn, "check -", false)
+		case "leakprofile\n":
+			leakcheckSend(conn, "check -", true)
+		default:
+			leakcheckPutConn(conn)
+			return
+		}
+	}
+}
