@@ -21,7 +21,8 @@ var (
 	leakcheckProbes bool
 
 	// leakcheckDeferred counts the "end~" messages sent since the last
-	// full dump. Guarded by leakcheckDumpMu.
+	// flush: their runs may still wait for dumps (one still inside its
+	// grace period needs more). Guarded by leakcheckDumpMu.
 	leakcheckDeferred int
 
 	leakcheckRootMu sync.Mutex
@@ -50,12 +51,13 @@ func leakcheckWatchRoot(t *testing.T, socket string) {
 	if !parent.IsValid() || parent.Kind() != reflect.Pointer || parent.IsNil() {
 		return
 	}
+	key := parent.Pointer()
 	leakcheckRootMu.Lock()
 	defer leakcheckRootMu.Unlock()
-	if leakcheckRoots[parent.Pointer()] {
+	if leakcheckRoots[key] {
 		return
 	}
-	leakcheckRoots[parent.Pointer()] = true
+	leakcheckRoots[key] = true
 	// parent is a *testing.common, reached through an unexported field:
 	// its Cleanup is called through a copy of the pointer.
 	root := reflect.NewAt(parent.Type(), unsafe.Pointer(parent.UnsafeAddr())).Elem()
@@ -63,7 +65,13 @@ func leakcheckWatchRoot(t *testing.T, socket string) {
 	if !cleanup.IsValid() {
 		return
 	}
-	flush := func() { leakcheckFlush(socket) }
+	flush := func() {
+		leakcheckFlush(socket)
+		// The next round (-count) may get a root at the same address.
+		leakcheckRootMu.Lock()
+		delete(leakcheckRoots, key)
+		leakcheckRootMu.Unlock()
+	}
 	cleanup.Call([]reflect.Value{reflect.ValueOf(flush)})
 }
 
@@ -72,6 +80,7 @@ func leakcheckWatchRoot(t *testing.T, socket string) {
 func leakcheckFlush(socket string) {
 	leakcheckDumpMu.Lock()
 	pending := leakcheckDeferred > 0
+	leakcheckDeferred = 0
 	leakcheckDumpMu.Unlock()
 	if !pending {
 		return

@@ -124,7 +124,6 @@ func leakcheckSend(conn io.Writer, kind string, profile bool) {
 	if p := pprof.Lookup("goroutineleak"); profile && p != nil {
 		var buf bytes.Buffer
 		p.WriteTo(&buf, 2)
-		leakcheckDeferred = 0 // it lists every goroutine
 		leakcheckDumpSeq++
 		leakcheckWrite(conn, kind+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" "+strconv.Itoa(buf.Len())+"\n", buf.Bytes())
 		return
@@ -149,7 +148,6 @@ func leakcheckDump(conn io.Writer, kind string, created uint64, ok bool) {
 		n = runtime.Stack(leakcheckDumpBuf, true)
 	}
 	leakcheckBaseLen, leakcheckBaseCount = 0, created
-	leakcheckDeferred = 0
 	if len(leakcheckBaseExtra) > 0 {
 		leakcheckBaseExtra = map[string]bool{}
 	}
