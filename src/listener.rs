@@ -50,6 +50,30 @@ use std::time::{Duration, Instant};
 use crate::compare::{Comparator, Decision, RunStatus, RunVerdict};
 use crate::error::Error;
 
+/// Names a file that gets every message header from every helper, one
+/// line each (`KIND RUN ... SEQ LEN`), appended: for seeing what the
+/// protocol did (how many dumps a run took, which runs were judged later).
+pub const PROTOCOL_LOG_ENV: &str = "LEAKCHECK_PROTOCOL_LOG";
+
+/// Appends `line` to the protocol log, if one is asked for.
+fn log_message(line: &str) {
+    use std::sync::OnceLock;
+    static LOG: OnceLock<Option<Mutex<std::fs::File>>> = OnceLock::new();
+    let log = LOG.get_or_init(|| {
+        let path = std::env::var_os(PROTOCOL_LOG_ENV).filter(|p| !p.is_empty())?;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()
+            .map(Mutex::new)
+    });
+    if let Some(file) = log {
+        let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = file.write_all(line.as_bytes());
+    }
+}
+
 /// How long a message may wait for an earlier-numbered one before it is
 /// processed anyway (only a helper that died mid-write leaves a gap).
 const ORDER_WAIT: Duration = Duration::from_secs(5);
@@ -461,7 +485,7 @@ fn serve(stream: UnixStream, shared: &Shared) {
         line.clear();
         match reader.read_line(&mut line) {
             Ok(0) | Err(_) => return,
-            Ok(_) => {}
+            Ok(_) => log_message(&line),
         }
         let Some(msg) = parse_header(&line) else {
             shared.lock().errors.push(format!(

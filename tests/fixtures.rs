@@ -261,3 +261,62 @@ fn verbose_output_shows_full_stacks_and_test_output() {
     assert!(stdout.contains("        | goroutine "), "{stdout}");
     assert!(stdout.contains("grandchild.child("), "{stdout}");
 }
+
+#[test]
+fn a_crowded_process_is_judged_with_few_dumps_and_exactly() {
+    // go-fixtures/crowded keeps 1,500 goroutines alive: from Go 1.26 the
+    // helper stops dumping them at every run's start and end (`start~`,
+    // `end~`), and leakcheck judges the runs with a few later dumps. Ten
+    // rounds: every run of the two leaking tests leaks, no other does.
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let report_file = tempfile::NamedTempFile::new().unwrap();
+    let out = leakcheck()
+        .current_dir(fixtures())
+        .env(leakcheck::listener::PROTOCOL_LOG_ENV, log.path())
+        .arg("--report")
+        .arg(report_file.path())
+        .args(["--grace", "300ms", "--", "-count=10", "./crowded"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let report: Report =
+        serde_json::from_str(&std::fs::read_to_string(report_file.path()).unwrap()).unwrap();
+    let tests = &report.packages[0].tests;
+    assert_eq!(tests.len(), 7, "{stdout}");
+    for t in tests {
+        let (leaked_runs, line) = match t.name.as_str() {
+            "TestCrowdedLeak" => (10, Some(49)),
+            "TestCrowdedParallelLeak" => (10, Some(54)),
+            _ => (0, None),
+        };
+        assert_eq!(t.runs, 10, "{}", t.name);
+        assert_eq!(t.leaked_runs, leaked_runs, "{}: {stdout}", t.name);
+        let lines: Vec<u32> = t
+            .leaks
+            .iter()
+            .map(|l| l.created_by.as_ref().unwrap().line)
+            .collect();
+        assert_eq!(lines, line.into_iter().collect::<Vec<_>>(), "{}", t.name);
+        assert!(t.leaks.iter().all(|l| l.ambiguous_with.is_empty()));
+    }
+    let log = std::fs::read_to_string(log.path()).unwrap();
+    let kinds: Vec<&str> = log.lines().filter_map(|l| l.split(' ').next()).collect();
+    let deferred = kinds.iter().filter(|k| **k == "end~").count();
+    // Runs' own full dumps (the other dumps are checks: the grace period
+    // of TestCrowdedLinger's goroutine, the leak profile for the leaks).
+    let run_dumps = log
+        .lines()
+        .filter(|l| (l.starts_with("start ") || l.starts_with("end ")) && !l.ends_with(" 0"))
+        .count();
+    if go_minor() >= 26 {
+        // Only the first run's start dumps the crowd; every run starts
+        // goroutines, and every one is judged later.
+        assert_eq!(run_dumps, 1, "{log}");
+        assert_eq!(deferred, 70, "{log}");
+    } else {
+        // No labels in dumps: every run is dumped.
+        assert_eq!(deferred, 0, "{log}");
+        assert!(run_dumps >= 70, "{log}");
+    }
+}
