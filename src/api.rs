@@ -4,7 +4,7 @@
 //! some of its packages) and [`GoPackage`] (one package directory), and the
 //! [`LeakAssertions`] helpers on the reports they return. Results are the
 //! types the CLI reports: [`Report`], [`PackageReport`], [`TestReport`]
-//! (with [`TestOutcome`](crate::report::TestOutcome) and
+//! (with [`TestOutcome`] and
 //! [`Leak`](crate::compare::Leak)s that carry their creation sites).
 //!
 //! Paths are relative to the directory of the crate being tested

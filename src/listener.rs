@@ -23,18 +23,31 @@
 //! - `again RUN SEQ LEN\n` + dump, answered the same way; leakcheck may
 //!   also answer `leakprofile\n`: send the goroutine leak profile next;
 //! - `control - 0 0\n` once per process, on a connection that then
-//!   carries probes: leakcheck writes `leakprofile\n`, the helper answers
-//!   `probe - SEQ LEN\n` + the goroutine leak profile (to find tests whose
-//!   own goroutine is proven deadlocked while they run);
+//!   carries probes: leakcheck writes `leakprofile\n` (or `dump\n`), the
+//!   helper answers `probe - SEQ LEN\n` + the goroutine leak profile (or a
+//!   plain dump): to find tests whose own goroutine is proven deadlocked
+//!   while they run, and to judge deferred runs (below);
+//! - in a crowded process (1,000 goroutines or more, with labels in dumps
+//!   and probes: Go 1.26+), where a dump per run would cost tens of
+//!   milliseconds: `start~ RUN GID SEQ 0\n` instead of a start dump (the
+//!   previous snapshot is stale: goroutines created since it are judged
+//!   by their labels, or by the wider window between the dumps around
+//!   them), and `end~ RUN STATUS SEQ 0\n` instead of an end dump, not
+//!   answered: the run is judged with every later full dump.
+//!   [`HelperListener::wait_verdict`] asks for one through the probe
+//!   connection, at most a third of the time; after the last test of a
+//!   round the helper sends `check - SEQ LEN\n` + dump, answered like
+//!   `end` until no deferred run is left;
 //! - `ask RUN 0 0\n` before a run, when the helper runs with
 //!   `LEAKCHECK_ASK=1`: leakcheck answers `run\n` or `skip\n` (a test
 //!   that already leaked is not repeated under `--until-leak`).
 //!
-//! SEQ numbers the helper's dumps (and `start=`/`end=`) in the order they
-//! were taken; messages reach the comparator in that order whatever
-//! connection they came on. The helper sends `start=` and `end=` only when
+//! SEQ numbers the helper's dumps (and the short messages) in the order
+//! they were taken; messages reach the comparator in that order whatever
+//! connection they came on. The helper sends the short messages only when
 //! the runtime counts created goroutines (`/sched/goroutines-created`,
-//! Go 1.26+); older runtimes always get full dumps.
+//! Go 1.26+); older runtimes always get full dumps. [`PROTOCOL_LOG_ENV`]
+//! logs every header.
 //! This module owns the socket, the threads that serve it, and handing
 //! verdicts to the runner; all decisions are the comparator's.
 
@@ -242,7 +255,7 @@ impl HelperListener {
     /// that its last message is sent and on its way (`end=` is not
     /// answered, so the helper does not wait for it to be judged). Gives
     /// up when every connection the helper made is closed (it exited), or
-    /// after [`ORDER_WAIT`]; a verdict that comes later is still returned
+    /// after five seconds; a verdict that comes later is still returned
     /// by [`HelperListener::finish`].
     ///
     /// A run the helper ended without a dump (`end~`, a crowded process)
@@ -296,7 +309,7 @@ impl HelperListener {
 
     /// Stops listening and waits for the connection threads (the test
     /// binary has exited, so they are at end of stream). A connection
-    /// still open after [`ORDER_WAIT`] (a process the binary started kept
+    /// still open after five seconds (a process the binary started kept
     /// it) is shut down. Returns the runs that started and were never
     /// judged, verdicts never taken, and protocol errors.
     pub fn finish(&self) -> Finished {
