@@ -16,9 +16,17 @@ import (
 const leakcheckCrowded = 1000
 
 var (
+	// leakcheckDeferChecks is set when leakcheck allows runs to be judged
+	// later (LEAKCHECK_DEFER=1, from --defer-checks).
+	leakcheckDeferChecks bool
+
 	// leakcheckProbes is set when leakcheck can ask for dumps while
 	// tests run (the control connection is up).
 	leakcheckProbes bool
+
+	// leakcheckFlushing is set once a round's root test will send the
+	// final check: no run is deferred without one.
+	leakcheckFlushing bool
 
 	// leakcheckDeferred counts the "end~" messages sent since the last
 	// flush: their runs may still wait for dumps (one still inside its
@@ -29,22 +37,26 @@ var (
 	leakcheckRoots  = map[uintptr]bool{}
 )
 
-// leakcheckIsCrowded says whether to skip a run's dumps: in a crowded
-// process with goroutine labels in dumps and probes. Each test's
+// leakcheckIsCrowded says whether to skip a run's dumps: when leakcheck
+// allows it (--defer-checks), in a crowded process with goroutine labels
+// in dumps and probes, once the round's final check is arranged. Each test's
 // goroutines carry its label, so a later dump still tells them apart:
 // the helper sends "start~" and "end~" instead of dumps, and leakcheck
 // judges every ended run with the next dump it asks for (at most one per
 // few dumps' time, so checks cost a bounded share), or with the one
 // leakcheckFlush sends after the last test.
 func leakcheckIsCrowded() bool {
-	return leakcheckProbes && runtime.NumGoroutine() >= leakcheckCrowded
+	leakcheckRootMu.Lock()
+	flushing := leakcheckFlushing
+	leakcheckRootMu.Unlock()
+	return flushing && runtime.NumGoroutine() >= leakcheckCrowded
 }
 
 // leakcheckWatchRoot makes sure that when every test of this round has
 // finished (the root test's cleanup runs after all of them, parallel ones
 // included), the runs judged later are judged before the binary exits.
 func leakcheckWatchRoot(t *testing.T, socket string) {
-	if !leakcheckProbes {
+	if !leakcheckProbes || !leakcheckDeferChecks {
 		return
 	}
 	parent := reflect.ValueOf(t).Elem().FieldByName("parent")
@@ -67,12 +79,14 @@ func leakcheckWatchRoot(t *testing.T, socket string) {
 	}
 	flush := func() {
 		leakcheckFlush(socket)
-		// The next round (-count) may get a root at the same address.
 		leakcheckRootMu.Lock()
+		leakcheckFlushing = false
+		// The next round (-count) may get a root at the same address.
 		delete(leakcheckRoots, key)
 		leakcheckRootMu.Unlock()
 	}
 	cleanup.Call([]reflect.Value{reflect.ValueOf(flush)})
+	leakcheckFlushing = true
 }
 
 // leakcheckFlush sends a dump that judges the runs still waiting for one,

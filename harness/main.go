@@ -60,10 +60,12 @@ var leakcheckAsk bool
 func leakcheckMain(m *testing.M, userMain func(*testing.M)) {
 	socket := os.Getenv(leakcheckSocketEnv)
 	leakcheckAsk = os.Getenv("LEAKCHECK_ASK") == "1"
+	leakcheckDeferChecks = os.Getenv("LEAKCHECK_DEFER") == "1"
 	// Child processes started by tests (the os.Args[0] helper-process
 	// pattern) must not report to leakcheck as if they were this binary.
 	os.Unsetenv(leakcheckSocketEnv)
 	os.Unsetenv("LEAKCHECK_ASK")
+	os.Unsetenv("LEAKCHECK_DEFER")
 	if socket != "" {
 		if err := leakcheckWrap(m, socket); err != nil {
 			fmt.Fprintf(os.Stderr, "leakcheck: %v\n", err)

@@ -144,6 +144,15 @@ pub struct Cli {
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
 
+    /// In a crowded test process (1,000 goroutines or more, Go 1.26+), do
+    /// not dump every goroutine at each test's start and end: judge the
+    /// tests with a few later dumps, telling their goroutines apart by
+    /// their labels. Much faster there; goroutines without a label
+    /// (started on a test's behalf by older goroutines) may then be blamed
+    /// on a later test, and a crash can leave the last tests unjudged.
+    #[arg(long)]
+    pub defer_checks: bool,
+
     /// Build test binaries into a temporary directory instead of the
     /// kept build directory (under $LEAKCHECK_CACHE_DIR, else the user's
     /// cache directory), where binaries of unchanged packages are reused
@@ -354,6 +363,7 @@ impl Cli {
             partition,
             baseline,
             keep_builds: (!self.no_build_cache).then(crate::cache::user_dir),
+            defer_checks: self.defer_checks,
         };
         Ok((opts, settings))
     }

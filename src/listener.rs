@@ -27,8 +27,9 @@
 //!   helper answers `probe - SEQ LEN\n` + the goroutine leak profile (or a
 //!   plain dump): to find tests whose own goroutine is proven deadlocked
 //!   while they run, and to judge deferred runs (below);
-//! - in a crowded process (1,000 goroutines or more, with labels in dumps
-//!   and probes: Go 1.26+), where a dump per run would cost tens of
+//! - with `LEAKCHECK_DEFER=1` (`--defer-checks`), in a crowded process
+//!   (1,000 goroutines or more, with labels in dumps and probes: Go
+//!   1.26+), where a dump per run would cost tens of
 //!   milliseconds: `start~ RUN GID SEQ 0\n` instead of a start dump (the
 //!   previous snapshot is stale: goroutines created since it are judged
 //!   by their labels, or by the wider window between the dumps around

@@ -90,6 +90,10 @@ pub struct RunOptions {
     pub baseline: Option<crate::baseline::Baseline>,
     /// Run only this shard of the packages (`--partition`).
     pub partition: Option<crate::partition::Partition>,
+    /// In a crowded process (1,000 goroutines or more, Go 1.26+), judge
+    /// runs with later dumps instead of dumping at each run's start and
+    /// end (`--defer-checks`; see the README for what it costs).
+    pub defer_checks: bool,
     /// Keep the batched builds under this directory between runs, so
     /// binaries of unchanged packages are not linked again (`None`: build
     /// into a temporary directory). See `runner/builddir.rs`.
@@ -113,6 +117,7 @@ impl RunOptions {
             partition: None,
             baseline: None,
             keep_builds: None,
+            defer_checks: false,
         }
     }
 }
@@ -498,9 +503,11 @@ impl PackageContext<'_> {
         join.baseline = self.opts.baseline.as_ref().map(|b| (b, self.module_root));
         let mut skip: Vec<String> = Vec::new();
         let mut last = ProcessEnd::default();
+        // Protocol errors of every process, not only the last one's.
+        let mut errors = Vec::new();
         for attempt in 0.. {
             join.attempt = attempt;
-            let end = match self.run_process(index, attempt, pkg, binary, &skip, &mut join) {
+            let mut end = match self.run_process(index, attempt, pkg, binary, &skip, &mut join) {
                 Ok(end) => end,
                 Err(message) => {
                     join.raw_output(format!("leakcheck: {message}\n"));
@@ -508,6 +515,7 @@ impl PackageContext<'_> {
                     break;
                 }
             };
+            errors.append(&mut end.errors);
             let stopped_early = end.hung.is_some() || !end.crashed.is_empty();
             let before = skip.len();
             skip = join.finished_tests();
@@ -520,7 +528,7 @@ impl PackageContext<'_> {
                 pkg.import_path
             ));
         }
-        join.finish(last.exit_code, last.errors, started.elapsed())
+        join.finish(last.exit_code, errors, started.elapsed())
     }
 
     /// Runs one process of a test binary.
@@ -548,6 +556,9 @@ impl PackageContext<'_> {
             .env("LEAKCHECK_SOCKET", listener.path());
         if self.opts.until_leak.is_some() {
             cmd = cmd.env("LEAKCHECK_ASK", "1");
+        }
+        if self.opts.defer_checks {
+            cmd = cmd.env("LEAKCHECK_DEFER", "1");
         }
         if self.env.has_traceback_labels() {
             let godebug = std::env::var("GODEBUG").ok();

@@ -264,10 +264,11 @@ fn verbose_output_shows_full_stacks_and_test_output() {
 
 #[test]
 fn a_crowded_process_is_judged_with_few_dumps_and_exactly() {
-    // go-fixtures/crowded keeps 1,500 goroutines alive: from Go 1.26 the
-    // helper stops dumping them at every run's start and end (`start~`,
-    // `end~`), and leakcheck judges the runs with a few later dumps. Ten
-    // rounds: every run of the two leaking tests leaks, no other does.
+    // go-fixtures/crowded keeps 1,500 goroutines alive: with
+    // --defer-checks, from Go 1.26, the helper stops dumping them at every
+    // run's start and end (`start~`, `end~`), and leakcheck judges the
+    // runs with a few later dumps. Ten rounds: every run of the two
+    // leaking tests leaks, no other does.
     let log = tempfile::NamedTempFile::new().unwrap();
     let report_file = tempfile::NamedTempFile::new().unwrap();
     let out = leakcheck()
@@ -275,7 +276,8 @@ fn a_crowded_process_is_judged_with_few_dumps_and_exactly() {
         .env(leakcheck::listener::PROTOCOL_LOG_ENV, log.path())
         .arg("--report")
         .arg(report_file.path())
-        .args(["--grace", "300ms", "--", "-count=10", "./crowded"])
+        .args(["--defer-checks", "--grace", "300ms"])
+        .args(["--", "-count=10", "./crowded"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -319,4 +321,24 @@ fn a_crowded_process_is_judged_with_few_dumps_and_exactly() {
         assert_eq!(deferred, 0, "{log}");
         assert!(run_dumps >= 70, "{log}");
     }
+}
+
+#[test]
+fn checks_are_deferred_only_when_asked() {
+    // Without --defer-checks every run of the crowded fixture is dumped
+    // (the fixture test above checks its verdicts).
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let out = leakcheck()
+        .current_dir(fixtures())
+        .env(leakcheck::listener::PROTOCOL_LOG_ENV, log.path())
+        .args(["--grace", "300ms", "./crowded"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let log = std::fs::read_to_string(log.path()).unwrap();
+    assert!(!log.contains("end~") && !log.contains("start~"), "{log}");
+    assert!(
+        log.lines().any(|l| l.starts_with("end TestCrowdedLeak#")),
+        "{log}"
+    );
 }
