@@ -202,6 +202,9 @@ struct Found {
     proven: Vec<u64>,
     /// Every goroutine found is proven leaked, now or earlier.
     all_proven: bool,
+    /// A goroutine that may be this run's was passed over because
+    /// another candidate test is still running.
+    waiting: bool,
 }
 
 /// The state of one test binary's process.
@@ -480,6 +483,17 @@ impl Comparator {
         r.proven.extend(found.proven);
         let started = r.check_started.unwrap_or(now);
         let deadline = started + self.config.grace;
+        if r.deferred && found.waiting {
+            // Judged with a later dump, its window is wide: a goroutine
+            // passed over now may be this run's, so it waits for the other
+            // candidates to end rather than passing; the earliest
+            // candidate then reports it.
+            let backoff = MIN_BACKOFF
+                .saturating_mul(1u32 << r.attempts.min(16))
+                .min(MAX_BACKOFF);
+            r.attempts += 1;
+            return Decision::Again(backoff);
+        }
         if !found.leaks.is_empty() && !found.all_proven && now < deadline {
             // Still alive after the first check: let the GC prove what it
             // can (at once, then after each backoff for a few checks)
@@ -614,6 +628,7 @@ impl Comparator {
                         .iter()
                         .any(|o| self.runs.get(*o).is_some_and(|r| r.phase == Phase::Running))
                     {
+                        found.waiting = true;
                         continue;
                     }
                     let mut tests: Vec<String> = others

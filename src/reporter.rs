@@ -297,7 +297,7 @@ pub fn leak_report_lines(test: &str, leaks: &[Leak], base: &Path, verbose: bool)
         }
         if !l.ambiguous_with.is_empty() {
             lines.push(format!(
-                "        owner ambiguous: may belong to {} instead (they ran in parallel)\n",
+                "        owner ambiguous: may belong to {} instead (created while they ran too)\n",
                 l.ambiguous_with.join(", ")
             ));
         }

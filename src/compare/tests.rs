@@ -487,3 +487,35 @@ fn deferred_runs_are_judged_by_later_dumps_through_their_labels() {
     assert!(v.leaks[0].ambiguous_with.is_empty());
     assert!(!c.has_deferred());
 }
+
+#[test]
+fn a_deferred_run_waits_for_a_later_candidate_instead_of_passing() {
+    let mut c = comparator(100);
+    let t0 = Instant::now();
+    // A server started before the tests (no label) serves TestA's request
+    // with a handler goroutine that stays; the first dump to show it comes
+    // after TestB started.
+    let server = g(2, "IO wait", None, "serve", 5, Some(1));
+    c.start(
+        "TestA#1",
+        1,
+        &dump(&[test_g(10, "TestA#1"), server.clone()]),
+    );
+    c.end_deferred("TestA#1", RunStatus::Pass, t0);
+    c.start_same("TestB#2", 3, 20);
+    let handler = g(30, "select (no cases)", None, "handle", 41, Some(2));
+    let later = dump(&[server.clone(), handler.clone()]);
+    let (verdicts, next) = c.check_deferred(4, &later, t0);
+    // TestB still runs: TestA does not pass yet.
+    assert!(verdicts.is_empty(), "{verdicts:?}");
+    assert!(next.is_some());
+    c.end_deferred("TestB#2", RunStatus::Pass, t0);
+    let t1 = t0 + Duration::from_millis(100);
+    let (verdicts, next) = c.check_deferred(5, &later, t1);
+    assert_eq!(next, None);
+    let a = verdicts.iter().find(|v| v.test == "TestA").unwrap();
+    let b = verdicts.iter().find(|v| v.test == "TestB").unwrap();
+    assert_eq!(a.leaks.len(), 1, "the earliest candidate reports it");
+    assert_eq!(a.leaks[0].ambiguous_with, vec!["TestB".to_string()]);
+    assert!(b.leaks.is_empty());
+}
