@@ -138,6 +138,29 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Asks the helper for a dump (or the leak profile) that judges the
+    /// deferred runs, unless one is on its way or the last one came less
+    /// than twice its cost ago; then returns when to ask again.
+    fn ask_for_check(&self, state: &mut State, profile: bool, now: Instant) -> Option<Instant> {
+        if state.check_asked.is_some() {
+            return None;
+        }
+        let allowed = state
+            .check_came
+            .map_or(now, |came| came + state.check_cost * 2);
+        if now < allowed {
+            return Some(allowed);
+        }
+        let request: &[u8] = if profile { b"leakprofile\n" } else { b"dump\n" };
+        let mut control = self.control.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = control.as_mut() {
+            if c.write_all(request).is_ok() {
+                state.check_asked = Some(now);
+            }
+        }
+        None
+    }
 }
 
 /// Serves one test binary's helper.
@@ -280,22 +303,7 @@ impl HelperListener {
             if let Some(profile) = state.comparator.deferred_of(test) {
                 // Judged within its grace period, with dumps asked for.
                 deadline = deadline.max(start + ORDER_WAIT + state.comparator.grace());
-                let allowed = state
-                    .check_came
-                    .map_or(now, |came| came + state.check_cost * 2);
-                if state.check_asked.is_none() && now >= allowed {
-                    let request: &[u8] = if profile { b"leakprofile\n" } else { b"dump\n" };
-                    let mut control = self
-                        .shared
-                        .control
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner());
-                    if let Some(c) = control.as_mut() {
-                        if c.write_all(request).is_ok() {
-                            state.check_asked = Some(now);
-                        }
-                    }
-                } else if state.check_asked.is_none() {
+                if let Some(allowed) = self.shared.ask_for_check(&mut state, profile, now) {
                     wake = wake.min(allowed);
                 }
             }
@@ -614,6 +622,9 @@ fn serve(stream: UnixStream, shared: &Shared) {
                 "end~" => {
                     let status = msg.status.unwrap_or(RunStatus::Pass);
                     state.comparator.end_deferred(&msg.run, status, now);
+                    // Judged as soon as the cost allows, not only when the
+                    // runner needs the verdict: the binary may end first.
+                    shared.ask_for_check(&mut state, false, now);
                     None
                 }
                 "start" => {
