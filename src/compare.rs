@@ -320,6 +320,19 @@ impl Comparator {
         self.config.grace
     }
 
+    /// Runs that ended without a dump and were never judged, in start
+    /// order (their process exited first).
+    pub fn unjudged_runs(&self) -> Vec<String> {
+        let mut v: Vec<_> = self
+            .runs
+            .iter()
+            .filter(|(_, r)| r.deferred && r.phase == Phase::Checking)
+            .map(|(k, r)| (r.start_seq, k.clone()))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, k)| k).collect()
+    }
+
     /// Whether some run waits for a dump to be judged.
     pub fn has_deferred(&self) -> bool {
         self.runs

@@ -352,12 +352,9 @@ impl HelperListener {
         }
         let mut state = self.shared.lock();
         let _ = std::fs::remove_file(&self.path);
-        if state.comparator.has_deferred() {
-            state.errors.push(
-                "the binary exited before the runs it ended without a dump were judged".into(),
-            );
-        }
+        let unjudged = state.comparator.unjudged_runs();
         Finished {
+            unjudged,
             unfinished: state.comparator.unfinished_runs(),
             verdicts: std::mem::take(&mut state.verdicts),
             errors: std::mem::take(&mut state.errors),
@@ -438,6 +435,9 @@ impl Prober {
 pub struct Finished {
     /// Runs that started and were never judged, in start order.
     pub unfinished: Vec<String>,
+    /// Of those, the runs that ended without a dump (`end~`): their test
+    /// finished, but whether it leaked is not known.
+    pub unjudged: Vec<String>,
     pub verdicts: HashMap<String, VecDeque<RunVerdict>>,
     pub errors: Vec<String>,
 }

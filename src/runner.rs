@@ -623,6 +623,9 @@ impl PackageContext<'_> {
         let finished = listener.finish();
         let exit_code = status.ok().and_then(|s| s.code());
         join.take_remaining_verdicts(finished.verdicts);
+        for run in &finished.unjudged {
+            join.unjudged(Comparator::test_of_run(run));
+        }
         let mut end = ProcessEnd {
             exit_code,
             errors: finished.errors,

@@ -323,3 +323,42 @@ fn verbose_output_says_once_when_the_leak_profile_is_missing() {
     let said = stdout.matches("has no goroutine leak profile").count();
     assert_eq!(said, if go_minor() >= 26 { 0 } else { 1 }, "{stdout}");
 }
+
+#[test]
+fn with_deferred_checks_a_crash_never_turns_a_leak_into_a_pass() {
+    // A crowded binary (1,500 goroutines) whose tests leak and end fast,
+    // then one calls os.Exit: with --defer-checks the runs that ended
+    // without a dump may not be judged before the binary is gone. Each
+    // leaking test must then be reported as leaked or as not judged
+    // (failed), never as passed.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "go.mod", "module example.com/m\n\ngo 1.21\n");
+    let mut src = String::from(
+        "package p\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\nfunc TestMain(m *testing.M) {\n\tstop := make(chan struct{})\n\tfor i := 0; i < 1500; i++ {\n\t\tgo func() { <-stop }()\n\t}\n\tos.Exit(m.Run())\n}\n\nfunc leak() { go func() { select {} }() }\n",
+    );
+    for i in 0..10 {
+        src.push_str(&format!(
+            "\nfunc TestLeak{i:02}(t *testing.T) {{ leak() }}\n"
+        ));
+    }
+    src.push_str("\nfunc TestZExit(t *testing.T) { os.Exit(3) }\n");
+    write(dir.path(), "p/p_test.go", &src);
+    let (out, report) = run_with_report(dir.path(), &["--defer-checks", "--grace", "300ms"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let tests = &report.packages[0].tests;
+    assert_eq!(tests.len(), 11, "{stdout}");
+    for t in tests {
+        let want = if t.name == "TestZExit" {
+            vec![TestOutcome::Crash]
+        } else {
+            vec![TestOutcome::Leak, TestOutcome::Fail]
+        };
+        assert!(
+            want.contains(&t.outcome),
+            "{}: {:?}\n{stdout}",
+            t.name,
+            t.outcome
+        );
+    }
+}

@@ -356,6 +356,26 @@ impl<'a> EventJoiner<'a> {
         state.has_final = true;
     }
 
+    /// A run of `test` ended without a dump (`--defer-checks`) and the
+    /// binary exited before one judged it: whether it leaked is not known,
+    /// so it does not pass.
+    pub(super) fn unjudged(&mut self, test: &str) {
+        let details = "leakcheck could not judge this run: the test binary exited before a \
+                       dump was taken after it (--defer-checks)";
+        self.events.push(output_event(
+            self.pkg,
+            Some(test),
+            format!("    {details}\n"),
+        ));
+        let state = self.state(test);
+        state.outcome = Some(
+            state
+                .outcome
+                .map_or(TestOutcome::Fail, |o| o.max(TestOutcome::Fail)),
+        );
+        state.details.get_or_insert_with(|| details.to_string());
+    }
+
     pub(super) fn finish(
         mut self,
         exit_code: Option<i32>,
