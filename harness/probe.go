@@ -20,6 +20,10 @@ func leakcheckServeProbes(conn io.ReadWriter) {
 		if err != nil {
 			return
 		}
-		leakcheckSend(conn, "probe -", request != "dump\n")
+		if request == "dump\n" {
+			leakcheckSend(conn, "dumped -", false)
+		} else {
+			leakcheckSend(conn, "probe -", true)
+		}
 	}
 }

@@ -23,10 +23,11 @@
 //! - `again RUN SEQ LEN\n` + dump, answered the same way; leakcheck may
 //!   also answer `leakprofile\n`: send the goroutine leak profile next;
 //! - `control - 0 0\n` once per process, on a connection that then
-//!   carries probes: leakcheck writes `leakprofile\n` (or `dump\n`), the
-//!   helper answers `probe - SEQ LEN\n` + the goroutine leak profile (or a
-//!   plain dump): to find tests whose own goroutine is proven deadlocked
-//!   while they run, and to judge deferred runs (below);
+//!   carries probes: leakcheck writes `leakprofile\n`, the helper answers
+//!   `probe - SEQ LEN\n` + the goroutine leak profile (to find tests whose
+//!   own goroutine is proven deadlocked while they run, and to judge
+//!   deferred runs, below); or `dump\n`, answered `dumped - SEQ LEN\n` +
+//!   a plain dump (to judge deferred runs);
 //! - with `LEAKCHECK_DEFER=1` (`--defer-checks`), in a crowded process
 //!   (1,000 goroutines or more, with labels in dumps and probes: Go
 //!   1.26+), where a dump per run would cost tens of
@@ -469,6 +470,7 @@ fn parse_header(line: &str) -> Option<Message> {
         | ["ask", run]
         | ["control", run]
         | ["probe", run]
+        | ["dumped", run]
         | ["check", run] => (parts[0], *run, None, None),
         ["end", run, s] | ["end=", run, s] | ["end~", run, s] => {
             (parts[0], *run, Some(status(s)), None)
@@ -571,14 +573,17 @@ fn serve(stream: UnixStream, shared: &Shared) {
             }
             let now = Instant::now();
             // Every full dump also judges the runs that wait for one.
-            let full = matches!(msg.kind.as_str(), "probe" | "start" | "end" | "again");
+            let full = matches!(
+                msg.kind.as_str(),
+                "probe" | "dumped" | "start" | "end" | "again"
+            );
             if full || msg.kind == "check" {
                 // What a dump costs the binary: about 150 MB/s of dump
                 // while the world is stopped, or what the last one asked
                 // for took, if more.
                 let estimate = Duration::from_secs_f64(msg.len as f64 / 150e6);
                 let measured = match (msg.kind.as_str(), state.check_asked) {
-                    ("probe", Some(asked)) => now.saturating_duration_since(asked),
+                    ("probe" | "dumped", Some(asked)) => now.saturating_duration_since(asked),
                     _ => Duration::ZERO,
                 };
                 state.check_cost = estimate.max(measured);
@@ -598,6 +603,13 @@ fn serve(stream: UnixStream, shared: &Shared) {
                     state.check_asked = None;
                     *shared.probe.lock().unwrap_or_else(|e| e.into_inner()) = Some(probe);
                     shared.probed.notify_all();
+                    None
+                }
+                "dumped" => {
+                    // Asked for by wait_verdict: judged above; the
+                    // watchdog's probe answer is not this.
+                    state.comparator.observe_dump(msg.seq, &text);
+                    state.check_asked = None;
                     None
                 }
                 "check" => {
