@@ -101,20 +101,5 @@ func leakcheckFlush(socket string) {
 	}
 	conn := leakcheckGetConn(socket)
 	leakcheckSend(conn, "check -", false)
-	for {
-		reply, err := conn.replies.ReadString('\n')
-		if err != nil {
-			conn.Close()
-			return
-		}
-		switch reply {
-		case "again\n":
-			leakcheckSend(conn, "check -", false)
-		case "leakprofile\n":
-			leakcheckSend(conn, "check -", true)
-		default:
-			leakcheckPutConn(conn)
-			return
-		}
-	}
+	leakcheckUntilDone(conn, "check -")
 }

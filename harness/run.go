@@ -84,6 +84,29 @@ func leakcheckPutConn(c *leakcheckConn) {
 	leakcheckConnMu.Unlock()
 }
 
+// leakcheckUntilDone answers leakcheck after a dump was sent on conn:
+// another dump (kind "again RUN" or "check -") or the goroutine leak
+// profile, as asked, until it says "done"; then conn goes back to the
+// pool.
+func leakcheckUntilDone(conn *leakcheckConn, kind string) {
+	for {
+		reply, err := conn.replies.ReadString('\n')
+		if err != nil {
+			conn.Close()
+			return
+		}
+		switch reply {
+		case "again\n":
+			leakcheckSend(conn, kind, false)
+		case "leakprofile\n":
+			leakcheckSend(conn, kind, true)
+		default:
+			leakcheckPutConn(conn)
+			return
+		}
+	}
+}
+
 func leakcheckRunTest(t *testing.T, socket, name string, f func(*testing.T)) {
 	run := name + "#" + strconv.FormatInt(leakcheckRuns.Add(1), 10)
 	conn := leakcheckGetConn(socket)
@@ -116,22 +139,7 @@ func leakcheckRunTest(t *testing.T, socket, name string, f func(*testing.T)) {
 			leakcheckPutConn(conn)
 			return
 		}
-		for {
-			reply, err := conn.replies.ReadString('\n')
-			if err != nil {
-				conn.Close()
-				return
-			}
-			switch reply {
-			case "again\n":
-				leakcheckSend(conn, "again "+run, false)
-			case "leakprofile\n":
-				leakcheckSend(conn, "again "+run, true)
-			default:
-				leakcheckPutConn(conn)
-				return
-			}
-		}
+		leakcheckUntilDone(conn, "again "+run)
 	})
 	f(t)
 }

@@ -11,6 +11,13 @@ fn comparator(grace_ms: u64) -> Comparator {
     })
 }
 
+/// A comparator for a binary that has the goroutine leak profile.
+fn comparator_with_profile(grace_ms: u64) -> Comparator {
+    let mut c = comparator(grace_ms);
+    c.config.leak_profile = true;
+    c
+}
+
 /// A goroutine block in runtime.Stack format.
 fn g(
     id: u64,
@@ -377,12 +384,7 @@ fn snapshots_standing_for_dumps_judge_as_the_dumps_would() {
 
 #[test]
 fn the_leak_profile_is_asked_again_until_it_proves_the_leak() {
-    let mut c = Comparator::new(CompareConfig {
-        grace: Duration::from_millis(1000),
-        ignore: IgnoreRules::default(),
-        goroot: GOROOT.into(),
-        leak_profile: true,
-    });
+    let mut c = comparator_with_profile(1000);
     let t0 = Instant::now();
     c.start("TestA#1", 1, &test_g(10, "TestA#1"));
     // The leaked goroutine has not blocked yet when the test ends, nor
@@ -415,12 +417,7 @@ fn the_leak_profile_is_asked_again_until_it_proves_the_leak() {
 
 #[test]
 fn a_goroutine_the_profile_never_proves_waits_out_the_grace() {
-    let mut c = Comparator::new(CompareConfig {
-        grace: Duration::from_millis(1000),
-        ignore: IgnoreRules::default(),
-        goroot: GOROOT.into(),
-        leak_profile: true,
-    });
+    let mut c = comparator_with_profile(1000);
     let t0 = Instant::now();
     c.start("TestA#1", 1, &test_g(10, "TestA#1"));
     let sleeping = dump(&[
