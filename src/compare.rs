@@ -152,6 +152,23 @@ struct Run {
     wants_profile: bool,
 }
 
+impl Run {
+    /// Ended without a dump and not judged yet.
+    fn waiting_for_dump(&self) -> bool {
+        self.deferred && self.phase == Phase::Checking
+    }
+
+    /// The wait before this run's next check: doubling from
+    /// [`MIN_BACKOFF`] up to [`MAX_BACKOFF`].
+    fn next_backoff(&mut self) -> Duration {
+        let backoff = MIN_BACKOFF
+            .saturating_mul(1u32 << self.attempts.min(16))
+            .min(MAX_BACKOFF);
+        self.attempts += 1;
+        backoff
+    }
+}
+
 /// Who a goroutine belongs to (run IDs borrowed from the comparator).
 #[derive(Debug, Clone, PartialEq)]
 enum Owner<'r> {
@@ -320,36 +337,37 @@ impl Comparator {
         self.config.grace
     }
 
-    /// Runs that ended without a dump and were never judged, in start
-    /// order (their process exited first).
-    pub fn unjudged_runs(&self) -> Vec<String> {
-        let mut v: Vec<_> = self
+    /// The IDs of the runs that `keep` selects, in start order.
+    fn runs_in_start_order(&self, keep: impl Fn(&Run) -> bool) -> Vec<String> {
+        let mut v: Vec<(u64, String)> = self
             .runs
             .iter()
-            .filter(|(_, r)| r.deferred && r.phase == Phase::Checking)
+            .filter(|(_, r)| keep(r))
             .map(|(k, r)| (r.start_seq, k.clone()))
             .collect();
         v.sort();
         v.into_iter().map(|(_, k)| k).collect()
     }
 
+    /// Runs that ended without a dump and were never judged, in start
+    /// order (their process exited first).
+    pub fn unjudged_runs(&self) -> Vec<String> {
+        self.runs_in_start_order(Run::waiting_for_dump)
+    }
+
     /// Whether some run waits for a dump to be judged.
     pub fn has_deferred(&self) -> bool {
-        self.runs
-            .values()
-            .any(|r| r.deferred && r.phase == Phase::Checking)
+        self.runs.values().any(Run::waiting_for_dump)
     }
 
     /// Whether a run of `test` waits for a dump to be judged, and if so
     /// whether that dump should be the leak profile.
     pub fn deferred_of(&self, test: &str) -> Option<bool> {
-        let mut found = None;
-        for r in self.runs.values() {
-            if r.test == test && r.deferred && r.phase == Phase::Checking {
-                found = Some(found.unwrap_or(false) || r.wants_profile);
-            }
-        }
-        found
+        self.runs
+            .values()
+            .filter(|r| r.test == test && r.waiting_for_dump())
+            .map(|r| r.wants_profile)
+            .reduce(|a, b| a || b)
     }
 
     /// Judges the deferred runs with snapshot `seq` (a full dump, or the
@@ -364,18 +382,13 @@ impl Comparator {
     ) -> (Vec<RunVerdict>, Option<Decision>) {
         let ids = goroutine_ids(dump);
         self.observe(seq, &ids);
-        let mut runs: Vec<(u64, String)> = self
-            .runs
-            .iter()
-            .filter(|(_, r)| r.deferred && r.phase == Phase::Checking)
-            .map(|(k, r)| (r.start_seq, k.clone()))
-            .collect();
-        runs.sort();
         let mut verdicts = Vec::new();
-        let mut next: Option<Decision> = None;
-        for (_, run) in runs {
-            let decision = self.judge(&run, seq, Some(dump), &ids, now);
-            let (wait, profile) = match decision {
+        // The soonest next check any waiting run needs, and whether one
+        // wants the leak profile.
+        let mut wait: Option<Duration> = None;
+        let mut profile = false;
+        for run in self.runs_in_start_order(Run::waiting_for_dump) {
+            let (w, wants) = match self.judge(&run, seq, Some(dump), &ids, now) {
                 Decision::Done(v) => {
                     verdicts.push(v);
                     continue;
@@ -384,22 +397,18 @@ impl Comparator {
                 Decision::LeakProfile(w) => (w, true),
             };
             if let Some(r) = self.runs.get_mut(&run) {
-                r.wants_profile = profile;
+                r.wants_profile = wants;
             }
-            next = Some(match next {
-                None if profile => Decision::LeakProfile(wait),
-                None => Decision::Again(wait),
-                Some(Decision::LeakProfile(w)) | Some(Decision::Again(w)) => {
-                    let w = w.min(wait);
-                    if profile || matches!(next, Some(Decision::LeakProfile(_))) {
-                        Decision::LeakProfile(w)
-                    } else {
-                        Decision::Again(w)
-                    }
-                }
-                Some(done) => done,
-            });
+            wait = Some(wait.map_or(w, |soonest| soonest.min(w)));
+            profile |= wants;
         }
+        let next = wait.map(|w| {
+            if profile {
+                Decision::LeakProfile(w)
+            } else {
+                Decision::Again(w)
+            }
+        });
         (verdicts, next)
     }
 
@@ -444,14 +453,7 @@ impl Comparator {
 
     /// Runs that started and were never judged (their process died).
     pub fn unfinished_runs(&self) -> Vec<String> {
-        let mut v: Vec<_> = self
-            .runs
-            .iter()
-            .filter(|(_, r)| r.phase != Phase::Closed)
-            .map(|(k, r)| (r.start_seq, k.clone()))
-            .collect();
-        v.sort();
-        v.into_iter().map(|(_, k)| k).collect()
+        self.runs_in_start_order(|r| r.phase != Phase::Closed)
     }
 
     /// Judges a run from snapshot `seq`: `dump`, or, when `None`, one that
@@ -501,11 +503,7 @@ impl Comparator {
             // passed over now may be this run's, so it waits for the other
             // candidates to end rather than passing; the earliest
             // candidate then reports it.
-            let backoff = MIN_BACKOFF
-                .saturating_mul(1u32 << r.attempts.min(16))
-                .min(MAX_BACKOFF);
-            r.attempts += 1;
-            return Decision::Again(backoff);
+            return Decision::Again(r.next_backoff());
         }
         if !found.leaks.is_empty() && !found.all_proven && now < deadline {
             // Still alive after the first check: let the GC prove what it
@@ -515,11 +513,7 @@ impl Comparator {
                 r.profile_asks = 1;
                 return Decision::LeakProfile(Duration::ZERO);
             }
-            let backoff = MIN_BACKOFF
-                .saturating_mul(1u32 << r.attempts.min(16))
-                .min(MAX_BACKOFF)
-                .min(deadline - now);
-            r.attempts += 1;
+            let backoff = r.next_backoff().min(deadline - now);
             if self.config.leak_profile && r.profile_asks < MAX_PROFILE_ASKS {
                 r.profile_asks += 1;
                 return Decision::LeakProfile(backoff);
@@ -542,14 +536,7 @@ impl Comparator {
 
     /// The runs of `test` whose test function has not returned.
     pub fn running_runs_of(&self, test: &str) -> Vec<String> {
-        let mut v: Vec<(u64, String)> = self
-            .runs
-            .iter()
-            .filter(|(_, r)| r.test == test && r.phase == Phase::Running)
-            .map(|(k, r)| (r.start_seq, k.clone()))
-            .collect();
-        v.sort();
-        v.into_iter().map(|(_, k)| k).collect()
+        self.runs_in_start_order(|r| r.test == test && r.phase == Phase::Running)
     }
 
     /// The run a goroutine of `snapshot` belongs to, when it is known
