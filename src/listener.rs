@@ -124,6 +124,19 @@ struct Shared {
 }
 
 impl State {
+    /// Keeps a decision's verdict, if it is one; returns the helper's
+    /// answer to it and how long to wait before giving it.
+    fn settle(&mut self, decision: Decision) -> (&'static str, Duration) {
+        match decision {
+            Decision::Done(v) => {
+                self.push_verdict(v);
+                ("done\n", Duration::ZERO)
+            }
+            Decision::LeakProfile(wait) => ("leakprofile\n", wait),
+            Decision::Again(wait) => ("again\n", wait),
+        }
+    }
+
     fn push_verdict(&mut self, v: RunVerdict) {
         if !v.leaks.is_empty() {
             self.leaked.insert(v.test.clone());
@@ -308,12 +321,7 @@ impl HelperListener {
                     wake = wake.min(allowed);
                 }
             }
-            state = self
-                .shared
-                .order
-                .wait_timeout(state, wake.saturating_duration_since(now))
-                .map(|(s, _)| s)
-                .unwrap_or_else(|e| e.into_inner().0);
+            state = wait_until(&self.shared.order, state, wake);
         }
     }
 
@@ -333,12 +341,7 @@ impl HelperListener {
             let deadline = Instant::now() + ORDER_WAIT;
             let mut state = self.shared.lock();
             while state.open > 0 && Instant::now() < deadline {
-                state = self
-                    .shared
-                    .order
-                    .wait_timeout(state, deadline.saturating_duration_since(Instant::now()))
-                    .map(|(s, _)| s)
-                    .unwrap_or_else(|e| e.into_inner().0);
+                state = wait_until(&self.shared.order, state, deadline);
             }
         }
         let connections =
@@ -393,12 +396,7 @@ impl Prober {
         let deadline = Instant::now() + timeout;
         let mut answer = self.shared.probe.lock().unwrap_or_else(|e| e.into_inner());
         while answer.is_none() && Instant::now() < deadline {
-            answer = self
-                .shared
-                .probed
-                .wait_timeout(answer, deadline.saturating_duration_since(Instant::now()))
-                .map(|(a, _)| a)
-                .unwrap_or_else(|e| e.into_inner().0);
+            answer = wait_until(&self.shared.probed, answer, deadline);
         }
         answer.take()
     }
@@ -490,6 +488,19 @@ fn parse_header(line: &str) -> Option<Message> {
     })
 }
 
+/// Waits on `signal` once, until `deadline` at the latest (a lock poisoned
+/// by a panicking thread is used all the same).
+fn wait_until<'a, T>(
+    signal: &Condvar,
+    guard: MutexGuard<'a, T>,
+    deadline: Instant,
+) -> MutexGuard<'a, T> {
+    signal
+        .wait_timeout(guard, deadline.saturating_duration_since(Instant::now()))
+        .map(|(g, _)| g)
+        .unwrap_or_else(|e| e.into_inner().0)
+}
+
 /// The largest message buffer a connection keeps between messages.
 const KEEP_BUFFER: usize = 1 << 20;
 
@@ -561,15 +572,11 @@ fn serve(stream: UnixStream, shared: &Shared) {
             Ok(text) => std::borrow::Cow::Borrowed(text),
             Err(_) => String::from_utf8_lossy(&dump),
         };
-        let decision = {
+        let answer = {
             let mut state = shared.lock();
             let deadline = Instant::now() + ORDER_WAIT;
             while state.next_seq < msg.seq && Instant::now() < deadline {
-                state = shared
-                    .order
-                    .wait_timeout(state, deadline.saturating_duration_since(Instant::now()))
-                    .map(|(s, _)| s)
-                    .unwrap_or_else(|e| e.into_inner().0);
+                state = wait_until(&shared.order, state, deadline);
             }
             let now = Instant::now();
             // Every full dump also judges the runs that wait for one.
@@ -589,26 +596,29 @@ fn serve(stream: UnixStream, shared: &Shared) {
                 state.check_cost = estimate.max(measured);
                 state.check_came = Some(now);
             }
-            if full && state.comparator.has_deferred() {
+            if full {
                 let dump = probe.as_deref().unwrap_or(&text);
-                let (verdicts, _) = state.comparator.check_deferred(msg.seq, dump, now);
-                for v in verdicts {
-                    state.push_verdict(v);
+                if state.comparator.has_deferred() {
+                    let (verdicts, _) = state.comparator.check_deferred(msg.seq, dump, now);
+                    for v in verdicts {
+                        state.push_verdict(v);
+                    }
+                } else if matches!(msg.kind.as_str(), "probe" | "dumped") {
+                    // (start, end and again observe their dump themselves)
+                    state.comparator.observe_dump(msg.seq, dump);
                 }
             }
-            let decision = match msg.kind.as_str() {
+            // What to answer, and after how long (`None`: no answer).
+            let answer = match msg.kind.as_str() {
                 "probe" => {
-                    let probe = probe.take().unwrap_or_default();
-                    state.comparator.observe_dump(msg.seq, &probe);
                     state.check_asked = None;
-                    *shared.probe.lock().unwrap_or_else(|e| e.into_inner()) = Some(probe);
+                    *shared.probe.lock().unwrap_or_else(|e| e.into_inner()) = probe.take();
                     shared.probed.notify_all();
                     None
                 }
                 "dumped" => {
-                    // Asked for by wait_verdict: judged above; the
-                    // watchdog's probe answer is not this.
-                    state.comparator.observe_dump(msg.seq, &text);
+                    // Asked for by wait_verdict, judged above; the
+                    // watchdog's probes are answered as "probe".
                     state.check_asked = None;
                     None
                 }
@@ -618,13 +628,7 @@ fn serve(stream: UnixStream, shared: &Shared) {
                     for v in verdicts {
                         state.push_verdict(v);
                     }
-                    Some(next.unwrap_or(Decision::Done(RunVerdict {
-                        run: String::new(),
-                        test: String::new(),
-                        status: RunStatus::Pass,
-                        leaks: Vec::new(),
-                        ignored: Vec::new(),
-                    })))
+                    Some(next.map_or(("done\n", Duration::ZERO), |d| state.settle(d)))
                 }
                 "start~" => {
                     let gid = msg.gid.unwrap_or(0);
@@ -648,29 +652,25 @@ fn serve(stream: UnixStream, shared: &Shared) {
                     state.comparator.start_same(&msg.run, msg.seq, gid);
                     None
                 }
-                "end=" => Some(state.comparator.end_same(
-                    &msg.run,
-                    msg.status.unwrap_or(RunStatus::Pass),
-                    msg.seq,
-                    now,
-                )),
-                "end" => Some(state.comparator.end(
-                    &msg.run,
-                    msg.status.unwrap_or(RunStatus::Pass),
-                    msg.seq,
-                    &text,
-                    now,
-                )),
-                _ => Some(state.comparator.again(&msg.run, msg.seq, &text, now)),
+                "end=" => {
+                    let status = msg.status.unwrap_or(RunStatus::Pass);
+                    let d = state.comparator.end_same(&msg.run, status, msg.seq, now);
+                    state.settle(d);
+                    None // not answered: judged at once (clean), see the protocol
+                }
+                "end" => {
+                    let status = msg.status.unwrap_or(RunStatus::Pass);
+                    let d = state.comparator.end(&msg.run, status, msg.seq, &text, now);
+                    Some(state.settle(d))
+                }
+                _ => {
+                    let d = state.comparator.again(&msg.run, msg.seq, &text, now);
+                    Some(state.settle(d))
+                }
             };
             state.next_seq = state.next_seq.max(msg.seq + 1);
-            if let Some(Decision::Done(v)) = &decision {
-                if msg.kind != "check" {
-                    state.push_verdict(v.clone());
-                }
-            }
             shared.order.notify_all();
-            decision
+            answer
         };
         drop(text);
         if dump.capacity() > KEEP_BUFFER {
@@ -678,21 +678,10 @@ fn serve(stream: UnixStream, shared: &Shared) {
             // connection's lifetime.
             dump = Vec::new();
         }
-        if msg.kind == "end=" {
-            continue; // not answered: judged at once (clean), see the protocol
-        }
-        let reply = match decision {
-            None => continue,
-            Some(Decision::Done(_)) => "done\n",
-            Some(Decision::LeakProfile(wait)) => {
-                std::thread::sleep(wait);
-                "leakprofile\n"
-            }
-            Some(Decision::Again(wait)) => {
-                std::thread::sleep(wait);
-                "again\n"
-            }
+        let Some((reply, wait)) = answer else {
+            continue;
         };
+        std::thread::sleep(wait);
         if writer.write_all(reply.as_bytes()).is_err() {
             return;
         }
