@@ -208,7 +208,8 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-fn sha256_hex(data: &[u8]) -> String {
+/// Lowercase hex of the SHA-256 of `data`.
+pub(crate) fn sha256_hex(data: &[u8]) -> String {
     hex(&Sha256::digest(data))
 }
 

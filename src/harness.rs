@@ -121,9 +121,7 @@ impl Overlay {
 /// (written to a temporary name and renamed, so a reader never sees part
 /// of one); returns its path.
 fn write_content_addressed(dir: &Path, name: &str, text: &str) -> Result<PathBuf, Error> {
-    use sha2::{Digest, Sha256};
-    let hash = Sha256::digest(text.as_bytes());
-    let hex: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = &crate::cache::sha256_hex(text.as_bytes())[..16];
     let path = dir.join(format!("{hex}-{name}"));
     if path.is_file() {
         return Ok(path);

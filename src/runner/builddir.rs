@@ -26,8 +26,6 @@
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 /// How many kept directories survive (each holds one module's binaries).
 pub(super) const KEEP_DIRS: usize = 8;
 
@@ -91,15 +89,7 @@ impl BuildDir {
 
 /// The directory name for one module and build configuration.
 fn key(parts: &[&str]) -> String {
-    let mut hash = Sha256::new();
-    for p in parts {
-        hash.update(p.as_bytes());
-        hash.update([0]);
-    }
-    hash.finalize()[..10]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::cache::sha256_hex(parts.join("\0").as_bytes())[..20].to_string()
 }
 
 fn open_lock(dir: &Path) -> Option<File> {
