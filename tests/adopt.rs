@@ -202,14 +202,10 @@ fn no_default_ignores_and_config_off_switch() {
 
 #[test]
 fn directive_without_a_reason_is_a_usage_error_at_its_line() {
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "go.mod", "module example.com/m\n\ngo 1.21\n");
-    write(dir.path(), "p/p.go", "package p\n\nvar never = make(chan int)\n\nfunc Start() {\n\tgo func() { <-never }() //leakcheck:ignore\n}\n");
-    write(
-        dir.path(),
-        "p/p_test.go",
-        "package p\n\nimport \"testing\"\n\nfunc TestStart(t *testing.T) { Start() }\n",
-    );
+    let dir = go_module(&[
+        ("p/p.go", "package p\n\nvar never = make(chan int)\n\nfunc Start() {\n\tgo func() { <-never }() //leakcheck:ignore\n}\n"),
+        ("p/p_test.go", "package p\n\nimport \"testing\"\n\nfunc TestStart(t *testing.T) { Start() }\n"),
+    ]);
     let out = leakcheck().current_dir(dir.path()).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -222,13 +218,10 @@ fn directive_without_a_reason_is_a_usage_error_at_its_line() {
 
 #[test]
 fn config_file_errors_name_file_line_and_key() {
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "go.mod", "module example.com/m\n\ngo 1.21\n");
-    write(
-        dir.path(),
+    let dir = go_module(&[(
         "p/p_test.go",
         "package p\n\nimport \"testing\"\n\nfunc TestA(t *testing.T) {}\n",
-    );
+    )]);
     for (toml, needle) in [
         (
             "grace = \"1s\"\ngraec = \"2s\"\n",
@@ -286,9 +279,8 @@ fn config_file_errors_name_file_line_and_key() {
 
 #[test]
 fn baseline_cycle_known_new_and_fixed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = go_module(&[]);
     let root = dir.path();
-    write(root, "go.mod", "module example.com/m\n\ngo 1.21\n");
     let leaky =
         |name: &str| format!("func {name}(t *testing.T) {{\n\tgo func() {{ <-never }}()\n}}\n\n");
     let source = |tests: &[&str]| {

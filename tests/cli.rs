@@ -90,28 +90,12 @@ fn bad_flags_are_refused_before_building() {
 
 #[test]
 fn a_package_that_does_not_compile_is_shown_and_others_still_run() {
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "go.mod", "module example.com/m\n\ngo 1.21\n");
-    write(
-        dir.path(),
-        "good/good.go",
-        "package good\n\nfunc Two() int { return 2 }\n",
-    );
-    write(
-        dir.path(),
-        "good/good_test.go",
-        "package good\n\nimport \"testing\"\n\nfunc TestTwo(t *testing.T) {\n\tif Two() != 2 {\n\t\tt.Fatal(\"no\")\n\t}\n}\n",
-    );
-    write(
-        dir.path(),
-        "bad/bad.go",
-        "package bad\n\nfunc Three() int { return 3 }\n",
-    );
-    write(
-        dir.path(),
-        "bad/bad_test.go",
-        "package bad\n\nimport \"testing\"\n\nfunc TestThree(t *testing.T) {\n\tvar x int = \"three\"\n\t_ = x\n}\n",
-    );
+    let dir = go_module(&[
+        ("good/good.go", "package good\n\nfunc Two() int { return 2 }\n"),
+        ("good/good_test.go", "package good\n\nimport \"testing\"\n\nfunc TestTwo(t *testing.T) {\n\tif Two() != 2 {\n\t\tt.Fatal(\"no\")\n\t}\n}\n"),
+        ("bad/bad.go", "package bad\n\nfunc Three() int { return 3 }\n"),
+        ("bad/bad_test.go", "package bad\n\nimport \"testing\"\n\nfunc TestThree(t *testing.T) {\n\tvar x int = \"three\"\n\t_ = x\n}\n"),
+    ]);
     let (out, report) = run_with_report(dir.path(), &[]);
     assert_eq!(out.status.code(), Some(2));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -143,19 +127,11 @@ fn a_package_that_does_not_compile_is_shown_and_others_still_run() {
 #[test]
 fn go_test_flags_reach_the_build_and_the_binary() {
     // -run selects tests; -tags reaches the build; -count repeats.
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "go.mod", "module example.com/m\n\ngo 1.21\n");
-    write(dir.path(), "p/p.go", "package p\n");
-    write(
-        dir.path(),
-        "p/tagged_test.go",
-        "//go:build special\n\npackage p\n\nimport \"testing\"\n\nfunc TestTagged(t *testing.T) {}\n",
-    );
-    write(
-        dir.path(),
-        "p/p_test.go",
-        "package p\n\nimport \"testing\"\n\nvar never = make(chan int)\n\nfunc TestLeaky(t *testing.T) { go func() { <-never }() }\n\nfunc TestOther(t *testing.T) {}\n",
-    );
+    let dir = go_module(&[
+        ("p/p.go", "package p\n"),
+        ("p/tagged_test.go", "//go:build special\n\npackage p\n\nimport \"testing\"\n\nfunc TestTagged(t *testing.T) {}\n"),
+        ("p/p_test.go", "package p\n\nimport \"testing\"\n\nvar never = make(chan int)\n\nfunc TestLeaky(t *testing.T) { go func() { <-never }() }\n\nfunc TestOther(t *testing.T) {}\n"),
+    ]);
     let (out, report) = run_with_report(
         dir.path(),
         &[
@@ -285,9 +261,8 @@ fn kept_binaries(cache: &std::path::Path) -> std::collections::BTreeMap<String, 
 
 #[test]
 fn unchanged_packages_are_not_linked_again() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = go_module(&[]);
     let cache = tempfile::tempdir().unwrap();
-    write(dir.path(), "go.mod", "module example.com/m\n\ngo 1.21\n");
     for p in ["a", "b"] {
         write(
             dir.path(),
@@ -346,26 +321,18 @@ fn unchanged_packages_are_not_linked_again() {
 fn a_package_that_no_longer_links_is_not_run_from_an_old_binary() {
     // The kept build directory still holds the binary of the last run
     // that linked; a link error now must be reported, not that binary run.
-    let dir = tempfile::tempdir().unwrap();
-    let cache = tempfile::tempdir().unwrap();
-    write(dir.path(), "go.mod", "module example.com/m\n\ngo 1.21\n");
-    write(
-        dir.path(),
+    let dir = go_module(&[(
         "p/p_test.go",
         "package p\n\nimport \"testing\"\n\nfunc TestA(t *testing.T) {}\n",
-    );
+    )]);
+    let cache = tempfile::tempdir().unwrap();
     let run = || {
-        let report = tempfile::NamedTempFile::new().unwrap();
-        let out = leakcheck()
-            .current_dir(dir.path())
-            .env("LEAKCHECK_CACHE_DIR", cache.path())
-            .arg("--report")
-            .arg(report.path())
-            .output()
-            .unwrap();
-        let report: leakcheck::report::Report =
-            serde_json::from_str(&std::fs::read_to_string(report.path()).unwrap()).unwrap();
-        (out, report)
+        run_command_with_report(
+            leakcheck()
+                .current_dir(dir.path())
+                .env("LEAKCHECK_CACHE_DIR", cache.path()),
+            &[],
+        )
     };
     let (out, report) = run();
     assert_eq!(out.status.code(), Some(0));

@@ -8,6 +8,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use common::*;
 use leakcheck::report::{PackageOutcome, Report, TestOutcome};
@@ -270,37 +271,56 @@ fn a_crowded_process_is_judged_with_few_dumps_and_exactly() {
     // runs with a few later dumps. Ten rounds: every run of the two
     // leaking tests leaks, no other does.
     let log = tempfile::NamedTempFile::new().unwrap();
-    let report_file = tempfile::NamedTempFile::new().unwrap();
-    let out = leakcheck()
-        .current_dir(fixtures())
-        .env(leakcheck::listener::PROTOCOL_LOG_ENV, log.path())
-        .arg("--report")
-        .arg(report_file.path())
-        .args(["--defer-checks", "--grace", "300ms"])
-        .args(["--", "-count=10", "./crowded"])
-        .output()
-        .unwrap();
+    let (out, report) = run_command_with_report(
+        leakcheck()
+            .current_dir(fixtures())
+            .env(leakcheck::listener::PROTOCOL_LOG_ENV, log.path()),
+        &[
+            "--defer-checks",
+            "--grace",
+            "300ms",
+            "--",
+            "-count=10",
+            "./crowded",
+        ],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    let report: Report =
-        serde_json::from_str(&std::fs::read_to_string(report_file.path()).unwrap()).unwrap();
+    // The package's `// want-leak:` markers: test -> (file, line, count).
+    let package = format!("{MODULE}/crowded");
+    let wanted: BTreeMap<String, (PathBuf, u32, usize)> = markers(&fixtures(), MODULE)
+        .into_iter()
+        .filter(|e| e.package == package)
+        .flat_map(|e| {
+            let site = (e.file.clone(), e.line, e.count);
+            e.tests.into_iter().map(move |t| (t, site.clone()))
+        })
+        .collect();
+    assert_eq!(wanted.len(), 2, "{wanted:?}");
     let tests = &report.packages[0].tests;
     assert_eq!(tests.len(), 7, "{stdout}");
     for t in tests {
-        let (leaked_runs, line) = match t.name.as_str() {
-            "TestCrowdedLeak" => (10, Some(49)),
-            "TestCrowdedParallelLeak" => (10, Some(54)),
-            _ => (0, None),
-        };
         assert_eq!(t.runs, 10, "{}", t.name);
-        assert_eq!(t.leaked_runs, leaked_runs, "{}: {stdout}", t.name);
-        let lines: Vec<u32> = t
+        let sites: Vec<(PathBuf, u32, usize)> = t
             .leaks
             .iter()
-            .map(|l| l.created_by.as_ref().unwrap().line)
+            .map(|l| {
+                assert!(l.ambiguous_with.is_empty(), "{}: {l:?}", t.name);
+                let c = l.created_by.as_ref().expect("created_by");
+                (PathBuf::from(&c.file), c.line, l.count)
+            })
             .collect();
-        assert_eq!(lines, line.into_iter().collect::<Vec<_>>(), "{}", t.name);
-        assert!(t.leaks.iter().all(|l| l.ambiguous_with.is_empty()));
+        match wanted.get(&t.name) {
+            // Every one of the ten runs leaks, from the marked line.
+            Some((file, line, count)) => {
+                assert_eq!(t.leaked_runs, 10, "{}: {stdout}", t.name);
+                assert_eq!(sites, vec![(file.clone(), *line, count * 10)], "{}", t.name);
+            }
+            None => {
+                assert_eq!(t.leaked_runs, 0, "{}: {stdout}", t.name);
+                assert!(sites.is_empty(), "{}: {sites:?}", t.name);
+            }
+        }
     }
     let log = std::fs::read_to_string(log.path()).unwrap();
     let kinds: Vec<&str> = log.lines().filter_map(|l| l.split(' ').next()).collect();

@@ -331,8 +331,6 @@ fn with_deferred_checks_a_crash_never_turns_a_leak_into_a_pass() {
     // without a dump may not be judged before the binary is gone. Each
     // leaking test must then be reported as leaked or as not judged
     // (failed), never as passed.
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "go.mod", "module example.com/m\n\ngo 1.21\n");
     let mut src = String::from(
         "package p\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\nfunc TestMain(m *testing.M) {\n\tstop := make(chan struct{})\n\tfor i := 0; i < 1500; i++ {\n\t\tgo func() { <-stop }()\n\t}\n\tos.Exit(m.Run())\n}\n\nfunc leak() { go func() { select {} }() }\n",
     );
@@ -342,7 +340,7 @@ fn with_deferred_checks_a_crash_never_turns_a_leak_into_a_pass() {
         ));
     }
     src.push_str("\nfunc TestZExit(t *testing.T) { os.Exit(3) }\n");
-    write(dir.path(), "p/p_test.go", &src);
+    let dir = go_module(&[("p/p_test.go", &src)]);
     let (out, report) = run_with_report(dir.path(), &["--defer-checks", "--grace", "300ms"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");

@@ -67,9 +67,14 @@ pub fn leakcheck() -> Command {
 /// Runs leakcheck with `args` in `dir`, writing a report; returns the
 /// process output and the report.
 pub fn run_with_report(dir: &Path, args: &[&str]) -> (Output, Report) {
+    run_command_with_report(leakcheck().current_dir(dir), args)
+}
+
+/// [`run_with_report`] for a leakcheck command set up by the caller
+/// (directory, environment).
+pub fn run_command_with_report(cmd: &mut Command, args: &[&str]) -> (Output, Report) {
     let report = tempfile::NamedTempFile::new().unwrap();
-    let out = leakcheck()
-        .current_dir(dir)
+    let out = cmd
         .arg("--report")
         .arg(report.path())
         .args(args)
@@ -185,6 +190,17 @@ pub fn tree_state(dir: &Path) -> BTreeMap<PathBuf, (u64, std::time::SystemTime)>
 }
 
 /// Writes `text` to `name` under `dir`, creating directories.
+/// A temporary Go module `example.com/m` (go 1.21) holding `files`:
+/// (path from the module root, text).
+pub fn go_module(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "go.mod", "module example.com/m\n\ngo 1.21\n");
+    for (name, text) in files {
+        write(dir.path(), name, text);
+    }
+    dir
+}
+
 pub fn write(dir: &Path, name: &str, text: &str) {
     let path = dir.join(name);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -197,18 +213,10 @@ pub fn write(dir: &Path, name: &str, text: &str) {
 /// and the module's directory (the run's working directory).
 pub fn interrupted_run(args: &[&str]) -> (Option<i32>, tempfile::TempDir) {
     use std::io::{BufRead, BufReader};
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "go.mod", "module example.com/m\n\ngo 1.21\n");
-    write(
-        dir.path(),
-        "a/a_test.go",
-        "package a\n\nimport \"testing\"\n\nfunc TestQuick(t *testing.T) {}\n",
-    );
-    write(
-        dir.path(),
-        "b/b_test.go",
-        "package b\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\nfunc TestSlow(t *testing.T) { time.Sleep(time.Minute) }\n",
-    );
+    let dir = go_module(&[
+        ("a/a_test.go", "package a\n\nimport \"testing\"\n\nfunc TestQuick(t *testing.T) {}\n"),
+        ("b/b_test.go", "package b\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\nfunc TestSlow(t *testing.T) { time.Sleep(time.Minute) }\n"),
+    ]);
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakcheck"))
         .current_dir(dir.path())
         .env("PATH", go_path())
