@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 )
@@ -33,13 +34,31 @@ var (
 	// grace period needs more). Guarded by leakcheckDumpMu.
 	leakcheckDeferred int
 
+	// leakcheckExact is set when leakcheck asks for a dump at every run's
+	// start and end again: a goroutine without a test's label appeared
+	// in a window that spans several runs, so later ones get exact
+	// windows.
+	leakcheckExact atomic.Bool
+
+	// Runs started and ended in this process, and the count of live
+	// goroutines at the last run's end. leakcheckGap is set, until the
+	// next full dump, when more goroutines were alive at a run's start
+	// than at the last one's end (created between them by goroutines
+	// older than the runs), or a run ended whose counts said nothing:
+	// goroutines may be alive that no dump lists and no count accounts
+	// for. Guarded by leakcheckDumpMu.
+	leakcheckStarts, leakcheckEnds int64
+	leakcheckLastEnd               int
+	leakcheckGap                   bool
+
 	leakcheckRootMu sync.Mutex
 	leakcheckRoots  = map[uintptr]bool{}
 )
 
 // leakcheckIsCrowded says whether to skip a run's dumps: when leakcheck
-// allows it (--defer-checks), in a crowded process with goroutine labels
-// in dumps and probes, once the round's final check is arranged. Each test's
+// allows it (the default; not with --no-defer-checks) and has not asked
+// for exact windows since, in a crowded process with goroutine labels in
+// dumps and probes, once the round's final check is arranged. Each test's
 // goroutines carry its label, so a later dump still tells them apart:
 // the helper sends "start~" and "end~" instead of dumps, and leakcheck
 // judges every ended run with the next dump it asks for (at most one per
@@ -49,7 +68,7 @@ func leakcheckIsCrowded() bool {
 	leakcheckRootMu.Lock()
 	flushing := leakcheckFlushing
 	leakcheckRootMu.Unlock()
-	return flushing && runtime.NumGoroutine() >= leakcheckCrowded
+	return flushing && !leakcheckExact.Load() && runtime.NumGoroutine() >= leakcheckCrowded
 }
 
 // leakcheckWatchRoot makes sure that when every test of this round has
@@ -102,4 +121,71 @@ func leakcheckFlush(socket string) {
 	conn := leakcheckGetConn(socket)
 	leakcheckSend(conn, "check -", false)
 	leakcheckUntilDone(conn, "check -")
+}
+
+// leakcheckMark is what a run's end compares with its start.
+type leakcheckMark struct {
+	// Goroutines created before the run's start snapshot, and alive then.
+	created uint64
+	live    int
+	// Runs started and ended in the process by then.
+	starts, ends int64
+}
+
+// leakcheckMarkStart notes a run's start. Called with leakcheckDumpMu held.
+func leakcheckMarkStart(created uint64) leakcheckMark {
+	leakcheckStarts++
+	live := runtime.NumGoroutine()
+	// Since the last run ended, its goroutine ended and the testing
+	// package created this one's: any more alive were created by
+	// goroutines older than both. (The runtime's own goroutines, such as
+	// the GC's workers, are not counted.)
+	if leakcheckLastEnd != 0 && live > leakcheckLastEnd {
+		leakcheckGap = true
+	}
+	return leakcheckMark{created, live, leakcheckStarts, leakcheckEnds}
+}
+
+// leakcheckMarkEnd notes a run's end. Called with leakcheckDumpMu held.
+func leakcheckMarkEnd() {
+	leakcheckEnds++
+	leakcheckLastEnd = runtime.NumGoroutine()
+}
+
+// leakcheckCounts compares a run's end with its start, in a crowded
+// process where its checks are deferred. When no other run started or
+// ended meanwhile, the count of live goroutines either "grew" (some
+// goroutine created during the run is still alive, after those about to
+// end had a moment to: the run's end comes with a dump, so that the
+// goroutines it shows first are placed before the next run), or it did
+// not: "clean" says that every goroutine alive at the run's start was in
+// the last full dump or created since by runs that ended "clean" too, so
+// that, unless an older goroutine ended meanwhile (leakcheck checks that
+// with the next dump), no goroutine the run created outlived it.
+// Otherwise "-": the counts say nothing.
+func leakcheckCounts(mark leakcheckMark) string {
+	if leakcheckStarts != mark.starts || leakcheckEnds != mark.ends {
+		return "-"
+	}
+	live := runtime.NumGoroutine()
+	for i := 0; i < 20 && live > mark.live; i++ {
+		runtime.Gosched()
+		live = runtime.NumGoroutine()
+	}
+	switch {
+	case live > mark.live:
+		return "grew"
+	case leakcheckGap:
+		return "-"
+	}
+	return "clean"
+}
+
+// leakcheckCountsSaid notes what a run's end said: a run whose counts
+// said nothing may leave goroutines that later counts cannot account
+// for. Called with leakcheckDumpMu held.
+func leakcheckCountsSaid(counts string) {
+	if counts == "-" {
+		leakcheckGap = true
+	}
 }

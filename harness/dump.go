@@ -42,13 +42,14 @@ func leakcheckCreated() (uint64, bool) {
 	return v.Uint64(), true
 }
 
-// leakcheckStart sends a run's start snapshot and returns the creation
-// count it holds for ("start=" when it proves a dump would list only the
-// base's goroutines and the caller's).
-func leakcheckStart(conn *leakcheckConn, run string) uint64 {
+// leakcheckStart sends a run's start snapshot ("start=" when the count of
+// created goroutines proves a dump would list only the base's goroutines
+// and the caller's) and returns what its end compares with.
+func leakcheckStart(conn *leakcheckConn, run string) leakcheckMark {
 	leakcheckDumpMu.Lock()
 	defer leakcheckDumpMu.Unlock()
 	created, ok := leakcheckCreated()
+	mark := leakcheckMarkStart(created)
 	if ok && leakcheckBaseLen > 0 && created-leakcheckBaseCount <= 1 && len(leakcheckBaseExtra) < 1024 {
 		gid := leakcheckGoid()
 		if created == leakcheckBaseCount || !leakcheckInBase(gid) {
@@ -60,7 +61,7 @@ func leakcheckStart(conn *leakcheckConn, run string) uint64 {
 			}
 			leakcheckDumpSeq++
 			leakcheckWrite(conn, "start= "+run+" "+gid+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" 0\n", nil)
-			return created
+			return mark
 		}
 	}
 	if ok && leakcheckBaseLen > 0 && leakcheckIsCrowded() {
@@ -68,10 +69,10 @@ func leakcheckStart(conn *leakcheckConn, run string) uint64 {
 		// by their labels and a later dump.
 		leakcheckDumpSeq++
 		leakcheckWrite(conn, "start~ "+run+" "+leakcheckGoid()+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" 0\n", nil)
-		return created
+		return mark
 	}
 	leakcheckDump(conn, "start "+run, created, ok)
-	return created
+	return mark
 }
 
 // leakcheckGoid is the calling goroutine's ID.
@@ -93,23 +94,32 @@ func leakcheckInBase(gid string) bool {
 }
 
 // leakcheckEnd sends a run's end snapshot: "end=" when no goroutine was
-// created since its start snapshot (which created counted), so a dump
-// would list none that the start did not. It says whether leakcheck will
-// answer: a dump is answered, "end=" is not (the run is clean).
-func leakcheckEnd(conn *leakcheckConn, run, status string, created uint64) bool {
+// created since its start snapshot (mark), so a dump would list none that
+// the start did not. It says whether leakcheck will answer: a dump is
+// answered, "end=" is not (the run is clean).
+func leakcheckEnd(conn *leakcheckConn, run, status string, mark leakcheckMark) bool {
 	leakcheckDumpMu.Lock()
 	defer leakcheckDumpMu.Unlock()
 	now, ok := leakcheckCreated()
-	if ok && now == created {
+	defer leakcheckMarkEnd()
+	if ok && now == mark.created {
 		leakcheckDumpSeq++
 		leakcheckWrite(conn, "end= "+run+" "+status+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" 0\n", nil)
 		return false
 	}
 	if ok && leakcheckBaseLen > 0 && leakcheckIsCrowded() {
-		// Judged with a later dump (crowded.go); not answered.
-		leakcheckDumpSeq++
+		// Judged with later dumps (crowded.go); not answered.
+		counts := leakcheckCounts(mark)
+		leakcheckCountsSaid(counts)
 		leakcheckDeferred++
-		leakcheckWrite(conn, "end~ "+run+" "+status+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" 0\n", nil)
+		if counts == "grew" {
+			// With a dump: the goroutines it shows for the first time
+			// were created during this run, or before it.
+			leakcheckDump(conn, "end~ "+run+" "+status+" "+counts, now, ok)
+			return false
+		}
+		leakcheckDumpSeq++
+		leakcheckWrite(conn, "end~ "+run+" "+status+" "+counts+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" 0\n", nil)
 		return false
 	}
 	leakcheckDump(conn, "end "+run+" "+status, now, ok)
@@ -148,6 +158,7 @@ func leakcheckDump(conn io.Writer, kind string, created uint64, ok bool) {
 		n = runtime.Stack(leakcheckDumpBuf, true)
 	}
 	leakcheckBaseLen, leakcheckBaseCount = 0, created
+	leakcheckGap = false
 	if len(leakcheckBaseExtra) > 0 {
 		leakcheckBaseExtra = map[string]bool{}
 	}

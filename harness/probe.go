@@ -11,8 +11,9 @@ import (
 // the goroutine leak profile ("leakprofile"), so that a test whose own
 // goroutine the GC proves deadlocked is reported at once, or for a plain
 // dump ("dump"), which judges the runs ended in a crowded process
-// (crowded.go). It starts before any test, so no test is ever blamed for
-// it.
+// (crowded.go); "exact" asks for a dump at every run's start and end
+// from now on, and is not answered. It starts before any test, so no test
+// is ever blamed for it.
 func leakcheckServeProbes(conn io.ReadWriter) {
 	requests := bufio.NewReader(conn)
 	for {
@@ -20,9 +21,12 @@ func leakcheckServeProbes(conn io.ReadWriter) {
 		if err != nil {
 			return
 		}
-		if request == "dump\n" {
+		switch request {
+		case "exact\n":
+			leakcheckExact.Store(true)
+		case "dump\n":
 			leakcheckSend(conn, "dumped -", false)
-		} else {
+		default:
 			leakcheckSend(conn, "probe -", true)
 		}
 	}

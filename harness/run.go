@@ -125,7 +125,7 @@ func leakcheckRunTest(t *testing.T, socket, name string, f func(*testing.T)) {
 	leakcheckWatchRoot(t, socket)
 	ctx := pprof.WithLabels(context.Background(), pprof.Labels(leakcheckLabel, run))
 	pprof.SetGoroutineLabels(ctx)
-	created := leakcheckStart(conn, run)
+	mark := leakcheckStart(conn, run)
 	// Registered first, so it runs last: after the test's own cleanups
 	// and after its subtests, also when the test fails or skips.
 	t.Cleanup(func() {
@@ -135,7 +135,7 @@ func leakcheckRunTest(t *testing.T, socket, name string, f func(*testing.T)) {
 		} else if t.Failed() {
 			status = "fail"
 		}
-		if answered := leakcheckEnd(conn, run, status, created); !answered {
+		if answered := leakcheckEnd(conn, run, status, mark); !answered {
 			leakcheckPutConn(conn)
 			return
 		}

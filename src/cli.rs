@@ -147,11 +147,17 @@ pub struct Cli {
     /// In a crowded test process (1,000 goroutines or more, Go 1.26+), do
     /// not dump every goroutine at each test's start and end: judge the
     /// tests with a few later dumps, telling their goroutines apart by
-    /// their labels. Much faster there; goroutines without a label
-    /// (started on a test's behalf by older goroutines) may then be blamed
-    /// on a later test, and a crash can leave the last tests unjudged.
-    #[arg(long)]
+    /// their labels, until a goroutine without a label needs exact
+    /// creation windows. The default.
+    #[arg(long, overrides_with = "no_defer_checks")]
     pub defer_checks: bool,
+
+    /// Dump every goroutine at each test's start and end even in a crowded
+    /// process: exact creation windows for goroutines without a test's
+    /// label from the first one on, and a verdict for every test that
+    /// ended before a crash; tens of milliseconds a test there.
+    #[arg(long, overrides_with = "defer_checks")]
+    pub no_defer_checks: bool,
 
     /// Build test binaries into a temporary directory instead of the
     /// kept build directory (under $LEAKCHECK_CACHE_DIR, else the user's
@@ -363,7 +369,7 @@ impl Cli {
             partition,
             baseline,
             keep_builds: (!self.no_build_cache).then(crate::cache::user_dir),
-            defer_checks: self.defer_checks,
+            defer_checks: !self.no_defer_checks,
         };
         Ok((opts, settings))
     }

@@ -150,6 +150,19 @@ struct Run {
     deferred: bool,
     /// A deferred run's next check asks for the leak profile.
     wants_profile: bool,
+    /// Started without a dump (a crowded process, `start~`): goroutines
+    /// created since the last full dump may be its.
+    stale_start: bool,
+    /// A deferred run's last check passed over a goroutine that may be
+    /// another candidate's, one still running: no dump can judge it
+    /// before some run ends.
+    waits_for_run: bool,
+    /// Ended without a dump, alone, with no more goroutines alive than at
+    /// its start, and every goroutine alive at its start accounted for
+    /// (the helper's `end~ ... clean`; see [`Comparator::end_deferred`]).
+    count_clean: bool,
+    /// The snapshot sent with the run's end, if one was.
+    end_dump: Option<u64>,
 }
 
 impl Run {
@@ -232,6 +245,27 @@ pub struct Comparator {
     runs: HashMap<String, Run>,
     run_of_gid: HashMap<u64, String>,
     claimed: HashSet<u64>,
+    /// Some run started without a dump (`start~`).
+    any_stale_start: bool,
+    /// A goroutine without a run's label was placed by a creation window
+    /// that runs without dumps widened to several runs (see
+    /// [`Comparator::wants_exact`]).
+    widened: bool,
+    /// The last full snapshot's sequence number and goroutine IDs
+    /// (sorted), and the window each full snapshot closed, by its
+    /// sequence number.
+    last_full: Option<(u64, Vec<u64>)>,
+    windows: HashMap<u64, Window>,
+}
+
+/// The time between two full snapshots.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    /// The earlier snapshot's sequence number.
+    start: u64,
+    /// Every goroutine of the earlier snapshot but runs' own is in the
+    /// later one: none ended in between.
+    verified: bool,
 }
 
 /// The smallest wait between two checks of the same run; it doubles up to
@@ -253,6 +287,10 @@ impl Comparator {
             runs: HashMap::new(),
             run_of_gid: HashMap::new(),
             claimed: HashSet::new(),
+            any_stale_start: false,
+            widened: false,
+            last_full: None,
+            windows: HashMap::new(),
         }
     }
 
@@ -270,11 +308,33 @@ impl Comparator {
         }
     }
 
+    /// A full snapshot: besides what [`Comparator::observe`] notes, the
+    /// window it closes (since the previous full snapshot), and whether
+    /// every goroutine of that one is still alive but runs' own
+    /// goroutines (which end once their run has): then the counts of
+    /// live goroutines that runs ended with (`end~ ... clean`) account
+    /// for every goroutine in between.
+    fn observe_full(&mut self, seq: u64, ids: &[u64]) {
+        self.observe(seq, ids);
+        if self.last_full.as_ref().is_some_and(|(s, _)| *s == seq) {
+            return; // the same snapshot, judging other runs
+        }
+        let mut sorted = ids.to_vec();
+        sorted.sort_unstable();
+        if let Some((start, previous)) = self.last_full.take() {
+            let verified = previous
+                .iter()
+                .all(|id| sorted.binary_search(id).is_ok() || self.run_of_gid.contains_key(id));
+            self.windows.insert(seq, Window { start, verified });
+        }
+        self.last_full = Some((seq, sorted));
+    }
+
     /// A dump taken for another purpose (a probe): only what it tells
     /// about which goroutines exist.
     pub fn observe_dump(&mut self, seq: u64, dump: &str) {
         let ids = goroutine_ids(dump);
-        self.observe(seq, &ids);
+        self.observe_full(seq, &ids);
     }
 
     /// The goroutine ID of a run's own goroutine.
@@ -285,7 +345,7 @@ impl Comparator {
     /// A run started: `dump` was taken by its goroutine before the test.
     pub fn start(&mut self, run: &str, seq: u64, dump: &str) {
         let ids = goroutine_ids(dump);
-        self.observe(seq, &ids);
+        self.observe_full(seq, &ids);
         let gid = ids.first().copied().unwrap_or(0);
         self.start_run(run, seq, gid);
     }
@@ -315,8 +375,55 @@ impl Comparator {
                 proven: HashSet::new(),
                 deferred: false,
                 wants_profile: false,
+                stale_start: false,
+                waits_for_run: false,
+                count_clean: false,
+                end_dump: None,
             },
         );
+    }
+
+    /// A run started in a crowded process, where the helper sent no dump
+    /// (`start~`): snapshot `seq` is not the previous one, since
+    /// goroutines may have been created since that one; they are judged by
+    /// their labels, or by the window between the full dumps around their
+    /// creation, which may name more runs.
+    pub fn start_deferred(&mut self, run: &str, seq: u64, gid: u64) {
+        self.start_same(run, seq, gid);
+        if let Some(r) = self.runs.get_mut(run) {
+            r.stale_start = true;
+            self.any_stale_start = true;
+        }
+    }
+
+    /// Whether the helper should stop judging runs without their own dumps
+    /// (`start~`, `end~`) and dump every run again: a dump has shown a
+    /// goroutine without a run's label, created since the previous full
+    /// dump, whose window names several runs, one of which started
+    /// without a dump. Such goroutines (started for a test by an older
+    /// goroutine, or by a timer) are attributed exactly only by a dump at
+    /// each run's start and end. Once true, stays true.
+    pub fn wants_exact(&self) -> bool {
+        self.widened
+    }
+
+    /// Notes, in snapshot `seq` (`dump`), goroutines first seen there that
+    /// make [`Comparator::wants_exact`] true.
+    fn note_widened(&mut self, seq: u64, dump: &str) {
+        if self.widened || !self.any_stale_start {
+            return;
+        }
+        let mut memo = HashMap::new();
+        let mut source = Source::Text(dump, None);
+        let first_here = |id: u64| self.first_seen.get(&id) == Some(&seq);
+        let widened = Goroutines::new(dump, first_here).any(|g| {
+            self.config.ignore.matching(&g).is_none()
+                && match self.owner(&g, &mut source, &mut memo, 0) {
+                    Owner::Candidates(c) => c.iter().any(|r| self.runs[*r].stale_start),
+                    _ => false,
+                }
+        });
+        self.widened = widened;
     }
 
     /// A run's test function returned, in a crowded process where the
@@ -324,11 +431,21 @@ impl Comparator {
     /// [`Comparator::check_deferred`] with the dumps that come later. Its
     /// goroutines carry its label, so a later dump still tells them
     /// apart; goroutines without a label get the creation window between
-    /// the dumps around their creation, which may name more runs.
-    pub fn end_deferred(&mut self, run: &str, status: RunStatus, now: Instant) {
+    /// the full dumps around their creation, which may name more runs.
+    ///
+    /// `count_clean`: no other run started or ended during this one, no
+    /// more goroutines were alive at its end than at its start, and every
+    /// goroutine alive at its start was in the last full dump or created
+    /// by runs that ended the same way. Then no goroutine it created
+    /// outlived it, unless one alive at the last full dump ended
+    /// meanwhile, which the next full dump shows (the window is not
+    /// verified): in a verified window such a run is no candidate for a
+    /// goroutine without a label.
+    pub fn end_deferred(&mut self, run: &str, status: RunStatus, count_clean: bool, now: Instant) {
         self.end_run(run, status, now);
         if let Some(r) = self.runs.get_mut(run) {
             r.deferred = true;
+            r.count_clean = count_clean;
         }
     }
 
@@ -370,6 +487,16 @@ impl Comparator {
             .reduce(|a, b| a || b)
     }
 
+    /// [`Comparator::deferred_of`], for the runs that a dump taken now
+    /// could judge: not those that wait for another run to end.
+    pub fn dump_would_judge(&self, test: &str) -> Option<bool> {
+        self.runs
+            .values()
+            .filter(|r| r.test == test && r.waiting_for_dump() && !r.waits_for_run)
+            .map(|r| r.wants_profile)
+            .reduce(|a, b| a || b)
+    }
+
     /// Judges the deferred runs with snapshot `seq` (a full dump, or the
     /// leak profile, which lists every goroutine too). Returns the
     /// verdicts made, and what the runs still waiting need next (`None`:
@@ -381,7 +508,8 @@ impl Comparator {
         now: Instant,
     ) -> (Vec<RunVerdict>, Option<Decision>) {
         let ids = goroutine_ids(dump);
-        self.observe(seq, &ids);
+        self.observe_full(seq, &ids);
+        self.note_widened(seq, dump);
         let mut verdicts = Vec::new();
         // The soonest next check any waiting run needs, and whether one
         // wants the leak profile.
@@ -422,7 +550,31 @@ impl Comparator {
         now: Instant,
     ) -> Decision {
         self.end_run(run, status, now);
+        if let Some(r) = self.runs.get_mut(run) {
+            r.end_dump = Some(seq);
+        }
         self.check(run, seq, Some(dump), now)
+    }
+
+    /// [`Comparator::end_deferred`] for a run whose goroutines outlived
+    /// it (the live count grew: `end~ ... grew`), so the helper sent a
+    /// dump with its end: the goroutines it shows first were created
+    /// before the end of this run, which reports those whose window also
+    /// names others (see [`Comparator::owned`]). The dump judges the
+    /// deferred runs, as [`Comparator::check_deferred`].
+    pub fn end_deferred_with_dump(
+        &mut self,
+        run: &str,
+        status: RunStatus,
+        seq: u64,
+        dump: &str,
+        now: Instant,
+    ) -> (Vec<RunVerdict>, Option<Decision>) {
+        self.end_deferred(run, status, false, now);
+        if let Some(r) = self.runs.get_mut(run) {
+            r.end_dump = Some(seq);
+        }
+        self.check_deferred(seq, dump, now)
     }
 
     /// A run's test function returned, and no goroutine was created since
@@ -434,6 +586,9 @@ impl Comparator {
     }
 
     fn end_run(&mut self, run: &str, status: RunStatus, now: Instant) {
+        for r in self.runs.values_mut() {
+            r.waits_for_run = false;
+        }
         if let Some(r) = self.runs.get_mut(run) {
             r.phase = Phase::Checking;
             r.status = status;
@@ -460,7 +615,10 @@ impl Comparator {
     /// lists no goroutine the run's start snapshot did not.
     fn check(&mut self, run: &str, seq: u64, dump: Option<&str>, now: Instant) -> Decision {
         let ids = dump.map(goroutine_ids).unwrap_or_default();
-        self.observe(seq, &ids);
+        if let Some(dump) = dump {
+            self.observe_full(seq, &ids);
+            self.note_widened(seq, dump);
+        }
         self.judge(run, seq, dump, &ids, now)
     }
 
@@ -503,8 +661,10 @@ impl Comparator {
             // passed over now may be this run's, so it waits for the other
             // candidates to end rather than passing; the earliest
             // candidate then reports it.
+            r.waits_for_run = true;
             return Decision::Again(r.next_backoff());
         }
+        r.waits_for_run = false;
         if !found.leaks.is_empty() && !found.all_proven && now < deadline {
             // Still alive after the first check: let the GC prove what it
             // can (at once, then after each backoff for a few checks)
@@ -631,6 +791,17 @@ impl Comparator {
                         found.waiting = true;
                         continue;
                     }
+                    // The candidate whose end dump showed it first (it
+                    // outlived that run) reports it, when it can still.
+                    let first = self.first_seen.get(&g.id).copied();
+                    let reporter = others.iter().find(|o| {
+                        self.runs
+                            .get(**o)
+                            .is_some_and(|r| r.end_dump.is_some() && r.end_dump == first)
+                    });
+                    if reporter.is_some_and(|o| self.runs[*o].phase != Phase::Closed) {
+                        continue;
+                    }
                     let mut tests: Vec<String> = others
                         .iter()
                         .map(|o| Self::test_of_run(o).to_string())
@@ -705,12 +876,30 @@ impl Comparator {
         let Some(&first) = self.first_seen.get(&g.id) else {
             return Owner::Nobody;
         };
+        if g.created_by
+            .as_ref()
+            .is_some_and(|c| c.function == "testing.(*T).Run")
+        {
+            // A top-level test's goroutine caught by a dump before its
+            // run started (a check taken at any time): the run claims it
+            // when it starts; it is no other run's.
+            return Owner::Nobody;
+        }
         let mut candidates: Vec<(u64, &str)> = self
             .runs
             .iter()
             .filter(|(_, r)| r.start_seq < first && r.end_seq.is_none_or(|e| e >= first))
             .map(|(k, r)| (r.start_seq, k.as_str()))
             .collect();
+        if let Some(window) = self.windows.get(&first).filter(|w| w.verified) {
+            // Runs that started in the window and whose counts show that
+            // nothing they created outlived them (see end_deferred).
+            let counted_out =
+                |&(start, run): &(u64, &str)| start >= window.start && self.runs[run].count_clean;
+            if candidates.iter().any(|c| !counted_out(c)) {
+                candidates.retain(|c| !counted_out(c));
+            }
+        }
         match candidates.len() {
             0 => Owner::Nobody,
             1 => Owner::Run(candidates.pop().expect("one").1),

@@ -66,7 +66,8 @@ use crate::compare::{Comparator, Decision, RunStatus, RunVerdict};
 use crate::error::Error;
 
 /// Names a file that gets every message header from every helper, one
-/// line each (`KIND RUN ... SEQ LEN`), appended: for seeing what the
+/// line each (`KIND RUN ... SEQ LEN`), and a line `exact` when leakcheck
+/// asks a helper for exact windows, appended: for seeing what the
 /// protocol did (how many dumps a run took, which runs were judged later).
 pub const PROTOCOL_LOG_ENV: &str = "LEAKCHECK_PROTOCOL_LOG";
 
@@ -111,6 +112,9 @@ struct State {
     check_came: Option<Instant>,
     /// How long the last one took.
     check_cost: Duration,
+    /// The helper was told to dump every run again
+    /// ([`Comparator::wants_exact`]).
+    exact_asked: bool,
 }
 
 struct Shared {
@@ -206,6 +210,7 @@ impl HelperListener {
                 check_asked: None,
                 check_came: None,
                 check_cost: Duration::ZERO,
+                exact_asked: false,
             }),
             order: Condvar::new(),
             control: Mutex::new(None),
@@ -314,11 +319,14 @@ impl HelperListener {
                 return None;
             }
             let mut wake = deadline;
-            if let Some(profile) = state.comparator.deferred_of(test) {
-                // Judged within its grace period, with dumps asked for.
+            if state.comparator.deferred_of(test).is_some() {
+                // Judged within its grace period, with dumps asked for
+                // (none while it waits for another run to end).
                 deadline = deadline.max(start + ORDER_WAIT + state.comparator.grace());
-                if let Some(allowed) = self.shared.ask_for_check(&mut state, profile, now) {
-                    wake = wake.min(allowed);
+                if let Some(profile) = state.comparator.dump_would_judge(test) {
+                    if let Some(allowed) = self.shared.ask_for_check(&mut state, profile, now) {
+                        wake = wake.min(allowed);
+                    }
                 }
             }
             state = wait_until(&self.shared.order, state, wake);
@@ -449,6 +457,8 @@ struct Message {
     status: Option<RunStatus>,
     /// The run's goroutine (`start=`).
     gid: Option<u64>,
+    /// `end~` said `clean`: see [`Comparator::end_deferred`].
+    count_clean: bool,
     seq: u64,
     len: usize,
 }
@@ -462,6 +472,7 @@ fn parse_header(line: &str) -> Option<Message> {
         "skip" => RunStatus::Skip,
         _ => RunStatus::Pass,
     };
+    let mut count_clean = false;
     let (kind, run, status, gid) = match parts.as_slice() {
         ["start", run]
         | ["again", run]
@@ -470,7 +481,9 @@ fn parse_header(line: &str) -> Option<Message> {
         | ["probe", run]
         | ["dumped", run]
         | ["check", run] => (parts[0], *run, None, None),
-        ["end", run, s] | ["end=", run, s] | ["end~", run, s] => {
+        ["end", run, s] | ["end=", run, s] => (parts[0], *run, Some(status(s)), None),
+        ["end~", run, s, counts] => {
+            count_clean = *counts == "clean";
             (parts[0], *run, Some(status(s)), None)
         }
         ["start=", run, gid] | ["start~", run, gid] => {
@@ -483,6 +496,7 @@ fn parse_header(line: &str) -> Option<Message> {
         run: run.to_string(),
         status,
         gid,
+        count_clean,
         seq,
         len,
     })
@@ -584,7 +598,7 @@ fn serve(stream: UnixStream, shared: &Shared) {
                 msg.kind.as_str(),
                 "probe" | "dumped" | "start" | "end" | "again"
             );
-            if full || msg.kind == "check" {
+            if full || msg.kind == "check" || (msg.kind == "end~" && msg.len > 0) {
                 // What a dump costs the binary: about 150 MB/s of dump
                 // while the world is stopped, or what the last one asked
                 // for took, if more.
@@ -632,15 +646,29 @@ fn serve(stream: UnixStream, shared: &Shared) {
                 }
                 "start~" => {
                     let gid = msg.gid.unwrap_or(0);
-                    state.comparator.start_same(&msg.run, msg.seq, gid);
+                    state.comparator.start_deferred(&msg.run, msg.seq, gid);
                     None
                 }
                 "end~" => {
                     let status = msg.status.unwrap_or(RunStatus::Pass);
-                    state.comparator.end_deferred(&msg.run, status, now);
-                    // Judged as soon as the cost allows, not only when the
-                    // runner needs the verdict: the binary may end first.
-                    shared.ask_for_check(&mut state, false, now);
+                    if msg.len > 0 {
+                        // Its goroutines outlived it: the dump places
+                        // those it shows first, and judges what it can.
+                        let (verdicts, _) = state
+                            .comparator
+                            .end_deferred_with_dump(&msg.run, status, msg.seq, &text, now);
+                        for v in verdicts {
+                            state.push_verdict(v);
+                        }
+                    } else {
+                        state
+                            .comparator
+                            .end_deferred(&msg.run, status, msg.count_clean, now);
+                        // Judged as soon as the cost allows, not only when
+                        // the runner needs the verdict: the binary may end
+                        // first.
+                        shared.ask_for_check(&mut state, false, now);
+                    }
                     None
                 }
                 "start" => {
@@ -668,6 +696,14 @@ fn serve(stream: UnixStream, shared: &Shared) {
                     Some(state.settle(d))
                 }
             };
+            if state.comparator.wants_exact() && !state.exact_asked {
+                // From now on a dump at every run's start and end.
+                let mut control = shared.control.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(c) = control.as_mut() {
+                    state.exact_asked = c.write_all(b"exact\n").is_ok();
+                    log_message("exact\n");
+                }
+            }
             state.next_seq = state.next_seq.max(msg.seq + 1);
             shared.order.notify_all();
             answer
@@ -758,10 +794,22 @@ mod tests {
                 run: "TestA#3".into(),
                 status: Some(RunStatus::Fail),
                 gid: None,
+                count_clean: false,
                 seq: 12,
                 len: 345
             })
         );
+        let deferred = parse_header("end~ TestA#5 pass clean 15 0\n").unwrap();
+        assert_eq!(
+            (deferred.kind.as_str(), deferred.count_clean, deferred.seq),
+            ("end~", true, 15)
+        );
+        assert!(
+            !parse_header("end~ TestA#5 pass - 15 0\n")
+                .unwrap()
+                .count_clean
+        );
+        assert_eq!(parse_header("end~ TestA#5 pass 15 0\n"), None);
         let same = parse_header("start= TestA#4 17 13 0\n").unwrap();
         assert_eq!(
             (same.kind.as_str(), same.gid, same.seq),

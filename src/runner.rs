@@ -92,7 +92,9 @@ pub struct RunOptions {
     pub partition: Option<crate::partition::Partition>,
     /// In a crowded process (1,000 goroutines or more, Go 1.26+), judge
     /// runs with later dumps instead of dumping at each run's start and
-    /// end (`--defer-checks`; see the README for what it costs).
+    /// end, until a goroutine without a test's label needs exact windows
+    /// (on by default; `--no-defer-checks` turns it off; see the README
+    /// for what it costs).
     pub defer_checks: bool,
     /// Keep the batched builds under this directory between runs, so
     /// binaries of unchanged packages are not linked again (`None`: build
@@ -102,7 +104,8 @@ pub struct RunOptions {
 
 impl RunOptions {
     /// Options for `dir` with leakcheck's defaults: grace 1s, test timeout
-    /// 60s, one job per CPU, the built-in ignore rules.
+    /// 60s, one job per CPU, the built-in ignore rules, checks deferred in
+    /// crowded processes.
     pub fn new(dir: impl Into<PathBuf>) -> RunOptions {
         RunOptions {
             dir: dir.into(),
@@ -117,7 +120,7 @@ impl RunOptions {
             partition: None,
             baseline: None,
             keep_builds: None,
-            defer_checks: false,
+            defer_checks: true,
         }
     }
 }

@@ -265,8 +265,8 @@ fn verbose_output_shows_full_stacks_and_test_output() {
 
 #[test]
 fn a_crowded_process_is_judged_with_few_dumps_and_exactly() {
-    // go-fixtures/crowded keeps 1,500 goroutines alive: with
-    // --defer-checks, from Go 1.26, the helper stops dumping them at every
+    // go-fixtures/crowded keeps 1,500 goroutines alive: by default, from
+    // Go 1.26, the helper stops dumping them at every
     // run's start and end (`start~`, `end~`), and leakcheck judges the
     // runs with a few later dumps. Ten rounds: every run of the two
     // leaking tests leaks, no other does.
@@ -275,14 +275,7 @@ fn a_crowded_process_is_judged_with_few_dumps_and_exactly() {
         leakcheck()
             .current_dir(fixtures())
             .env(leakcheck::listener::PROTOCOL_LOG_ENV, log.path()),
-        &[
-            "--defer-checks",
-            "--grace",
-            "300ms",
-            "--",
-            "-count=10",
-            "./crowded",
-        ],
+        &["--grace", "300ms", "--", "-count=10", "./crowded"],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
@@ -344,14 +337,14 @@ fn a_crowded_process_is_judged_with_few_dumps_and_exactly() {
 }
 
 #[test]
-fn checks_are_deferred_only_when_asked() {
-    // Without --defer-checks every run of the crowded fixture is dumped
+fn with_no_defer_checks_every_run_is_dumped() {
+    // With --no-defer-checks every run of the crowded fixture is dumped
     // (the fixture test above checks its verdicts).
     let log = tempfile::NamedTempFile::new().unwrap();
     let out = leakcheck()
         .current_dir(fixtures())
         .env(leakcheck::listener::PROTOCOL_LOG_ENV, log.path())
-        .args(["--grace", "300ms", "./crowded"])
+        .args(["--no-defer-checks", "--grace", "300ms", "./crowded"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -327,7 +327,7 @@ fn verbose_output_says_once_when_the_leak_profile_is_missing() {
 #[test]
 fn with_deferred_checks_a_crash_never_turns_a_leak_into_a_pass() {
     // A crowded binary (1,500 goroutines) whose tests leak and end fast,
-    // then one calls os.Exit: with --defer-checks the runs that ended
+    // then one calls os.Exit: with checks deferred (the default there) the runs that ended
     // without a dump may not be judged before the binary is gone. Each
     // leaking test must then be reported as leaked or as not judged
     // (failed), never as passed.
@@ -341,7 +341,7 @@ fn with_deferred_checks_a_crash_never_turns_a_leak_into_a_pass() {
     }
     src.push_str("\nfunc TestZExit(t *testing.T) { os.Exit(3) }\n");
     let dir = go_module(&[("p/p_test.go", &src)]);
-    let (out, report) = run_with_report(dir.path(), &["--defer-checks", "--grace", "300ms"]);
+    let (out, report) = run_with_report(dir.path(), &["--grace", "300ms"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     let tests = &report.packages[0].tests;
@@ -358,5 +358,170 @@ fn with_deferred_checks_a_crash_never_turns_a_leak_into_a_pass() {
             t.name,
             t.outcome
         );
+    }
+}
+
+#[test]
+fn in_a_crowded_process_an_unlabelled_leak_is_blamed_on_its_test_alone() {
+    // A crowded binary (1,500 goroutines) where a test leaks a goroutine
+    // that carries no label: a time.AfterFunc callback, started by the
+    // runtime's timers, blocked for good. With checks deferred (the
+    // default), the test before it ends without a dump, but with no more
+    // goroutines alive than at its start, so it is no candidate; the
+    // leaking test ends with more, so it gets a dump at its end. Every
+    // round's leak is reported on TestTimerLeak alone, as without
+    // deferred checks.
+    let src = "package p
+
+import (
+\t\"os\"
+\t\"testing\"
+\t\"time\"
+)
+
+func TestMain(m *testing.M) {
+\tstop := make(chan struct{})
+\tfor i := 0; i < 1500; i++ {
+\t\tgo func() { <-stop }()
+\t}
+\tos.Exit(m.Run())
+}
+
+func TestTimerFirst(t *testing.T) {
+\tdone := make(chan bool)
+\tgo func() { done <- true }()
+\t<-done
+}
+
+func TestTimerLeak(t *testing.T) {
+\tstarted := make(chan struct{})
+\tnever := make(chan int)
+\ttime.AfterFunc(0, func() {
+\t\tclose(started)
+\t\t<-never // the leak blocks here: line 28
+\t})
+\t<-started
+}
+
+func TestTimerWait(t *testing.T) { time.Sleep(20 * time.Millisecond) }
+";
+    assert!(src.lines().nth(27).unwrap().contains("line 28"));
+    let dir = go_module(&[("p/p_test.go", src)]);
+    const ROUNDS: usize = 4;
+    let count = format!("-count={ROUNDS}");
+    for no_defer in [false, true] {
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let mut args = vec!["--grace", "300ms"];
+        if no_defer {
+            args.push("--no-defer-checks");
+        }
+        args.extend(["--", count.as_str(), "./..."]);
+        let (out, report) = run_command_with_report(
+            leakcheck()
+                .current_dir(dir.path())
+                .env(leakcheck::listener::PROTOCOL_LOG_ENV, log.path()),
+            &args,
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{stdout}");
+        let log = std::fs::read_to_string(log.path()).unwrap();
+        let tests = &report.packages[0].tests;
+        assert_eq!(tests.len(), 3, "{stdout}");
+        for t in tests {
+            assert_eq!(t.runs as usize, ROUNDS, "{}", t.name);
+            if t.name != "TestTimerLeak" {
+                assert!(t.leaks.is_empty(), "{}: {:?}\n{stdout}", t.name, t.leaks);
+                continue;
+            }
+            assert_eq!(t.leaked_runs as usize, ROUNDS, "{stdout}");
+            assert_eq!(t.leaks.len(), 1, "{stdout}");
+            let l = &t.leaks[0];
+            assert_eq!((l.line, l.count), (28, ROUNDS), "{l:?}");
+            assert!(l.ambiguous_with.is_empty(), "{l:?}\n{log}");
+        }
+        // TestTimerFirst's runs are judged later when checks are
+        // deferred (Go 1.26+: labels in dumps), never otherwise.
+        let first_deferred = log
+            .lines()
+            .filter(|l| l.starts_with("end~ TestTimerFirst#"))
+            .count();
+        if no_defer || go_minor() < 26 {
+            assert_eq!(first_deferred, 0, "{log}");
+        } else {
+            assert!(first_deferred > 0, "{log}");
+            assert!(!log.lines().any(|l| l == "exact"), "{log}");
+        }
+    }
+}
+
+#[test]
+fn an_unlabelled_goroutine_the_counts_cannot_place_makes_later_runs_dumped() {
+    // Two parallel tests in a crowded binary, one leaking a timer's
+    // callback (no label): they run together, so counts say nothing and
+    // either may own it, with or without dumps. With checks deferred,
+    // leakcheck then asks the helper to dump every later run (`exact`).
+    let src = "package p
+
+import (
+\t\"os\"
+\t\"testing\"
+\t\"time\"
+)
+
+func TestMain(m *testing.M) {
+\tstop := make(chan struct{})
+\tfor i := 0; i < 1500; i++ {
+\t\tgo func() { <-stop }()
+\t}
+\tos.Exit(m.Run())
+}
+
+func TestParallelWait(t *testing.T) {
+\tt.Parallel()
+\ttime.Sleep(20 * time.Millisecond)
+}
+
+func TestParallelLeak(t *testing.T) {
+\tt.Parallel()
+\tstarted := make(chan struct{})
+\tnever := make(chan int)
+\ttime.AfterFunc(0, func() {
+\t\tclose(started)
+\t\t<-never
+\t})
+\t<-started
+}
+";
+    let dir = go_module(&[("p/p_test.go", src)]);
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let (out, report) = run_command_with_report(
+        leakcheck()
+            .current_dir(dir.path())
+            .env(leakcheck::listener::PROTOCOL_LOG_ENV, log.path()),
+        &["--grace", "300ms", "--", "-count=3", "./..."],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let log = std::fs::read_to_string(log.path()).unwrap();
+    // Each round's goroutine is reported once, naming the other test.
+    let mut reported = 0;
+    for t in &report.packages[0].tests {
+        for l in &t.leaks {
+            assert_eq!(l.ambiguous_with.len(), 1, "{}: {l:?}", t.name);
+            assert_ne!(l.ambiguous_with[0], t.name);
+            reported += l.count;
+        }
+    }
+    assert_eq!(reported, 3, "{stdout}");
+    if go_minor() >= 26 {
+        assert!(log.lines().any(|l| l == "exact"), "{log}");
+        // The helper reads it between two messages: the last round's
+        // runs are dumped at their end.
+        for run in ["TestParallelWait#5", "TestParallelLeak#6"] {
+            assert!(
+                log.lines().any(|l| l.starts_with(&format!("end {run} "))),
+                "{run}: {log}"
+            );
+        }
     }
 }

@@ -356,12 +356,13 @@ impl<'a> EventJoiner<'a> {
         state.has_final = true;
     }
 
-    /// A run of `test` ended without a dump (`--defer-checks`) and the
-    /// binary exited before one judged it: whether it leaked is not known,
-    /// so it does not pass.
+    /// A run of `test` ended without a dump (a crowded process, checks
+    /// deferred) and the binary exited before one judged it: whether it
+    /// leaked is not known, so it does not pass.
     pub(super) fn unjudged(&mut self, test: &str) {
         let details = "leakcheck could not judge this run: the test binary exited before a \
-                       dump was taken after it (--defer-checks)";
+                       dump was taken after it (checks are deferred in a crowded process; \
+                       --no-defer-checks dumps at every test's end)";
         self.events.push(output_event(
             self.pkg,
             Some(test),
