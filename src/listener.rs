@@ -27,19 +27,25 @@
 //!   `probe - SEQ LEN\n` + the goroutine leak profile (to find tests whose
 //!   own goroutine is proven deadlocked while they run, and to judge
 //!   deferred runs, below); or `dump\n`, answered `dumped - SEQ LEN\n` +
-//!   a plain dump (to judge deferred runs);
-//! - with `LEAKCHECK_DEFER=1` (`--defer-checks`), in a crowded process
-//!   (1,000 goroutines or more, with labels in dumps and probes: Go
-//!   1.26+), where a dump per run would cost tens of
+//!   a plain dump (to judge deferred runs); or `exact\n`, not answered:
+//!   stop deferring checks in this process (see
+//!   [`Comparator::wants_exact`]);
+//! - with `LEAKCHECK_DEFER=1` (the default; not with `--no-defer-checks`),
+//!   in a crowded process (1,000 goroutines or more, with labels in dumps
+//!   and probes: Go 1.26+), where a dump per run would cost tens of
 //!   milliseconds: `start~ RUN GID SEQ 0\n` instead of a start dump (the
 //!   previous snapshot is stale: goroutines created since it are judged
-//!   by their labels, or by the wider window between the dumps around
-//!   them), and `end~ RUN STATUS SEQ 0\n` instead of an end dump, not
-//!   answered: the run is judged with every later full dump.
-//!   [`HelperListener::wait_verdict`] asks for one through the probe
-//!   connection, at most a third of the time; after the last test of a
-//!   round the helper sends `check - SEQ LEN\n` + dump, answered like
-//!   `end` until no deferred run is left;
+//!   by their labels, or by the window between the full dumps around
+//!   them), and `end~ RUN STATUS COUNTS SEQ LEN\n` instead of an end
+//!   dump, not answered: the run is judged with every later full dump.
+//!   COUNTS compares the live goroutine count with the run's start when
+//!   no other run started or ended meanwhile: `grew` comes with a dump
+//!   (LEN > 0) that places the goroutines that outlived the run; `clean`
+//!   says that none of them did (see [`Comparator::end_deferred`]); `-`
+//!   says nothing. [`HelperListener::wait_verdict`] asks for dumps
+//!   through the probe connection, at most a third of the time; after the
+//!   last test of a round the helper sends `check - SEQ LEN\n` + dump,
+//!   answered like `end` until no deferred run is left;
 //! - `ask RUN 0 0\n` before a run, when the helper runs with
 //!   `LEAKCHECK_ASK=1`: leakcheck answers `run\n` or `skip\n` (a test
 //!   that already leaked is not repeated under `--until-leak`).

@@ -197,6 +197,11 @@ pub fn run(
             env.version.clone(),
             env.goroot.clone(),
             env!("CARGO_PKG_VERSION").to_string(),
+            // Two builds of leakcheck with different helpers (the same
+            // version number during development, or a benchmark against
+            // an older build) keep a directory each, rather than each
+            // relinking the other's binaries.
+            crate::harness::HARNESS_GO.to_string(),
         ];
         key.extend(opts.go_args.build_flags.iter().cloned());
         key.extend(build_env.iter().map(|(k, v)| format!("{k}={v}")));
