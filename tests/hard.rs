@@ -525,3 +525,47 @@ func TestParallelLeak(t *testing.T) {
         }
     }
 }
+
+#[test]
+fn until_leak_stops_at_the_first_leak_in_a_crowded_process_too() {
+    // Checks are deferred there; each round (-count) ends with a check
+    // that judges its runs before the next round asks whether to run
+    // the test again.
+    let src = "package p
+
+import (
+\t\"os\"
+\t\"testing\"
+)
+
+func TestMain(m *testing.M) {
+\tstop := make(chan struct{})
+\tfor i := 0; i < 1500; i++ {
+\t\tgo func() { <-stop }()
+\t}
+\tos.Exit(m.Run())
+}
+
+func TestLeaky(t *testing.T) { go func() { select {} }() }
+
+func TestClean(t *testing.T) {
+\tdone := make(chan bool)
+\tgo func() { done <- true }()
+\t<-done
+}
+";
+    let dir = go_module(&[("p/p_test.go", src)]);
+    let (out, report) = run_with_report(dir.path(), &["--grace", "300ms", "--until-leak", "20"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let tests = &report.packages[0].tests;
+    let test = |name: &str| tests.iter().find(|t| t.name == name).unwrap();
+    let leaky = test("TestLeaky");
+    assert_eq!((leaky.runs, leaky.leaked_runs), (1, 1), "{stdout}");
+    let clean = test("TestClean");
+    assert_eq!(
+        (clean.runs, clean.outcome),
+        (20, TestOutcome::Pass),
+        "{stdout}"
+    );
+}
