@@ -119,7 +119,9 @@ func leakcheckFlush(socket string) {
 		return
 	}
 	conn := leakcheckGetConn(socket)
-	leakcheckSend(conn, "check -", false)
+	// The goroutine leak profile when the runtime has one: it lists every
+	// goroutine too, and proves leaks without another round trip.
+	leakcheckSend(conn, "check -", true)
 	leakcheckUntilDone(conn, "check -")
 }
 
