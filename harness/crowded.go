@@ -154,9 +154,9 @@ func leakcheckMarkEnd() {
 	leakcheckLastEnd = runtime.NumGoroutine()
 }
 
-// leakcheckCounts compares a run's end with its start, in a crowded
-// process where its checks are deferred. When no other run started or
-// ended meanwhile, the count of live goroutines either "grew" (some
+// leakcheckCounts compares a sequential run's end with its start, in a
+// crowded process where its checks are deferred. When no other run
+// started or ended meanwhile, the count of live goroutines either "grew" (some
 // goroutine created during the run is still alive, after those about to
 // end had a moment to: the run's end comes with a dump, so that the
 // goroutines it shows first are placed before the next run), or it did
@@ -190,4 +190,13 @@ func leakcheckCountsSaid(counts string) {
 	if counts == "-" {
 		leakcheckGap = true
 	}
+}
+
+// leakcheckIsParallel says whether t called t.Parallel: then it may have
+// run alongside other parallel tests, whose goroutines the live count
+// mixes with its own. (A sequential test runs while parallel ones wait,
+// before they call t.Parallel or after all sequential tests.)
+func leakcheckIsParallel(t *testing.T) bool {
+	f := reflect.ValueOf(t).Elem().FieldByName("isParallel")
+	return !f.IsValid() || f.Kind() != reflect.Bool || f.Bool()
 }

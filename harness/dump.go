@@ -96,8 +96,9 @@ func leakcheckInBase(gid string) bool {
 // leakcheckEnd sends a run's end snapshot: "end=" when no goroutine was
 // created since its start snapshot (mark), so a dump would list none that
 // the start did not. It says whether leakcheck will answer: a dump is
-// answered, "end=" is not (the run is clean).
-func leakcheckEnd(conn *leakcheckConn, run, status string, mark leakcheckMark) bool {
+// answered, "end=" is not (the run is clean). parallel: the test called
+// t.Parallel.
+func leakcheckEnd(conn *leakcheckConn, run, status string, mark leakcheckMark, parallel bool) bool {
 	leakcheckDumpMu.Lock()
 	defer leakcheckDumpMu.Unlock()
 	now, ok := leakcheckCreated()
@@ -109,7 +110,10 @@ func leakcheckEnd(conn *leakcheckConn, run, status string, mark leakcheckMark) b
 	}
 	if ok && leakcheckBaseLen > 0 && leakcheckIsCrowded() {
 		// Judged with later dumps (crowded.go); not answered.
-		counts := leakcheckCounts(mark)
+		counts := "-"
+		if !parallel {
+			counts = leakcheckCounts(mark)
+		}
 		leakcheckCountsSaid(counts)
 		leakcheckDeferred++
 		if counts == "grew" {

@@ -135,7 +135,7 @@ func leakcheckRunTest(t *testing.T, socket, name string, f func(*testing.T)) {
 		} else if t.Failed() {
 			status = "fail"
 		}
-		if answered := leakcheckEnd(conn, run, status, mark); !answered {
+		if answered := leakcheckEnd(conn, run, status, mark, leakcheckIsParallel(t)); !answered {
 			leakcheckPutConn(conn)
 			return
 		}
