@@ -18,7 +18,7 @@ const leakcheckCrowded = 1000
 
 var (
 	// leakcheckDeferChecks is set when leakcheck allows runs to be judged
-	// later (LEAKCHECK_DEFER=1, from --defer-checks).
+	// later (LEAKCHECK_DEFER=1: the default, not with --no-defer-checks).
 	leakcheckDeferChecks bool
 
 	// leakcheckProbes is set when leakcheck can ask for dumps while
@@ -132,6 +132,10 @@ type leakcheckMark struct {
 	live    int
 	// Runs started and ended in the process by then.
 	starts, ends int64
+	// Goroutines may have been alive then that no dump lists and no
+	// count accounts for (leakcheckGap, which a dump taken during the
+	// run clears).
+	gap bool
 }
 
 // leakcheckMarkStart notes a run's start. Called with leakcheckDumpMu held.
@@ -145,7 +149,7 @@ func leakcheckMarkStart(created uint64) leakcheckMark {
 	if leakcheckLastEnd != 0 && live > leakcheckLastEnd {
 		leakcheckGap = true
 	}
-	return leakcheckMark{created, live, leakcheckStarts, leakcheckEnds}
+	return leakcheckMark{created, live, leakcheckStarts, leakcheckEnds, leakcheckGap}
 }
 
 // leakcheckMarkEnd notes a run's end. Called with leakcheckDumpMu held.
@@ -160,11 +164,13 @@ func leakcheckMarkEnd() {
 // goroutine created during the run is still alive, after those about to
 // end had a moment to: the run's end comes with a dump, so that the
 // goroutines it shows first are placed before the next run), or it did
-// not: "clean" says that every goroutine alive at the run's start was in
-// the last full dump or created since by runs that ended "clean" too, so
-// that, unless an older goroutine ended meanwhile (leakcheck checks that
-// with the next dump), no goroutine the run created outlived it.
-// Otherwise "-": the counts say nothing.
+// not: "clean" says that, as far as the helper knows, every goroutine
+// alive at the run's start was in the last full dump or created since by
+// runs that ended "clean" too, so that, unless an older goroutine ended
+// meanwhile and hid one in the count, no goroutine the run created
+// outlived it. leakcheck relies on it only for a run that lies wholly
+// between two full dumps, the later one showing every goroutine of the
+// earlier one. Otherwise "-": the counts say nothing.
 func leakcheckCounts(mark leakcheckMark) string {
 	if leakcheckStarts != mark.starts || leakcheckEnds != mark.ends {
 		return "-"
@@ -177,7 +183,7 @@ func leakcheckCounts(mark leakcheckMark) string {
 	switch {
 	case live > mark.live:
 		return "grew"
-	case leakcheckGap:
+	case mark.gap || leakcheckGap:
 		return "-"
 	}
 	return "clean"

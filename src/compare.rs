@@ -16,11 +16,16 @@
 //! 3. otherwise, by its creation window: the helper numbers dumps in the
 //!    order it takes them, and every dump lists all goroutines, so a
 //!    goroutine first seen in dump `k` was created after dump `k-1`. The
-//!    runs active in that window are its candidates. One candidate owns it;
-//!    several make it ambiguous: it is reported once, by a candidate that
-//!    checks after all the others have finished their test function (so a
-//!    goroutine of a test still running is never blamed on another), and
-//!    it names the others.
+//!    runs active in that window are its candidates, but for runs that
+//!    ended without a dump (a crowded process) whose live-goroutine count
+//!    proves that nothing they created outlived them (see
+//!    [`Comparator::end_deferred`]). One candidate owns it; several make
+//!    it ambiguous: it is reported once, naming the others, when all of
+//!    them have finished their test function (so a goroutine of a test
+//!    still running is never blamed on another): by the run whose end
+//!    dump showed it first, else by the first candidate checked then.
+//!    When such a window names runs started without a dump, the helper is
+//!    asked to dump every later run ([`Comparator::wants_exact`]).
 //!
 //! Goroutines that existed before a run started are never its own: those
 //! first seen in a snapshot no later than the run's start (IDs are never
@@ -161,6 +166,10 @@ struct Run {
     /// its start, and every goroutine alive at its start accounted for
     /// (the helper's `end~ ... clean`; see [`Comparator::end_deferred`]).
     count_clean: bool,
+    /// The sequence number of the run's end message (or of the dump sent
+    /// with it): goroutines first seen in a dump taken after a later full
+    /// dump were created after the run's test function returned.
+    ended_at: Option<u64>,
     /// The snapshot sent with the run's end, if one was.
     end_dump: Option<u64>,
 }
@@ -335,6 +344,7 @@ impl Comparator {
     pub fn observe_dump(&mut self, seq: u64, dump: &str) {
         let ids = goroutine_ids(dump);
         self.observe_full(seq, &ids);
+        self.note_widened(seq, dump);
     }
 
     /// The goroutine ID of a run's own goroutine.
@@ -348,6 +358,7 @@ impl Comparator {
         self.observe_full(seq, &ids);
         let gid = ids.first().copied().unwrap_or(0);
         self.start_run(run, seq, gid);
+        self.note_widened(seq, dump);
     }
 
     /// A run started, and its goroutine `gid` is the only one created
@@ -378,6 +389,7 @@ impl Comparator {
                 stale_start: false,
                 waits_for_run: false,
                 count_clean: false,
+                ended_at: None,
                 end_dump: None,
             },
         );
@@ -433,16 +445,25 @@ impl Comparator {
     /// apart; goroutines without a label get the creation window between
     /// the full dumps around their creation, which may name more runs.
     ///
-    /// `count_clean`: no other run started or ended during this one, no
-    /// more goroutines were alive at its end than at its start, and every
-    /// goroutine alive at its start was in the last full dump or created
-    /// by runs that ended the same way. Then no goroutine it created
-    /// outlived it, unless one alive at the last full dump ended
-    /// meanwhile, which the next full dump shows (the window is not
-    /// verified): in a verified window such a run is no candidate for a
-    /// goroutine without a label.
-    pub fn end_deferred(&mut self, run: &str, status: RunStatus, count_clean: bool, now: Instant) {
-        self.end_run(run, status, now);
+    /// `count_clean`, when the helper said `clean`: the test is not
+    /// parallel, no other run started or
+    /// ended during it, no more goroutines were alive at its end than at
+    /// its start, and every goroutine alive at its start was in the last
+    /// full dump or created by runs that ended the same way. Then no
+    /// goroutine it created outlived it, unless one alive at that dump
+    /// ended meanwhile and hid it in the count. So such a run is no
+    /// candidate for a goroutine without a label when the run lies wholly
+    /// between the two full dumps around the goroutine's creation and
+    /// every goroutine of the earlier one is in the later one.
+    pub fn end_deferred(
+        &mut self,
+        run: &str,
+        status: RunStatus,
+        seq: u64,
+        count_clean: bool,
+        now: Instant,
+    ) {
+        self.end_run(run, status, seq, now);
         if let Some(r) = self.runs.get_mut(run) {
             r.deferred = true;
             r.count_clean = count_clean;
@@ -549,7 +570,7 @@ impl Comparator {
         dump: &str,
         now: Instant,
     ) -> Decision {
-        self.end_run(run, status, now);
+        self.end_run(run, status, seq, now);
         if let Some(r) = self.runs.get_mut(run) {
             r.end_dump = Some(seq);
         }
@@ -570,7 +591,7 @@ impl Comparator {
         dump: &str,
         now: Instant,
     ) -> (Vec<RunVerdict>, Option<Decision>) {
-        self.end_deferred(run, status, false, now);
+        self.end_deferred(run, status, seq, false, now);
         if let Some(r) = self.runs.get_mut(run) {
             r.end_dump = Some(seq);
         }
@@ -581,15 +602,16 @@ impl Comparator {
     /// its start snapshot, so snapshot `seq` lists no goroutine that the
     /// start did not (the helper's `end=`).
     pub fn end_same(&mut self, run: &str, status: RunStatus, seq: u64, now: Instant) -> Decision {
-        self.end_run(run, status, now);
+        self.end_run(run, status, seq, now);
         self.check(run, seq, None, now)
     }
 
-    fn end_run(&mut self, run: &str, status: RunStatus, now: Instant) {
+    fn end_run(&mut self, run: &str, status: RunStatus, seq: u64, now: Instant) {
         for r in self.runs.values_mut() {
             r.waits_for_run = false;
         }
         if let Some(r) = self.runs.get_mut(run) {
+            r.ended_at = Some(seq);
             r.phase = Phase::Checking;
             r.status = status;
             r.check_started = Some(now);
@@ -794,12 +816,18 @@ impl Comparator {
                     // The candidate whose end dump showed it first (it
                     // outlived that run) reports it, when it can still.
                     let first = self.first_seen.get(&g.id).copied();
+                    // (Not one whose test a directive exempts: it would
+                    // count the goroutine as ignored.) Meanwhile this run
+                    // waits, if it can, in case that one never does.
                     let reporter = others.iter().find(|o| {
-                        self.runs
-                            .get(**o)
-                            .is_some_and(|r| r.end_dump.is_some() && r.end_dump == first)
+                        self.runs.get(**o).is_some_and(|r| {
+                            r.end_dump.is_some()
+                                && r.end_dump == first
+                                && self.config.ignore.for_test(&r.test).is_none()
+                        })
                     });
                     if reporter.is_some_and(|o| self.runs[*o].phase != Phase::Closed) {
+                        found.waiting = true;
                         continue;
                     }
                     let mut tests: Vec<String> = others
@@ -885,17 +913,28 @@ impl Comparator {
             // when it starts; it is no other run's.
             return Owner::Nobody;
         }
+        // The full dump before the one that showed it first.
+        let window = self.windows.get(&first);
         let mut candidates: Vec<(u64, &str)> = self
             .runs
             .iter()
-            .filter(|(_, r)| r.start_seq < first && r.end_seq.is_none_or(|e| e >= first))
+            .filter(|(_, r)| {
+                r.start_seq < first
+                    && r.end_seq.is_none_or(|e| e >= first)
+                    // (not one whose test function returned before the
+                    // full dump that opens the window)
+                    && window.is_none_or(|w| r.ended_at.is_none_or(|e| e > w.start))
+            })
             .map(|(k, r)| (r.start_seq, k.as_str()))
             .collect();
-        if let Some(window) = self.windows.get(&first).filter(|w| w.verified) {
-            // Runs that started in the window and whose counts show that
-            // nothing they created outlived them (see end_deferred).
-            let counted_out =
-                |&(start, run): &(u64, &str)| start >= window.start && self.runs[run].count_clean;
+        if let Some(window) = window.filter(|w| w.verified) {
+            // Runs wholly inside the window (no full dump was taken while
+            // they ran) whose counts show that nothing they created
+            // outlived them (see end_deferred).
+            let counted_out = |&(start, run): &(u64, &str)| {
+                let r = &self.runs[run];
+                start >= window.start && r.count_clean && r.ended_at.is_some_and(|e| e < first)
+            };
             if candidates.iter().any(|c| !counted_out(c)) {
                 candidates.retain(|c| !counted_out(c));
             }

@@ -41,8 +41,10 @@
 //!   COUNTS compares the live goroutine count with the run's start when
 //!   no other run started or ended meanwhile: `grew` comes with a dump
 //!   (LEN > 0) that places the goroutines that outlived the run; `clean`
-//!   says that none of them did (see [`Comparator::end_deferred`]); `-`
-//!   says nothing. [`HelperListener::wait_verdict`] asks for dumps
+//!   says that none did, unless an older goroutine ended meanwhile and
+//!   hid one in the count, which the comparator rules out with the full
+//!   dumps around the run (see [`Comparator::end_deferred`]); `-` says
+//!   nothing. [`HelperListener::wait_verdict`] asks for dumps
 //!   through the probe connection, at most a third of the time; after the
 //!   last test of a round the helper sends `check - SEQ LEN\n` + dump,
 //!   answered like `end` until no deferred run is left;
@@ -667,9 +669,13 @@ fn serve(stream: UnixStream, shared: &Shared) {
                             state.push_verdict(v);
                         }
                     } else {
-                        state
-                            .comparator
-                            .end_deferred(&msg.run, status, msg.count_clean, now);
+                        state.comparator.end_deferred(
+                            &msg.run,
+                            status,
+                            msg.seq,
+                            msg.count_clean,
+                            now,
+                        );
                         // Judged as soon as the cost allows, not only when
                         // the runner needs the verdict: the binary may end
                         // first.

@@ -582,3 +582,87 @@ func TestClean(t *testing.T) {
         "{stdout}"
     );
 }
+
+/// Crowded packages (1,500 parked goroutines) whose leaks carry no label,
+/// with the leaks every test should have, as (test, ambiguous with): the
+/// leaking goroutine blocks at the line marked `// leak`.
+const UNLABELLED_LEAKS: &[(&str, &str, &[(&str, &[&str])])] = &[
+    (
+        // TestQ's goroutine outlives it (its end comes with a dump) and
+        // ends while TestR runs: it would hide TestR's leak in TestR's
+        // count.
+        "q_lingers_r_leaks",
+        "func TestQ(t *testing.T) {
+\tgo func() { time.Sleep(150 * time.Millisecond) }()
+}
+
+func TestR(t *testing.T) {
+\tstarted := make(chan struct{})
+\tnever := make(chan int)
+\ttime.AfterFunc(0, func() {
+\t\tclose(started)
+\t\t<-never // leak
+\t})
+\t<-started
+\ttime.Sleep(300 * time.Millisecond)
+}
+",
+        &[("TestR", &[])],
+    ),
+    (
+        // A timer callback that TestT set fires while TestO runs, and
+        // TestP waits (parallel): created while they ran, as leakcheck
+        // places goroutines without a label. TestO's own goroutines are
+        // exempt by a directive; the leak must still be reported.
+        "timer_fires_later",
+        "var gStarted = make(chan struct{})
+
+func TestP(t *testing.T) {
+\tt.Parallel()
+\ttime.Sleep(70 * time.Millisecond)
+}
+
+func TestT(t *testing.T) {
+\thStarted := make(chan struct{})
+\ttime.AfterFunc(0, func() { close(hStarted); time.Sleep(60 * time.Millisecond) })
+\t<-hStarted
+\tnever := make(chan int)
+\ttime.AfterFunc(20*time.Millisecond, func() { close(gStarted); <-never }) // leak
+}
+
+//leakcheck:ignore this test's own goroutines are known
+func TestO(t *testing.T) {
+\t<-gStarted
+\tgo func() { time.Sleep(50 * time.Millisecond) }()
+}
+",
+        &[("TestP", &["TestO"])],
+    ),
+];
+
+#[test]
+fn unlabelled_leaks_get_the_verdicts_of_a_dump_per_test_with_checks_deferred() {
+    for (name, tests, want) in UNLABELLED_LEAKS {
+        let src = format!(
+            "package p\n\nimport (\n\t\"os\"\n\t\"testing\"\n\t\"time\"\n)\n\nfunc TestMain(m *testing.M) {{\n\tstop := make(chan struct{{}})\n\tfor i := 0; i < 1500; i++ {{\n\t\tgo func() {{ <-stop }}()\n\t}}\n\tos.Exit(m.Run())\n}}\n\n{tests}"
+        );
+        let line = 1 + src.lines().position(|l| l.ends_with("// leak")).unwrap() as u32;
+        let dir = go_module(&[("p/p_test.go", &src)]);
+        for mode in ["--defer-checks", "--no-defer-checks"] {
+            let (out, report) = run_with_report(dir.path(), &[mode, "--grace", "1s"]);
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let mut got: Vec<(String, Vec<String>)> = Vec::new();
+            for t in &report.packages[0].tests {
+                for l in &t.leaks {
+                    assert_eq!((l.line, l.count), (line, 1), "{name} {mode}: {l:?}");
+                    got.push((t.name.clone(), l.ambiguous_with.clone()));
+                }
+            }
+            let want: Vec<(String, Vec<String>)> = want
+                .iter()
+                .map(|(t, a)| (t.to_string(), a.iter().map(|s| s.to_string()).collect()))
+                .collect();
+            assert_eq!(got, want, "{name} {mode}:\n{stdout}");
+        }
+    }
+}

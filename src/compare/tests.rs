@@ -454,8 +454,8 @@ fn deferred_runs_are_judged_by_later_dumps_through_their_labels() {
     ]);
     c.start("TestA#1", 1, &base);
     c.start_same("TestB#2", 2, 20);
-    c.end_deferred("TestA#1", RunStatus::Pass, false, t0);
-    c.end_deferred("TestB#2", RunStatus::Pass, false, t0);
+    c.end_deferred("TestA#1", RunStatus::Pass, 3, false, t0);
+    c.end_deferred("TestB#2", RunStatus::Pass, 4, false, t0);
     assert!(c.has_deferred());
     assert_eq!(c.deferred_of("TestA"), Some(false));
     // The next dump: TestA's goroutines are gone; TestB's still there,
@@ -496,7 +496,7 @@ fn a_deferred_run_waits_for_a_later_candidate_instead_of_passing() {
         1,
         &dump(&[test_g(10, "TestA#1"), server.clone()]),
     );
-    c.end_deferred("TestA#1", RunStatus::Pass, false, t0);
+    c.end_deferred("TestA#1", RunStatus::Pass, 2, false, t0);
     c.start_same("TestB#2", 3, 20);
     let handler = g(30, "select (no cases)", None, "handle", 41, Some(2));
     let later = dump(&[server.clone(), handler.clone()]);
@@ -504,9 +504,9 @@ fn a_deferred_run_waits_for_a_later_candidate_instead_of_passing() {
     // TestB still runs: TestA does not pass yet.
     assert!(verdicts.is_empty(), "{verdicts:?}");
     assert!(next.is_some());
-    c.end_deferred("TestB#2", RunStatus::Pass, false, t0);
+    c.end_deferred("TestB#2", RunStatus::Pass, 5, false, t0);
     let t1 = t0 + Duration::from_millis(100);
-    let (verdicts, next) = c.check_deferred(5, &later, t1);
+    let (verdicts, next) = c.check_deferred(6, &later, t1);
     assert_eq!(next, None);
     let a = verdicts.iter().find(|v| v.test == "TestA").unwrap();
     let b = verdicts.iter().find(|v| v.test == "TestB").unwrap();
@@ -526,21 +526,21 @@ fn an_unlabelled_goroutine_in_a_window_widened_by_deferred_runs_asks_for_exact_w
             1,
             &dump(&[test_g(10, "TestA#1"), server.clone()]),
         );
-        c.end_deferred("TestA#1", RunStatus::Pass, false, t0);
-        c.start_deferred("TestB#2", 2, 20);
+        c.end_deferred("TestA#1", RunStatus::Pass, 2, false, t0);
+        c.start_deferred("TestB#2", 3, 20);
         c
     };
     // TestB's labelled goroutine: its owner is exact, no need.
     let labelled = g(21, "chan send", Some("TestB#2"), "leaky", 31, Some(20));
     let mut exact = two_runs();
-    exact.check_deferred(3, &dump(&[server.clone(), labelled.clone()]), t0);
+    exact.check_deferred(4, &dump(&[server.clone(), labelled.clone()]), t0);
     assert!(!exact.wants_exact());
     // A goroutine without a label, created since the last full dump
     // while TestA and TestB (started without a dump) ran: either may own
     // it.
     let handler = g(30, "select (no cases)", None, "handle", 41, Some(2));
     let mut c = two_runs();
-    c.check_deferred(3, &dump(&[server.clone(), labelled, handler]), t0);
+    c.check_deferred(4, &dump(&[server.clone(), labelled, handler]), t0);
     assert!(c.wants_exact());
 }
 
@@ -580,19 +580,19 @@ fn timer_window(count_clean: bool, keep_server: bool) -> (Comparator, RunVerdict
         1,
         &dump(&[test_g(10, "TestA#1"), server.clone()]),
     );
-    c.end_deferred("TestA#1", RunStatus::Pass, count_clean, t0);
-    c.start_deferred("TestB#2", 2, 20);
+    c.end_deferred("TestA#1", RunStatus::Pass, 2, count_clean, t0);
+    c.start_deferred("TestB#2", 3, 20);
     let callback = g(30, "chan receive", None, "callback", 24, None);
     let mut end = vec![test_g(20, "TestB#2"), callback];
     if keep_server {
         end.push(server);
     }
     let late = t0 + Duration::from_millis(100);
-    let b = match c.end("TestB#2", RunStatus::Pass, 3, &dump(&end), t0) {
+    let b = match c.end("TestB#2", RunStatus::Pass, 4, &dump(&end), t0) {
         Decision::Done(v) => v,
-        _ => done(c.again("TestB#2", 4, &dump(&end), late)),
+        _ => done(c.again("TestB#2", 5, &dump(&end), late)),
     };
-    let (mut verdicts, next) = c.check_deferred(4, &dump(&end), late);
+    let (mut verdicts, next) = c.check_deferred(5, &dump(&end), late);
     assert_eq!(next, None);
     let a = verdicts.pop().expect("TestA judged");
     (c, a, b)
@@ -630,9 +630,9 @@ fn the_next_tests_goroutine_caught_before_its_run_started_is_nobodys() {
     let mut c = comparator(100);
     let t0 = Instant::now();
     c.start("TestA#1", 1, &test_g(10, "TestA#1"));
-    c.end_deferred("TestA#1", RunStatus::Pass, false, t0);
+    c.end_deferred("TestA#1", RunStatus::Pass, 2, false, t0);
     let next = format!("goroutine 20 [runnable]:\ntesting.tRunner(0xc, 0x1)\n\t{GOROOT}/src/testing/testing.go:1792\ncreated by testing.(*T).Run in goroutine 1\n\t{GOROOT}/src/testing/testing.go:1851 +0x413\n");
-    let (verdicts, next_check) = c.check_deferred(2, &next, t0);
+    let (verdicts, next_check) = c.check_deferred(3, &next, t0);
     assert_eq!(next_check, None);
     assert_eq!(verdicts.len(), 1);
     assert!(verdicts[0].leaks.is_empty());
