@@ -583,10 +583,13 @@ func TestClean(t *testing.T) {
     );
 }
 
-/// Crowded packages (1,500 parked goroutines) whose leaks carry no label,
-/// with the leaks every test should have, as (test, ambiguous with): the
-/// leaking goroutine blocks at the line marked `// leak`.
-const UNLABELLED_LEAKS: &[(&str, &str, &[(&str, &[&str])])] = &[
+/// A leak a test should report, as (test, the tests it is ambiguous with).
+type WantedLeak = (&'static str, &'static [&'static str]);
+
+/// Crowded packages (1,500 parked goroutines) whose leaks carry no label:
+/// (name, tests, the leaks they report). The leaking goroutine blocks at
+/// the line marked `// leak`.
+const UNLABELLED_LEAKS: &[(&str, &str, &[WantedLeak])] = &[
     (
         // TestQ's goroutine outlives it (its end comes with a dump) and
         // ends while TestR runs: it would hide TestR's leak in TestR's
