@@ -5,6 +5,7 @@ package harness
 import (
 	"reflect"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -108,20 +109,23 @@ func leakcheckWatchRoot(t *testing.T, socket string) {
 	leakcheckFlushing = true
 }
 
-// leakcheckFlush sends a dump that judges the runs still waiting for one,
-// and more until leakcheck is done with them.
+// leakcheckFlush asks leakcheck what the runs still waiting for a dump
+// need ("check" without one), and sends dumps or leak profiles as it
+// answers until it is done with them.
 func leakcheckFlush(socket string) {
 	leakcheckDumpMu.Lock()
 	pending := leakcheckDeferred > 0
 	leakcheckDeferred = 0
+	if pending {
+		leakcheckDumpSeq++
+	}
+	seq := leakcheckDumpSeq
 	leakcheckDumpMu.Unlock()
 	if !pending {
 		return
 	}
 	conn := leakcheckGetConn(socket)
-	// The goroutine leak profile when the runtime has one: it lists every
-	// goroutine too, and proves leaks without another round trip.
-	leakcheckSend(conn, "check -", true)
+	leakcheckWrite(conn, "check - "+strconv.FormatInt(seq, 10)+" 0\n", nil)
 	leakcheckUntilDone(conn, "check -")
 }
 

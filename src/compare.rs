@@ -498,6 +498,16 @@ impl Comparator {
         self.runs.values().any(Run::waiting_for_dump)
     }
 
+    /// Whether some run waits for a dump to be judged, and if so whether
+    /// one of them wants the leak profile.
+    pub fn pending_check(&self) -> Option<bool> {
+        self.runs
+            .values()
+            .filter(|r| r.waiting_for_dump())
+            .map(|r| r.wants_profile)
+            .reduce(|a, b| a || b)
+    }
+
     /// Whether a run of `test` waits for a dump to be judged, and if so
     /// whether that dump should be the leak profile.
     pub fn deferred_of(&self, test: &str) -> Option<bool> {

@@ -46,8 +46,10 @@
 //!   dumps around the run (see [`Comparator::end_deferred`]); `-` says
 //!   nothing. [`HelperListener::wait_verdict`] asks for dumps
 //!   through the probe connection, at most a third of the time; after the
-//!   last test of a round the helper sends `check - SEQ LEN\n` + dump,
-//!   answered like `end` until no deferred run is left;
+//!   last test of a round the helper sends `check - SEQ 0\n`, answered
+//!   `done\n` when no deferred run is left, else `again\n` or
+//!   `leakprofile\n`, whichever the runs need: then `check - SEQ LEN\n` +
+//!   that dump, answered like `end` until no deferred run is left;
 //! - `ask RUN 0 0\n` before a run, when the helper runs with
 //!   `LEAKCHECK_ASK=1`: leakcheck answers `run\n` or `skip\n` (a test
 //!   that already leaked is not repeated under `--until-leak`).
@@ -644,8 +646,25 @@ fn serve(stream: UnixStream, shared: &Shared) {
                     state.check_asked = None;
                     None
                 }
+                "check" if msg.len == 0 => {
+                    // After the last test, before any dump: which one the
+                    // deferred runs need, if any (one judged with a dump
+                    // already may want the leak profile).
+                    let pending = state.comparator.pending_check();
+                    if pending.is_some() {
+                        // That dump is the check on its way: none is asked
+                        // for meanwhile (two would be in memory at once).
+                        state.check_asked = Some(now);
+                    }
+                    Some(match pending {
+                        None => ("done\n", Duration::ZERO),
+                        Some(true) => ("leakprofile\n", Duration::ZERO),
+                        Some(false) => ("again\n", Duration::ZERO),
+                    })
+                }
                 "check" => {
-                    // After the last test: what the deferred runs still need.
+                    state.check_asked = None;
+                    // What the deferred runs still need.
                     let (verdicts, next) = state.comparator.check_deferred(msg.seq, &text, now);
                     for v in verdicts {
                         state.push_verdict(v);

@@ -638,3 +638,24 @@ fn the_next_tests_goroutine_caught_before_its_run_started_is_nobodys() {
     assert!(verdicts[0].leaks.is_empty());
     assert!(verdicts[0].ignored.is_empty(), "{:?}", verdicts[0].ignored);
 }
+
+#[test]
+fn a_rounds_last_check_asks_for_what_the_deferred_runs_need() {
+    let mut c = comparator_with_profile(100);
+    let t0 = Instant::now();
+    assert_eq!(c.pending_check(), None);
+    c.start("TestA#1", 1, &test_g(10, "TestA#1"));
+    c.start_same("TestB#2", 2, 20);
+    c.end_deferred("TestB#2", RunStatus::Pass, 3, false, t0);
+    // Never checked: a plain dump.
+    assert_eq!(c.pending_check(), Some(false));
+    // TestA's goroutine outlived it: its end came with a dump, which
+    // also judged TestB; the leak profile may prove TestA's leak.
+    let leaked = g(11, "chan receive", Some("TestA#1"), "leaky", 7, Some(10));
+    let (verdicts, next) =
+        c.end_deferred_with_dump("TestA#1", RunStatus::Pass, 4, &dump(&[leaked]), t0);
+    assert_eq!(verdicts.len(), 1, "{verdicts:?}");
+    assert_eq!(verdicts[0].test, "TestB");
+    assert!(matches!(next, Some(Decision::LeakProfile(_))), "{next:?}");
+    assert_eq!(c.pending_check(), Some(true));
+}
