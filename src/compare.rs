@@ -518,12 +518,14 @@ impl Comparator {
             .reduce(|a, b| a || b)
     }
 
-    /// [`Comparator::deferred_of`], for the runs that a dump taken now
-    /// could judge: not those that wait for another run to end.
-    pub fn dump_would_judge(&self, test: &str) -> Option<bool> {
+    /// Whether a dump taken now could judge a run that waits for one (not
+    /// one that waits for another run to end first), and if so whether
+    /// one of them wants the leak profile. Any test's: a run may wait for
+    /// another that reports a goroutine for both.
+    pub fn dump_would_judge(&self) -> Option<bool> {
         self.runs
             .values()
-            .filter(|r| r.test == test && r.waiting_for_dump() && !r.waits_for_run)
+            .filter(|r| r.waiting_for_dump() && !r.waits_for_run)
             .map(|r| r.wants_profile)
             .reduce(|a, b| a || b)
     }

@@ -331,9 +331,10 @@ impl HelperListener {
             let mut wake = deadline;
             if state.comparator.deferred_of(test).is_some() {
                 // Judged within its grace period, with dumps asked for
-                // (none while it waits for another run to end).
+                // (when one could judge some run, this one or one it
+                // waits for: none while all wait for runs still running).
                 deadline = deadline.max(start + ORDER_WAIT + state.comparator.grace());
-                if let Some(profile) = state.comparator.dump_would_judge(test) {
+                if let Some(profile) = state.comparator.dump_would_judge() {
                     if let Some(allowed) = self.shared.ask_for_check(&mut state, profile, now) {
                         wake = wake.min(allowed);
                     }
