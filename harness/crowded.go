@@ -164,11 +164,10 @@ func leakcheckMarkEnd() {
 
 // leakcheckCounts compares a sequential run's end with its start, in a
 // crowded process where its checks are deferred. When no other run
-// started or ended meanwhile, the count of live goroutines either "grew" (some
-// goroutine created during the run is still alive, after those about to
-// end had a moment to: the run's end comes with a dump, so that the
-// goroutines it shows first are placed before the next run), or it did
-// not: "clean" says that, as far as the helper knows, every goroutine
+// started or ended meanwhile, the count of live goroutines either "grew"
+// (some goroutine created during the run is still alive, after those
+// about to end had a moment to: the run gets an end dump, as in any
+// process), or it did not: "clean" says that, as far as the helper knows, every goroutine
 // alive at the run's start was in the last full dump or created since by
 // runs that ended "clean" too, so that, unless an older goroutine ended
 // meanwhile and hid one in the count, no goroutine the run created
@@ -191,15 +190,6 @@ func leakcheckCounts(mark leakcheckMark) string {
 		return "-"
 	}
 	return "clean"
-}
-
-// leakcheckCountsSaid notes what a run's end said: a run whose counts
-// said nothing may leave goroutines that later counts cannot account
-// for. Called with leakcheckDumpMu held.
-func leakcheckCountsSaid(counts string) {
-	if counts == "-" {
-		leakcheckGap = true
-	}
 }
 
 // leakcheckIsParallel says whether t called t.Parallel: then it may have

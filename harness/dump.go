@@ -109,22 +109,23 @@ func leakcheckEnd(conn *leakcheckConn, run, status string, mark leakcheckMark, p
 		return false
 	}
 	if ok && leakcheckBaseLen > 0 && leakcheckIsCrowded() {
-		// Judged with later dumps (crowded.go); not answered.
+		// Judged with later dumps (crowded.go), not answered: a parallel
+		// run, whose counts say nothing, or one whose counts show that
+		// nothing it created outlived it. Any other gets a dump now, as
+		// in any process: the next test waits until what outlived this
+		// one has ended.
 		counts := "-"
-		if !parallel {
+		if parallel {
+			leakcheckGap = true
+		} else {
 			counts = leakcheckCounts(mark)
 		}
-		leakcheckCountsSaid(counts)
-		leakcheckDeferred++
-		if counts == "grew" {
-			// With a dump: the goroutines it shows for the first time
-			// were created during this run, or before it.
-			leakcheckDump(conn, "end~ "+run+" "+status+" "+counts, now, ok)
+		if parallel || counts == "clean" {
+			leakcheckDumpSeq++
+			leakcheckDeferred++
+			leakcheckWrite(conn, "end~ "+run+" "+status+" "+counts+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" 0\n", nil)
 			return false
 		}
-		leakcheckDumpSeq++
-		leakcheckWrite(conn, "end~ "+run+" "+status+" "+counts+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" 0\n", nil)
-		return false
 	}
 	leakcheckDump(conn, "end "+run+" "+status, now, ok)
 	return true

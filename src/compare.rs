@@ -589,27 +589,6 @@ impl Comparator {
         self.check(run, seq, Some(dump), now)
     }
 
-    /// [`Comparator::end_deferred`] for a run whose goroutines outlived
-    /// it (the live count grew: `end~ ... grew`), so the helper sent a
-    /// dump with its end: the goroutines it shows first were created
-    /// before the end of this run, which reports those whose window also
-    /// names others (see [`Comparator::owned`]). The dump judges the
-    /// deferred runs, as [`Comparator::check_deferred`].
-    pub fn end_deferred_with_dump(
-        &mut self,
-        run: &str,
-        status: RunStatus,
-        seq: u64,
-        dump: &str,
-        now: Instant,
-    ) -> (Vec<RunVerdict>, Option<Decision>) {
-        self.end_deferred(run, status, seq, false, now);
-        if let Some(r) = self.runs.get_mut(run) {
-            r.end_dump = Some(seq);
-        }
-        self.check_deferred(seq, dump, now)
-    }
-
     /// A run's test function returned, and no goroutine was created since
     /// its start snapshot, so snapshot `seq` lists no goroutine that the
     /// start did not (the helper's `end=`).
@@ -716,6 +695,12 @@ impl Comparator {
         }
         r.phase = Phase::Closed;
         r.end_seq = Some(seq);
+        for other in self.runs.values_mut() {
+            // A run that waited for this one to report a goroutine for
+            // both can be judged again.
+            other.waits_for_run = false;
+        }
+        let r = &self.runs[run];
         for l in &found.leaks {
             self.claimed.extend(l.goroutine_ids.iter().copied());
         }
@@ -933,9 +918,11 @@ impl Comparator {
             .filter(|(_, r)| {
                 r.start_seq < first
                     && r.end_seq.is_none_or(|e| e >= first)
-                    // (not one whose test function returned before the
-                    // full dump that opens the window)
-                    && window.is_none_or(|w| r.ended_at.is_none_or(|e| e > w.start))
+                    // (nor one judged later whose test function returned
+                    // before the full dump that opens the window: with a
+                    // dump per run it would have been closed by then, its
+                    // end dump showing nothing new)
+                    && (!r.deferred || window.is_none_or(|w| r.ended_at.is_none_or(|e| e > w.start)))
             })
             .map(|(k, r)| (r.start_seq, k.as_str()))
             .collect();

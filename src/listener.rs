@@ -36,15 +36,15 @@
 //!   milliseconds: `start~ RUN GID SEQ 0\n` instead of a start dump (the
 //!   previous snapshot is stale: goroutines created since it are judged
 //!   by their labels, or by the window between the full dumps around
-//!   them), and `end~ RUN STATUS COUNTS SEQ LEN\n` instead of an end
-//!   dump, not answered: the run is judged with every later full dump.
-//!   COUNTS compares the live goroutine count with the run's start when
-//!   no other run started or ended meanwhile: `grew` comes with a dump
-//!   (LEN > 0) that places the goroutines that outlived the run; `clean`
-//!   says that none did, unless an older goroutine ended meanwhile and
-//!   hid one in the count, which the comparator rules out with the full
-//!   dumps around the run (see [`Comparator::end_deferred`]); `-` says
-//!   nothing. [`HelperListener::wait_verdict`] asks for dumps
+//!   them), and, for a parallel test or one whose live goroutine count
+//!   shows that nothing it created outlived it, `end~ RUN STATUS COUNTS
+//!   SEQ 0\n` instead of an end dump, not answered: the run is judged
+//!   with every later full dump. COUNTS is `clean` for the latter: none
+//!   outlived it, unless an older goroutine ended meanwhile and hid one
+//!   in the count, which the comparator rules out with the full dumps
+//!   around the run (see [`Comparator::end_deferred`]); `-` for a
+//!   parallel test (the count mixes other tests' goroutines). Any other
+//!   run ends with a dump (`end`), as in any process. [`HelperListener::wait_verdict`] asks for dumps
 //!   through the probe connection, at most a third of the time; after the
 //!   last test of a round the helper sends `check - SEQ 0\n`, answered
 //!   `done\n` when no deferred run is left, else `again\n` or
@@ -609,7 +609,7 @@ fn serve(stream: UnixStream, shared: &Shared) {
                 msg.kind.as_str(),
                 "probe" | "dumped" | "start" | "end" | "again"
             );
-            if full || msg.kind == "check" || (msg.kind == "end~" && msg.len > 0) {
+            if full || msg.kind == "check" {
                 // What a dump costs the binary: about 150 MB/s of dump
                 // while the world is stopped, or what the last one asked
                 // for took, if more.
@@ -650,7 +650,10 @@ fn serve(stream: UnixStream, shared: &Shared) {
                 "check" if msg.len == 0 => {
                     // After the last test, before any dump: which one the
                     // deferred runs need, if any (one judged with a dump
-                    // already may want the leak profile).
+                    // already may want the leak profile). A dump asked for
+                    // and not come yet was taken after this message, if at
+                    // all: it cannot be waited for here (messages are
+                    // handled in order), so this one is asked regardless.
                     let pending = state.comparator.pending_check();
                     if pending.is_some() {
                         // That dump is the check on its way: none is asked
@@ -679,28 +682,12 @@ fn serve(stream: UnixStream, shared: &Shared) {
                 }
                 "end~" => {
                     let status = msg.status.unwrap_or(RunStatus::Pass);
-                    if msg.len > 0 {
-                        // Its goroutines outlived it: the dump places
-                        // those it shows first, and judges what it can.
-                        let (verdicts, _) = state
-                            .comparator
-                            .end_deferred_with_dump(&msg.run, status, msg.seq, &text, now);
-                        for v in verdicts {
-                            state.push_verdict(v);
-                        }
-                    } else {
-                        state.comparator.end_deferred(
-                            &msg.run,
-                            status,
-                            msg.seq,
-                            msg.count_clean,
-                            now,
-                        );
-                        // Judged as soon as the cost allows, not only when
-                        // the runner needs the verdict: the binary may end
-                        // first.
-                        shared.ask_for_check(&mut state, false, now);
-                    }
+                    state
+                        .comparator
+                        .end_deferred(&msg.run, status, msg.seq, msg.count_clean, now);
+                    // Judged as soon as the cost allows, not only when the
+                    // runner needs the verdict: the binary may end first.
+                    shared.ask_for_check(&mut state, false, now);
                     None
                 }
                 "start" => {

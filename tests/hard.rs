@@ -641,6 +641,24 @@ func TestO(t *testing.T) {
 ",
         &[("TestP", &["TestO"])],
     ),
+    (
+        // TestA's goroutine outlives it and starts a timer whose callback
+        // leaks, 100 ms after TestA returned: still within its grace
+        // period, before TestB starts.
+        "timer_from_a_lingering_goroutine",
+        "func TestA(t *testing.T) {
+\tgo func() {
+\t\ttime.Sleep(100 * time.Millisecond)
+\t\tnever := make(chan int)
+\t\ttime.AfterFunc(0, func() { <-never }) // leak
+\t\ttime.Sleep(100 * time.Millisecond)
+\t}()
+}
+
+func TestB(t *testing.T) { time.Sleep(400 * time.Millisecond) }
+",
+        &[("TestA", &[])],
+    ),
 ];
 
 #[test]
