@@ -50,6 +50,7 @@ var (
 	// for. Guarded by leakcheckDumpMu.
 	leakcheckStarts, leakcheckEnds int64
 	leakcheckLastEnd               int
+	leakcheckStartsAtLastEnd       int64
 	leakcheckGap                   bool
 
 	leakcheckRootMu sync.Mutex
@@ -147,10 +148,12 @@ func leakcheckMarkStart(created uint64) leakcheckMark {
 	leakcheckStarts++
 	live := runtime.NumGoroutine()
 	// Since the last run ended, its goroutine ended and the testing
-	// package created this one's: any more alive were created by
-	// goroutines older than both. (The runtime's own goroutines, such as
+	// package created this one's, and those of the runs started since
+	// (parallel tests, which wait): any more alive were created by
+	// goroutines older than them. (The runtime's own goroutines, such as
 	// the GC's workers, are not counted.)
-	if leakcheckLastEnd != 0 && live > leakcheckLastEnd {
+	others := int(leakcheckStarts - leakcheckStartsAtLastEnd - 1)
+	if leakcheckLastEnd != 0 && live > leakcheckLastEnd+others {
 		leakcheckGap = true
 	}
 	return leakcheckMark{created, live, leakcheckStarts, leakcheckEnds, leakcheckGap}
@@ -160,6 +163,7 @@ func leakcheckMarkStart(created uint64) leakcheckMark {
 func leakcheckMarkEnd() {
 	leakcheckEnds++
 	leakcheckLastEnd = runtime.NumGoroutine()
+	leakcheckStartsAtLastEnd = leakcheckStarts
 }
 
 // leakcheckCounts compares a sequential run's end with its start, in a
