@@ -322,8 +322,9 @@ impl Comparator {
     /// every goroutine of that one is still alive but runs' own
     /// goroutines (which end once their run has): then the counts of
     /// live goroutines that runs ended with (`end~ ... clean`) account
-    /// for every goroutine in between.
-    fn observe_full(&mut self, seq: u64, ids: &[u64]) {
+    /// for every goroutine in between. Then whether the goroutines it
+    /// shows first ask for exact windows ([`Comparator::note_widened`]).
+    fn observe_full(&mut self, seq: u64, dump: &str, ids: &[u64]) {
         self.observe(seq, ids);
         if self.last_full.as_ref().is_some_and(|(s, _)| *s == seq) {
             return; // the same snapshot, judging other runs
@@ -337,14 +338,14 @@ impl Comparator {
             self.windows.insert(seq, Window { start, verified });
         }
         self.last_full = Some((seq, sorted));
+        self.note_widened(seq, dump);
     }
 
     /// A dump taken for another purpose (a probe): only what it tells
     /// about which goroutines exist.
     pub fn observe_dump(&mut self, seq: u64, dump: &str) {
         let ids = goroutine_ids(dump);
-        self.observe_full(seq, &ids);
-        self.note_widened(seq, dump);
+        self.observe_full(seq, dump, &ids);
     }
 
     /// The goroutine ID of a run's own goroutine.
@@ -355,10 +356,9 @@ impl Comparator {
     /// A run started: `dump` was taken by its goroutine before the test.
     pub fn start(&mut self, run: &str, seq: u64, dump: &str) {
         let ids = goroutine_ids(dump);
-        self.observe_full(seq, &ids);
+        self.observe_full(seq, dump, &ids);
         let gid = ids.first().copied().unwrap_or(0);
         self.start_run(run, seq, gid);
-        self.note_widened(seq, dump);
     }
 
     /// A run started, and its goroutine `gid` is the only one created
@@ -498,24 +498,26 @@ impl Comparator {
         self.runs.values().any(Run::waiting_for_dump)
     }
 
+    /// Whether a run that `keep` selects waits for a dump to be judged,
+    /// and if so whether one of them wants the leak profile.
+    fn dump_wanted(&self, keep: impl Fn(&Run) -> bool) -> Option<bool> {
+        self.runs
+            .values()
+            .filter(|r| r.waiting_for_dump() && keep(r))
+            .map(|r| r.wants_profile)
+            .reduce(|a, b| a || b)
+    }
+
     /// Whether some run waits for a dump to be judged, and if so whether
     /// one of them wants the leak profile.
     pub fn pending_check(&self) -> Option<bool> {
-        self.runs
-            .values()
-            .filter(|r| r.waiting_for_dump())
-            .map(|r| r.wants_profile)
-            .reduce(|a, b| a || b)
+        self.dump_wanted(|_| true)
     }
 
     /// Whether a run of `test` waits for a dump to be judged, and if so
     /// whether that dump should be the leak profile.
     pub fn deferred_of(&self, test: &str) -> Option<bool> {
-        self.runs
-            .values()
-            .filter(|r| r.test == test && r.waiting_for_dump())
-            .map(|r| r.wants_profile)
-            .reduce(|a, b| a || b)
+        self.dump_wanted(|r| r.test == test)
     }
 
     /// Whether a dump taken now could judge a run that waits for one (not
@@ -523,11 +525,7 @@ impl Comparator {
     /// one of them wants the leak profile. Any test's: a run may wait for
     /// another that reports a goroutine for both.
     pub fn dump_would_judge(&self) -> Option<bool> {
-        self.runs
-            .values()
-            .filter(|r| r.waiting_for_dump() && !r.waits_for_run)
-            .map(|r| r.wants_profile)
-            .reduce(|a, b| a || b)
+        self.dump_wanted(|r| !r.waits_for_run)
     }
 
     /// Judges the deferred runs with snapshot `seq` (a full dump, or the
@@ -541,8 +539,7 @@ impl Comparator {
         now: Instant,
     ) -> (Vec<RunVerdict>, Option<Decision>) {
         let ids = goroutine_ids(dump);
-        self.observe_full(seq, &ids);
-        self.note_widened(seq, dump);
+        self.observe_full(seq, dump, &ids);
         let mut verdicts = Vec::new();
         // The soonest next check any waiting run needs, and whether one
         // wants the leak profile.
@@ -629,8 +626,7 @@ impl Comparator {
     fn check(&mut self, run: &str, seq: u64, dump: Option<&str>, now: Instant) -> Decision {
         let ids = dump.map(goroutine_ids).unwrap_or_default();
         if let Some(dump) = dump {
-            self.observe_full(seq, &ids);
-            self.note_widened(seq, dump);
+            self.observe_full(seq, dump, &ids);
         }
         self.judge(run, seq, dump, &ids, now)
     }

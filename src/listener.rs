@@ -675,11 +675,6 @@ fn serve(stream: UnixStream, shared: &Shared) {
                     }
                     Some(next.map_or(("done\n", Duration::ZERO), |d| state.settle(d)))
                 }
-                "start~" => {
-                    let gid = msg.gid.unwrap_or(0);
-                    state.comparator.start_deferred(&msg.run, msg.seq, gid);
-                    None
-                }
                 "end~" => {
                     let status = msg.status.unwrap_or(RunStatus::Pass);
                     state
@@ -694,9 +689,13 @@ fn serve(stream: UnixStream, shared: &Shared) {
                     state.comparator.start(&msg.run, msg.seq, &text);
                     None
                 }
-                "start=" => {
+                "start=" | "start~" => {
                     let gid = msg.gid.unwrap_or(0);
-                    state.comparator.start_same(&msg.run, msg.seq, gid);
+                    if msg.kind == "start~" {
+                        state.comparator.start_deferred(&msg.run, msg.seq, gid);
+                    } else {
+                        state.comparator.start_same(&msg.run, msg.seq, gid);
+                    }
                     None
                 }
                 "end=" => {

@@ -483,23 +483,33 @@ fn deferred_runs_are_judged_by_later_dumps_through_their_labels() {
     assert!(!c.has_deferred());
 }
 
+/// A server goroutine started before the tests (no label).
+fn server() -> String {
+    g(2, "IO wait", None, "serve", 5, Some(1))
+}
+
+/// A goroutine the server started for a request (no label).
+fn handler() -> String {
+    g(30, "select (no cases)", None, "handle", 41, Some(2))
+}
+
+/// A crowded process: TestA, dumped at its start (snapshot 1, with the
+/// server), ended without a dump (2), clean by the counts or not.
+fn ended_without_dump(count_clean: bool, t0: Instant) -> Comparator {
+    let mut c = comparator(100);
+    c.start("TestA#1", 1, &dump(&[test_g(10, "TestA#1"), server()]));
+    c.end_deferred("TestA#1", RunStatus::Pass, 2, count_clean, t0);
+    c
+}
+
 #[test]
 fn a_deferred_run_waits_for_a_later_candidate_instead_of_passing() {
-    let mut c = comparator(100);
     let t0 = Instant::now();
-    // A server started before the tests (no label) serves TestA's request
-    // with a handler goroutine that stays; the first dump to show it comes
-    // after TestB started.
-    let server = g(2, "IO wait", None, "serve", 5, Some(1));
-    c.start(
-        "TestA#1",
-        1,
-        &dump(&[test_g(10, "TestA#1"), server.clone()]),
-    );
-    c.end_deferred("TestA#1", RunStatus::Pass, 2, false, t0);
+    // The server serves TestA's request with a handler goroutine that
+    // stays; the first dump to show it comes after TestB started.
+    let mut c = ended_without_dump(false, t0);
     c.start_same("TestB#2", 3, 20);
-    let handler = g(30, "select (no cases)", None, "handle", 41, Some(2));
-    let later = dump(&[server.clone(), handler.clone()]);
+    let later = dump(&[server(), handler()]);
     let (verdicts, next) = c.check_deferred(4, &later, t0);
     // TestB still runs: TestA does not pass yet.
     assert!(verdicts.is_empty(), "{verdicts:?}");
@@ -518,15 +528,9 @@ fn a_deferred_run_waits_for_a_later_candidate_instead_of_passing() {
 #[test]
 fn an_unlabelled_goroutine_in_a_window_widened_by_deferred_runs_asks_for_exact_windows() {
     let t0 = Instant::now();
-    let server = g(2, "IO wait", None, "serve", 5, Some(1));
+    let server = server();
     let two_runs = || {
-        let mut c = comparator(100);
-        c.start(
-            "TestA#1",
-            1,
-            &dump(&[test_g(10, "TestA#1"), server.clone()]),
-        );
-        c.end_deferred("TestA#1", RunStatus::Pass, 2, false, t0);
+        let mut c = ended_without_dump(false, t0);
         c.start_deferred("TestB#2", 3, 20);
         c
     };
@@ -538,9 +542,8 @@ fn an_unlabelled_goroutine_in_a_window_widened_by_deferred_runs_asks_for_exact_w
     // A goroutine without a label, created since the last full dump
     // while TestA and TestB (started without a dump) ran: either may own
     // it.
-    let handler = g(30, "select (no cases)", None, "handle", 41, Some(2));
     let mut c = two_runs();
-    c.check_deferred(4, &dump(&[server.clone(), labelled, handler]), t0);
+    c.check_deferred(4, &dump(&[server, labelled, handler()]), t0);
     assert!(c.wants_exact());
 }
 
@@ -550,19 +553,15 @@ fn runs_dumped_at_start_never_ask_for_exact_windows() {
     // goroutine is ambiguous between them, but dumps would not narrow it.
     let mut c = comparator(100);
     let t0 = Instant::now();
-    let server = g(2, "IO wait", None, "serve", 5, Some(1));
-    c.start(
+    c.start("TestA#1", 1, &dump(&[test_g(10, "TestA#1"), server()]));
+    c.start("TestB#2", 2, &dump(&[test_g(20, "TestB#2"), server()]));
+    c.end(
         "TestA#1",
-        1,
-        &dump(&[test_g(10, "TestA#1"), server.clone()]),
+        RunStatus::Pass,
+        3,
+        &dump(&[server(), handler()]),
+        t0,
     );
-    c.start(
-        "TestB#2",
-        2,
-        &dump(&[test_g(20, "TestB#2"), server.clone()]),
-    );
-    let handler = g(30, "select (no cases)", None, "handle", 41, Some(2));
-    c.end("TestA#1", RunStatus::Pass, 3, &dump(&[server, handler]), t0);
     assert!(!c.wants_exact());
 }
 
@@ -572,20 +571,13 @@ fn runs_dumped_at_start_never_ask_for_exact_windows() {
 /// whether the server goroutine of the first dump is still alive then.
 /// Returns the comparator after both verdicts, and the verdicts.
 fn timer_window(count_clean: bool, keep_server: bool) -> (Comparator, RunVerdict, RunVerdict) {
-    let mut c = comparator(100);
     let t0 = Instant::now();
-    let server = g(2, "IO wait", None, "serve", 5, Some(1));
-    c.start(
-        "TestA#1",
-        1,
-        &dump(&[test_g(10, "TestA#1"), server.clone()]),
-    );
-    c.end_deferred("TestA#1", RunStatus::Pass, 2, count_clean, t0);
+    let mut c = ended_without_dump(count_clean, t0);
     c.start_deferred("TestB#2", 3, 20);
     let callback = g(30, "chan receive", None, "callback", 24, None);
     let mut end = vec![test_g(20, "TestB#2"), callback];
     if keep_server {
-        end.push(server);
+        end.push(server());
     }
     let late = t0 + Duration::from_millis(100);
     let b = match c.end("TestB#2", RunStatus::Pass, 4, &dump(&end), t0) {
@@ -627,10 +619,8 @@ fn the_next_tests_goroutine_caught_before_its_run_started_is_nobodys() {
     // A check dump taken while the testing package has created the next
     // test's goroutine, before that run's start message: not TestA's,
     // not even as one that an ignore rule exempts.
-    let mut c = comparator(100);
     let t0 = Instant::now();
-    c.start("TestA#1", 1, &test_g(10, "TestA#1"));
-    c.end_deferred("TestA#1", RunStatus::Pass, 2, false, t0);
+    let mut c = ended_without_dump(false, t0);
     let next = format!("goroutine 20 [runnable]:\ntesting.tRunner(0xc, 0x1)\n\t{GOROOT}/src/testing/testing.go:1792\ncreated by testing.(*T).Run in goroutine 1\n\t{GOROOT}/src/testing/testing.go:1851 +0x413\n");
     let (verdicts, next_check) = c.check_deferred(3, &next, t0);
     assert_eq!(next_check, None);
