@@ -54,6 +54,28 @@ fn test<'r>(report: &'r Report, pkg: &str, name: &str) -> &'r TestReport {
         .unwrap_or_else(|| panic!("{pkg}.{name} not in the report"))
 }
 
+/// The test file of a crowded package: its TestMain keeps 1,500
+/// goroutines parked while `tests` run (more than the helper's threshold
+/// from which checks are deferred); it imports os, testing and `imports`.
+fn crowded_package(imports: &[&str], tests: &str) -> String {
+    let imports: String = ["os", "testing"]
+        .iter()
+        .chain(imports)
+        .map(|i| format!("\t{i:?}\n"))
+        .collect();
+    format!(
+        "package p\n\nimport (\n{imports})\n\nfunc TestMain(m *testing.M) {{\n\tstop := make(chan struct{{}})\n\tfor i := 0; i < 1500; i++ {{\n\t\tgo func() {{ <-stop }}()\n\t}}\n\tos.Exit(m.Run())\n}}\n\n{tests}"
+    )
+}
+
+/// The line of `src` marked `// leak`.
+fn leak_line(src: &str) -> u32 {
+    1 + src
+        .lines()
+        .position(|l| l.ends_with("// leak"))
+        .expect("a // leak line") as u32
+}
+
 #[test]
 fn every_test_ends_as_its_package_says_and_the_rest_still_run() {
     let before = tree_state(&hard());
@@ -331,9 +353,7 @@ fn with_deferred_checks_a_crash_never_turns_a_leak_into_a_pass() {
     // without a dump may not be judged before the binary is gone. Each
     // leaking test must then be reported as leaked or as not judged
     // (failed), never as passed.
-    let mut src = String::from(
-        "package p\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\nfunc TestMain(m *testing.M) {\n\tstop := make(chan struct{})\n\tfor i := 0; i < 1500; i++ {\n\t\tgo func() { <-stop }()\n\t}\n\tos.Exit(m.Run())\n}\n\nfunc leak() { go func() { select {} }() }\n",
-    );
+    let mut src = crowded_package(&[], "func leak() { go func() { select {} }() }\n");
     for i in 0..10 {
         src.push_str(&format!(
             "\nfunc TestLeak{i:02}(t *testing.T) {{ leak() }}\n"
@@ -371,23 +391,9 @@ fn in_a_crowded_process_an_unlabelled_leak_is_blamed_on_its_test_alone() {
     // leaking test ends with more, so it gets a dump at its end. Every
     // round's leak is reported on TestTimerLeak alone, as without
     // deferred checks.
-    let src = "package p
-
-import (
-\t\"os\"
-\t\"testing\"
-\t\"time\"
-)
-
-func TestMain(m *testing.M) {
-\tstop := make(chan struct{})
-\tfor i := 0; i < 1500; i++ {
-\t\tgo func() { <-stop }()
-\t}
-\tos.Exit(m.Run())
-}
-
-func TestTimerFirst(t *testing.T) {
+    let src = crowded_package(
+        &["time"],
+        "func TestTimerFirst(t *testing.T) {
 \tdone := make(chan bool)
 \tgo func() { done <- true }()
 \t<-done
@@ -398,15 +404,16 @@ func TestTimerLeak(t *testing.T) {
 \tnever := make(chan int)
 \ttime.AfterFunc(0, func() {
 \t\tclose(started)
-\t\t<-never // the leak blocks here: line 28
+\t\t<-never // leak
 \t})
 \t<-started
 }
 
 func TestTimerWait(t *testing.T) { time.Sleep(20 * time.Millisecond) }
-";
-    assert!(src.lines().nth(27).unwrap().contains("line 28"));
-    let dir = go_module(&[("p/p_test.go", src)]);
+",
+    );
+    let line = leak_line(&src);
+    let dir = go_module(&[("p/p_test.go", &src)]);
     const ROUNDS: usize = 4;
     let count = format!("-count={ROUNDS}");
     for no_defer in [false, true] {
@@ -436,7 +443,7 @@ func TestTimerWait(t *testing.T) { time.Sleep(20 * time.Millisecond) }
             assert_eq!(t.leaked_runs as usize, ROUNDS, "{stdout}");
             assert_eq!(t.leaks.len(), 1, "{stdout}");
             let l = &t.leaks[0];
-            assert_eq!((l.line, l.count), (28, ROUNDS), "{l:?}");
+            assert_eq!((l.line, l.count), (line, ROUNDS), "{l:?}");
             assert!(l.ambiguous_with.is_empty(), "{l:?}\n{log}");
         }
         // TestTimerFirst's runs are judged later when checks are
@@ -462,23 +469,9 @@ fn an_unlabelled_goroutine_the_counts_cannot_place_makes_later_runs_dumped() {
     // them starts a goroutine, so they start without a dump (`start~`):
     // with checks deferred, leakcheck then asks the helper to dump every
     // later run (`exact`).
-    let src = "package p
-
-import (
-\t\"os\"
-\t\"testing\"
-\t\"time\"
-)
-
-func TestMain(m *testing.M) {
-\tstop := make(chan struct{})
-\tfor i := 0; i < 1500; i++ {
-\t\tgo func() { <-stop }()
-\t}
-\tos.Exit(m.Run())
-}
-
-func TestFirst(t *testing.T) {
+    let src = crowded_package(
+        &["time"],
+        "func TestFirst(t *testing.T) {
 \tdone := make(chan bool)
 \tgo func() { done <- true }()
 \t<-done
@@ -499,8 +492,9 @@ func TestParallelLeak(t *testing.T) {
 \t})
 \t<-started
 }
-";
-    let dir = go_module(&[("p/p_test.go", src)]);
+",
+    );
+    let dir = go_module(&[("p/p_test.go", &src)]);
     let log = tempfile::NamedTempFile::new().unwrap();
     let (out, report) = run_command_with_report(
         leakcheck()
@@ -544,30 +538,18 @@ fn until_leak_stops_at_the_first_leak_in_a_crowded_process_too() {
     // Checks are deferred there; each round (-count) ends with a check
     // that judges its runs before the next round asks whether to run
     // the test again.
-    let src = "package p
-
-import (
-\t\"os\"
-\t\"testing\"
-)
-
-func TestMain(m *testing.M) {
-\tstop := make(chan struct{})
-\tfor i := 0; i < 1500; i++ {
-\t\tgo func() { <-stop }()
-\t}
-\tos.Exit(m.Run())
-}
-
-func TestLeaky(t *testing.T) { go func() { select {} }() }
+    let src = crowded_package(
+        &[],
+        "func TestLeaky(t *testing.T) { go func() { select {} }() }
 
 func TestClean(t *testing.T) {
 \tdone := make(chan bool)
 \tgo func() { done <- true }()
 \t<-done
 }
-";
-    let dir = go_module(&[("p/p_test.go", src)]);
+",
+    );
+    let dir = go_module(&[("p/p_test.go", &src)]);
     let (out, report) = run_with_report(dir.path(), &["--grace", "300ms", "--until-leak", "20"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
@@ -664,10 +646,8 @@ func TestB(t *testing.T) { time.Sleep(400 * time.Millisecond) }
 #[test]
 fn unlabelled_leaks_get_the_verdicts_of_a_dump_per_test_with_checks_deferred() {
     for (name, tests, want) in UNLABELLED_LEAKS {
-        let src = format!(
-            "package p\n\nimport (\n\t\"os\"\n\t\"testing\"\n\t\"time\"\n)\n\nfunc TestMain(m *testing.M) {{\n\tstop := make(chan struct{{}})\n\tfor i := 0; i < 1500; i++ {{\n\t\tgo func() {{ <-stop }}()\n\t}}\n\tos.Exit(m.Run())\n}}\n\n{tests}"
-        );
-        let line = 1 + src.lines().position(|l| l.ends_with("// leak")).unwrap() as u32;
+        let src = crowded_package(&["time"], tests);
+        let line = leak_line(&src);
         let dir = go_module(&[("p/p_test.go", &src)]);
         for mode in ["--defer-checks", "--no-defer-checks"] {
             let (out, report) = run_with_report(dir.path(), &[mode, "--grace", "1s"]);
