@@ -495,7 +495,7 @@ impl Comparator {
 
     /// Whether some run waits for a dump to be judged.
     pub fn has_deferred(&self) -> bool {
-        self.runs.values().any(Run::waiting_for_dump)
+        self.pending_check().is_some()
     }
 
     /// Whether a run that `keep` selects waits for a dump to be judged,
