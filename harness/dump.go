@@ -1,38 +1,42 @@
-// Goroutine dumps: taken in order, numbered, sent to leakcheck; skipped
-// when the runtime's count of created goroutines proves nothing changed.
+// Snapshots: goroutine dumps, and the short messages that stand for one
+// when the runtime's count of created goroutines (Go 1.26+) proves what a
+// dump would show.
 
-package harness
+package testing
 
 import (
 	"bytes"
-	"fmt"
-	"io"
 	"os"
 	"runtime"
 	leakcheckmetrics "runtime/metrics"
 	"runtime/pprof"
-	"strconv"
-	"sync"
+	"syscall"
+	"time"
 )
 
 var (
-	leakcheckDumpMu  sync.Mutex
-	leakcheckDumpSeq int64
-	leakcheckDumpBuf = make([]byte, 64<<10)
+	// The base: the last full dump (leakcheckBuf[:leakcheckBaseLen]), and
+	// the run goroutines that "start=" added since; leakcheckBaseCreated
+	// goroutines had been created by then. Valid when leakcheckBaseLen > 0.
+	leakcheckBuf         = make([]byte, 64<<10)
+	leakcheckBaseLen     int
+	leakcheckBaseCreated uint64
+	leakcheckBaseExtra   = map[string]bool{}
 
-	// The base: the last snapshot, that is the last full dump
-	// (leakcheckDumpBuf[:leakcheckBaseLen]) plus the goroutines that
-	// "start=" messages added since; leakcheckBaseCount goroutines had
-	// been created before it was taken. Valid when leakcheckBaseLen > 0.
-	leakcheckBaseLen   int
-	leakcheckBaseCount uint64
-	leakcheckBaseExtra = map[string]bool{}
+	// When the last full dump was taken, and what it cost.
+	leakcheckDumpedAt time.Time
+	leakcheckDumpCost time.Duration
+
+	// leakcheckJudgeLater: a run of this round ended with "end~".
+	leakcheckJudgeLater bool
+	// leakcheckExact: leakcheck asked for a snapshot at every start and end.
+	leakcheckExact bool
 
 	leakcheckMetric = []leakcheckmetrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
 )
 
 // leakcheckCreated is the number of goroutines created so far, when the
-// runtime counts them (Go 1.26+). Called with leakcheckDumpMu held.
+// runtime counts them (Go 1.26+).
 func leakcheckCreated() (uint64, bool) {
 	leakcheckmetrics.Read(leakcheckMetric)
 	v := leakcheckMetric[0].Value
@@ -42,37 +46,130 @@ func leakcheckCreated() (uint64, bool) {
 	return v.Uint64(), true
 }
 
-// leakcheckStart sends a run's start snapshot ("start=" when the count of
-// created goroutines proves a dump would list only the base's goroutines
-// and the caller's) and returns what its end compares with.
-func leakcheckStart(conn *leakcheckConn, run string) leakcheckMark {
-	leakcheckDumpMu.Lock()
-	defer leakcheckDumpMu.Unlock()
-	created, ok := leakcheckCreated()
-	mark := leakcheckMarkStart(created)
-	if ok && leakcheckBaseLen > 0 && created-leakcheckBaseCount <= 1 && len(leakcheckBaseExtra) < 1024 {
-		gid := leakcheckGoid()
-		if created == leakcheckBaseCount || !leakcheckInBase(gid) {
-			// The only goroutine created since the base, if any, is
-			// this one: it was not alive then.
-			if created != leakcheckBaseCount {
-				leakcheckBaseCount = created
-				leakcheckBaseExtra[gid] = true
-			}
-			leakcheckDumpSeq++
-			leakcheckWrite(conn, "start= "+run+" "+gid+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" 0\n", nil)
-			return mark
+// leakcheckSendStart sends the start snapshot of run id, on goroutine
+// gid, and returns the count of goroutines created before it:
+//   - "start= ID GID" when the count proves that no goroutine but gid was
+//     created since the base: the snapshot is the base plus gid;
+//   - "start~ ID GID" in a crowded process: goroutines created since the
+//     last snapshot may be there too (labels tell them apart);
+//   - else "start ID GID" with a dump.
+func leakcheckSendStart(id, gid string) uint64 {
+	created, counted := leakcheckCreated()
+	if counted && leakcheckBaseLen > 0 && created-leakcheckBaseCreated <= 1 &&
+		(created == leakcheckBaseCreated || !leakcheckInBase(gid)) {
+		if created != leakcheckBaseCreated {
+			leakcheckBaseCreated = created
+			leakcheckBaseExtra[gid] = true
 		}
+		leakcheckSend("start= "+id+" "+gid, nil)
+		return created
 	}
-	if ok && leakcheckBaseLen > 0 && leakcheckIsCrowded() {
-		// See crowded.go: goroutines created since the base are judged
-		// by their labels and a later dump.
-		leakcheckDumpSeq++
-		leakcheckWrite(conn, "start~ "+run+" "+leakcheckGoid()+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" 0\n", nil)
-		return mark
+	if counted && leakcheckCrowded() {
+		leakcheckSend("start~ "+id+" "+gid, nil)
+		return created
 	}
-	leakcheckDump(conn, "start "+run, created, ok)
-	return mark
+	leakcheckDump("start "+id+" "+gid, false)
+	return created
+}
+
+// leakcheckSendEnd sends the end snapshot of run r, and says whether
+// leakcheck answers it:
+//   - "end= ID STATUS", not answered, when no goroutine was created since
+//     its start: the run is clean;
+//   - "end~ ID STATUS", not answered, in a crowded process: the run is
+//     judged with a later dump (labels tell its goroutines apart); the
+//     round's end asks for what such runs still need;
+//   - else "end ID STATUS" with a dump, answered.
+func leakcheckSendEnd(r *leakcheckRunning, status string) bool {
+	now, counted := leakcheckCreated()
+	if counted && now == r.created {
+		leakcheckSend("end= "+r.id+" "+status, nil)
+		return false
+	}
+	if counted && leakcheckCrowded() {
+		leakcheckJudgeLater = true
+		leakcheckSend("end~ "+r.id+" "+status, nil)
+		return false
+	}
+	leakcheckDump("end "+r.id+" "+status, false)
+	return true
+}
+
+// leakcheckCrowded says whether to skip a snapshot's dump: a dump lists
+// every goroutine, which costs time in proportion to all of them (tens of
+// milliseconds for 20,000). So when leakcheck allows it and dumps show
+// labels, in a process of 1,000 goroutines or more, snapshots are short
+// messages until a third of the time since the last dump would pay for
+// another one.
+func leakcheckCrowded() bool {
+	return leakcheckDefer && leakcheckLabels && !leakcheckExact && leakcheckBaseLen > 0 &&
+		runtime.NumGoroutine() >= 1000 && time.Since(leakcheckDumpedAt) < 2*leakcheckDumpCost
+}
+
+// leakcheckInBase says whether goroutine gid is in the base.
+func leakcheckInBase(gid string) bool {
+	if leakcheckBaseExtra[gid] {
+		return true
+	}
+	header := []byte("goroutine " + gid + " [")
+	base := leakcheckBuf[:leakcheckBaseLen]
+	return bytes.HasPrefix(base, header) || bytes.Contains(base, append([]byte("\n"), header...))
+}
+
+// leakcheckDump sends a message with a full dump, which becomes the base,
+// or with the goroutine leak profile (debug=2: a full dump in which the
+// goroutines the GC proves unreachable are marked "leaked").
+func leakcheckDump(header string, profile bool) {
+	if p := pprof.Lookup("goroutineleak"); profile && p != nil {
+		var buf bytes.Buffer
+		leakcheckWithLabels(func() { p.WriteTo(&buf, 2) })
+		leakcheckSend(header, buf.Bytes())
+		return
+	}
+	created, counted := leakcheckCreated()
+	began := time.Now()
+	// About 500 bytes a goroutine: one try, rather than one per doubling
+	// (each stops the world).
+	if want := 512 * runtime.NumGoroutine(); len(leakcheckBuf) < want {
+		leakcheckBuf = make([]byte, want)
+	}
+	var n int
+	leakcheckWithLabels(func() {
+		n = runtime.Stack(leakcheckBuf, true)
+		for n == len(leakcheckBuf) {
+			leakcheckBuf = make([]byte, 2*len(leakcheckBuf))
+			n = runtime.Stack(leakcheckBuf, true)
+		}
+	})
+	leakcheckDumpedAt, leakcheckDumpCost = time.Now(), time.Since(began)
+	leakcheckBaseLen, leakcheckBaseCreated = 0, created
+	if counted {
+		leakcheckBaseLen = n
+	}
+	clear(leakcheckBaseExtra)
+	leakcheckSend(header, leakcheckBuf[:n])
+}
+
+// leakcheckWithLabels runs dump with pprof labels in goroutine headers
+// (GODEBUG=tracebacklabels=1), when the runtime can show them: set for
+// the moment of the dump only, so that the tests see their own GODEBUG.
+func leakcheckWithLabels(dump func()) {
+	if !leakcheckLabels {
+		dump()
+		return
+	}
+	old, had := syscall.Getenv("GODEBUG")
+	with := "tracebacklabels=1"
+	if old != "" {
+		with = old + "," + with
+	}
+	os.Setenv("GODEBUG", with)
+	dump()
+	if had {
+		os.Setenv("GODEBUG", old)
+	} else {
+		os.Unsetenv("GODEBUG")
+	}
 }
 
 // leakcheckGoid is the calling goroutine's ID.
@@ -81,106 +178,4 @@ func leakcheckGoid() string {
 	b := buf[:runtime.Stack(buf[:], false)]
 	b = b[len("goroutine "):]
 	return string(b[:bytes.IndexByte(b, ' ')])
-}
-
-// leakcheckInBase says whether goroutine gid is in the base snapshot.
-func leakcheckInBase(gid string) bool {
-	if leakcheckBaseExtra[gid] {
-		return true
-	}
-	header := "goroutine " + gid + " ["
-	base := leakcheckDumpBuf[:leakcheckBaseLen]
-	return bytes.HasPrefix(base, []byte(header)) || bytes.Contains(base, []byte("\n"+header))
-}
-
-// leakcheckEnd sends a run's end snapshot: "end=" when no goroutine was
-// created since its start snapshot (mark), so a dump would list none that
-// the start did not. It says whether leakcheck will answer: a dump is
-// answered, "end=" is not (the run is clean). parallel: the test called
-// t.Parallel.
-func leakcheckEnd(conn *leakcheckConn, run, status string, mark leakcheckMark, parallel bool) bool {
-	leakcheckDumpMu.Lock()
-	defer leakcheckDumpMu.Unlock()
-	now, ok := leakcheckCreated()
-	defer leakcheckMarkEnd()
-	if ok && now == mark.created {
-		leakcheckDumpSeq++
-		leakcheckWrite(conn, "end= "+run+" "+status+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" 0\n", nil)
-		return false
-	}
-	if ok && leakcheckBaseLen > 0 && leakcheckIsCrowded() {
-		// Judged with later dumps (crowded.go), not answered: a parallel
-		// run, whose counts say nothing, or one whose counts show that
-		// nothing it created outlived it. Any other gets a dump now, as
-		// in any process: the next test waits until what outlived this
-		// one has ended.
-		counts := "-"
-		if parallel {
-			leakcheckGap = true
-		} else {
-			counts = leakcheckCounts(mark)
-		}
-		if parallel || counts == "clean" {
-			leakcheckDumpSeq++
-			leakcheckDeferred++
-			leakcheckWrite(conn, "end~ "+run+" "+status+" "+counts+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" 0\n", nil)
-			return false
-		}
-	}
-	leakcheckDump(conn, "end "+run+" "+status, now, ok)
-	return true
-}
-
-// leakcheckSend sends a dump: a full one, or the goroutine leak profile
-// at debug=2 when profile is set and the runtime has one.
-func leakcheckSend(conn io.Writer, kind string, profile bool) {
-	leakcheckDumpMu.Lock()
-	defer leakcheckDumpMu.Unlock()
-	if p := pprof.Lookup("goroutineleak"); profile && p != nil {
-		var buf bytes.Buffer
-		p.WriteTo(&buf, 2)
-		leakcheckDumpSeq++
-		leakcheckWrite(conn, kind+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" "+strconv.Itoa(buf.Len())+"\n", buf.Bytes())
-		return
-	}
-	created, ok := leakcheckCreated()
-	leakcheckDump(conn, kind, created, ok)
-}
-
-// leakcheckDump writes one message: a header line "KIND SEQ LEN", then
-// LEN bytes of runtime.Stack(all) output, which becomes the base. SEQ
-// numbers the snapshots of this process in the order they were taken;
-// created was read before the dump. Called with leakcheckDumpMu held.
-func leakcheckDump(conn io.Writer, kind string, created uint64, ok bool) {
-	// About 500 bytes a goroutine: one try, rather than one per doubling
-	// (each stops the world).
-	if want := 512 * runtime.NumGoroutine(); len(leakcheckDumpBuf) < want {
-		leakcheckDumpBuf = make([]byte, want)
-	}
-	n := runtime.Stack(leakcheckDumpBuf, true)
-	for n == len(leakcheckDumpBuf) {
-		leakcheckDumpBuf = make([]byte, 2*len(leakcheckDumpBuf))
-		n = runtime.Stack(leakcheckDumpBuf, true)
-	}
-	leakcheckBaseLen, leakcheckBaseCount = 0, created
-	leakcheckGap = false
-	if len(leakcheckBaseExtra) > 0 {
-		leakcheckBaseExtra = map[string]bool{}
-	}
-	if ok {
-		leakcheckBaseLen = n
-	}
-	leakcheckDumpSeq++
-	leakcheckWrite(conn, kind+" "+strconv.FormatInt(leakcheckDumpSeq, 10)+" "+strconv.Itoa(n)+"\n", leakcheckDumpBuf[:n])
-}
-
-func leakcheckWrite(conn io.Writer, header string, dump []byte) {
-	_, err := io.WriteString(conn, header)
-	if err == nil && len(dump) > 0 {
-		_, err = conn.Write(dump)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "leakcheck: %v\n", err)
-		os.Exit(leakcheckSetupExit)
-	}
 }

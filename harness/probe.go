@@ -1,33 +1,53 @@
-// Answering leakcheck's probes: the goroutine leak profile, or a dump.
+// Probes: while a run goes on, the goroutine leak profile is sent to
+// leakcheck now and then, so that a test whose own goroutine the garbage
+// collector proves deadlocked is reported at once, not at the timeout.
 
-package harness
+package testing
 
-import (
-	"bufio"
-	"io"
-)
+import "time"
 
-// leakcheckServeProbes answers leakcheck's requests while tests run: for
-// the goroutine leak profile ("leakprofile"), so that a test whose own
-// goroutine the GC proves deadlocked is reported at once, or for a plain
-// dump ("dump"), which judges the runs ended in a crowded process
-// (crowded.go); "exact" asks for a dump at every run's start and end
-// from now on, and is not answered. It starts before any test, so no test
-// is ever blamed for it.
-func leakcheckServeProbes(conn io.ReadWriter) {
-	requests := bufio.NewReader(conn)
-	for {
-		request, err := requests.ReadString('\n')
-		if err != nil {
-			return
-		}
-		switch request {
-		case "exact\n":
-			leakcheckExact.Store(true)
-		case "dump\n":
-			leakcheckSend(conn, "dumped -", false)
-		default:
-			leakcheckSend(conn, "probe -", true)
-		}
+// leakcheckProbe is one run's probe timer. Its goroutine exists only
+// while it sends.
+type leakcheckProbe struct {
+	timer *time.Timer
+	wait  time.Duration
+	ended bool
+}
+
+// leakcheckProbedAt is when the last probe was sent, by any run's timer.
+var leakcheckProbedAt time.Time
+
+// leakcheckStartProbe starts the calling run's probes: after
+// leakcheckProbeAfter, then at doubling intervals up to 10 s. Called
+// with leakcheckMu held.
+func leakcheckStartProbe() *leakcheckProbe {
+	if leakcheckProbeAfter <= 0 {
+		return nil
+	}
+	p := &leakcheckProbe{wait: leakcheckProbeAfter}
+	p.timer = time.AfterFunc(p.wait, p.send)
+	return p
+}
+
+func (p *leakcheckProbe) send() {
+	leakcheckMu.Lock()
+	defer leakcheckMu.Unlock()
+	if p.ended {
+		return
+	}
+	// One probe covers every run going on.
+	if time.Since(leakcheckProbedAt) >= p.wait/2 {
+		leakcheckDump("probe -", true)
+		leakcheckProbedAt = time.Now()
+	}
+	p.wait = min(2*p.wait, 10*time.Second)
+	p.timer.Reset(p.wait)
+}
+
+// stop ends the probes. Called with leakcheckMu held.
+func (p *leakcheckProbe) stop() {
+	if p != nil {
+		p.ended = true
+		p.timer.Stop()
 	}
 }

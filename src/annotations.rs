@@ -21,7 +21,6 @@
 use std::path::Path;
 
 use crate::compare::Leak;
-use crate::harness::is_injected_file;
 use crate::report::{PackageOutcome, Report, TestOutcome};
 use crate::stack::Snapshot;
 
@@ -106,19 +105,11 @@ fn leak_site(l: &Leak, root: &[impl AsRef<Path>]) -> (Option<String>, Option<u32
 }
 
 /// Where a crash happened: the innermost frame in the repository of the
-/// first goroutine in `details` (the crashing one), leakcheck's injected
-/// helper aside.
+/// first goroutine in `details` (the crashing one).
 fn crash_site(details: &str, root: &[impl AsRef<Path>]) -> Option<(String, u32)> {
     let snapshot = Snapshot::parse(details);
     let g = snapshot.goroutines.first()?;
     g.frames.iter().find_map(|f| {
-        if Path::new(f.file)
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(is_injected_file)
-        {
-            return None;
-        }
         relative(f.file, root)
             .filter(|_| Path::new(f.file).is_absolute())
             .map(|rel| (rel, f.line))

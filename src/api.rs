@@ -210,11 +210,7 @@ impl Settings {
             .tempdir()
             .map_err(|e| Error::io("creating a temporary directory", e))?;
         let mut overlay = Overlay::from_user(args.overlay.as_deref().map(Path::new))?;
-        for (i, p) in packages.iter().enumerate() {
-            if p.has_tests() && p.error.is_none() {
-                overlay.inject(p, &work.path().join(format!("pkg{i}")))?;
-            }
-        }
+        overlay.hook_testing(Path::new(&env.goroot), &env.version, &work.path().join("hook"))?;
         let overlay_path = work.path().join("overlay.json");
         overlay.write(&overlay_path)?;
         let cache = self.cache();
@@ -379,8 +375,7 @@ pub(crate) fn list_binary(binary: &Path, dir: &Path) -> Result<Vec<String>, Erro
     );
     let out = duct::cmd(binary, args)
         .dir(dir)
-        .env_remove("LEAKCHECK_SOCKET")
-        .env_remove("LEAKCHECK_ASK")
+        .env_remove("LEAKCHECK_HELPER")
         .stdout_capture()
         .stderr_capture()
         .stdin_null()

@@ -341,6 +341,13 @@ impl BinaryCache {
                 }
             }
         }
+        // The standard library's files that the overlay replaces (the
+        // hook in package testing).
+        for path in overlay.replace.keys() {
+            if path.starts_with(&env.goroot) {
+                line(format!("std-file {} {}", path.display(), read(path)));
+            }
+        }
         for p in &packages {
             if p.standard {
                 line(format!("std {}", p.import_path));
@@ -594,7 +601,9 @@ mod tests {
         .remove(0);
         let work = tempfile::tempdir().unwrap();
         let mut overlay = Overlay::default();
-        overlay.inject(&pkg, &work.path().join("p")).unwrap();
+        overlay
+            .hook_testing(Path::new(&env.goroot), &env.version, &work.path().join("hook"))
+            .unwrap();
         let path = work.path().join("overlay.json");
         overlay.write(&path).unwrap();
         Setup {
@@ -625,7 +634,7 @@ mod tests {
         let inputs = |flags: &[String]| cache.inputs(&build(&s, root, flags), &s.env).unwrap();
         let base = inputs(&[]);
         assert!(base.contains("pkg example.com/m/dep\n"), "{base}");
-        assert!(base.contains("file zz_leakcheck_main_test.go "), "{base}");
+        assert!(base.contains("/src/testing/zz_leakcheck_hook.go "), "{base}");
         assert!(base.contains("std testing\n"), "{base}");
         assert_eq!(inputs(&[]), base, "the key is stable");
         assert_ne!(inputs(&["-race".to_string()]), base);

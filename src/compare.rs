@@ -16,10 +16,7 @@
 //! 3. otherwise, by its creation window: the helper numbers dumps in the
 //!    order it takes them, and every dump lists all goroutines, so a
 //!    goroutine first seen in dump `k` was created after dump `k-1`. The
-//!    runs active in that window are its candidates, but for runs that
-//!    ended without a dump (a crowded process) whose live-goroutine count
-//!    proves that nothing they created outlived them (see
-//!    [`Comparator::end_deferred`]). One candidate owns it; several make
+//!    runs active in that window are its candidates. One candidate owns it; several make
 //!    it ambiguous: it is reported once, naming the others, when all of
 //!    them have finished their test function (so a goroutine of a test
 //!    still running is never blamed on another): by the run whose end
@@ -34,6 +31,11 @@
 //! Snapshots are full dumps, or stand for one (see [`Comparator::start_same`]
 //! and [`Comparator::end_same`]) when the helper knows no goroutine was
 //! created since the last full dump, or only the run's own.
+//!
+//! Within its run, a goroutine is the leak of the innermost test or
+//! subtest whose goroutine started it, directly or not: named by its label
+//! (`TestX#3/a/b` for subtest `TestX/a/b`), or by the subtest goroutine
+//! that created it, or that created its creator ([`Comparator::subtest`]).
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -45,7 +47,8 @@ use crate::ignore::{IgnoreRule, IgnoreRules};
 use crate::stack::{goroutine_ids, DumpIndex, Frame, Goroutine, Goroutines, Snapshot};
 
 /// The pprof label key the helper sets on each test's goroutine; its value
-/// is the run ID, `TestName#N`.
+/// is the run ID, `TestName#N`, and for a subtest the rest of its name
+/// (`TestName#N/sub/inner`).
 pub const LABEL_KEY: &str = "leakcheck_test";
 
 /// A source location.
@@ -60,6 +63,10 @@ pub struct Location {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Leak {
     pub count: usize,
+    /// The innermost test or subtest whose goroutine started them, by its
+    /// full name (the top-level test's name when no subtest did).
+    #[serde(default)]
+    pub subtest: String,
     pub state: String,
     /// The runtime proved them unreachable (goroutine leak profile).
     pub proven: bool,
@@ -162,10 +169,6 @@ struct Run {
     /// another candidate's, one still running: no dump can judge it
     /// before some run ends.
     waits_for_run: bool,
-    /// Ended without a dump, alone, with no more goroutines alive than at
-    /// its start, and every goroutine alive at its start accounted for
-    /// (the helper's `end~ ... clean`; see [`Comparator::end_deferred`]).
-    count_clean: bool,
     /// The sequence number of the run's end message (or of the dump sent
     /// with it): goroutines first seen in a dump taken after a later full
     /// dump were created after the run's test function returned.
@@ -253,6 +256,8 @@ pub struct Comparator {
     first_seen: HashMap<u64, u64>,
     runs: HashMap<String, Run>,
     run_of_gid: HashMap<u64, String>,
+    /// Subtests' goroutines: their ID, `TestName#N/sub`.
+    subtest_of_gid: HashMap<u64, String>,
     claimed: HashSet<u64>,
     /// Some run started without a dump (`start~`).
     any_stale_start: bool,
@@ -260,21 +265,10 @@ pub struct Comparator {
     /// that runs without dumps widened to several runs (see
     /// [`Comparator::wants_exact`]).
     widened: bool,
-    /// The last full snapshot's sequence number and goroutine IDs
-    /// (sorted), and the window each full snapshot closed, by its
-    /// sequence number.
-    last_full: Option<(u64, Vec<u64>)>,
-    windows: HashMap<u64, Window>,
-}
-
-/// The time between two full snapshots.
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    /// The earlier snapshot's sequence number.
-    start: u64,
-    /// Every goroutine of the earlier snapshot but runs' own is in the
-    /// later one: none ended in between.
-    verified: bool,
+    /// The last full snapshot's sequence number, and the one before the
+    /// full snapshot that each one follows, by its sequence number.
+    last_full: Option<u64>,
+    windows: HashMap<u64, u64>,
 }
 
 /// The smallest wait between two checks of the same run; it doubles up to
@@ -295,6 +289,7 @@ impl Comparator {
             first_seen: HashMap::new(),
             runs: HashMap::new(),
             run_of_gid: HashMap::new(),
+            subtest_of_gid: HashMap::new(),
             claimed: HashSet::new(),
             any_stale_start: false,
             widened: false,
@@ -319,25 +314,16 @@ impl Comparator {
 
     /// A full snapshot: besides what [`Comparator::observe`] notes, the
     /// window it closes (since the previous full snapshot), and whether
-    /// every goroutine of that one is still alive but runs' own
-    /// goroutines (which end once their run has): then the counts of
-    /// live goroutines that runs ended with (`end~ ... clean`) account
-    /// for every goroutine in between. Then whether the goroutines it
-    /// shows first ask for exact windows ([`Comparator::note_widened`]).
+    /// the goroutines it shows first ask for exact windows
+    /// ([`Comparator::note_widened`]).
     fn observe_full(&mut self, seq: u64, dump: &str, ids: &[u64]) {
         self.observe(seq, ids);
-        if self.last_full.as_ref().is_some_and(|(s, _)| *s == seq) {
+        if self.last_full == Some(seq) {
             return; // the same snapshot, judging other runs
         }
-        let mut sorted = ids.to_vec();
-        sorted.sort_unstable();
-        if let Some((start, previous)) = self.last_full.take() {
-            let verified = previous
-                .iter()
-                .all(|id| sorted.binary_search(id).is_ok() || self.run_of_gid.contains_key(id));
-            self.windows.insert(seq, Window { start, verified });
+        if let Some(start) = self.last_full.replace(seq) {
+            self.windows.insert(seq, start);
         }
-        self.last_full = Some((seq, sorted));
         self.note_widened(seq, dump);
     }
 
@@ -353,12 +339,19 @@ impl Comparator {
         self.runs.get(run).map(|r| r.gid)
     }
 
-    /// A run started: `dump` was taken by its goroutine before the test.
-    pub fn start(&mut self, run: &str, seq: u64, dump: &str) {
+    /// A run started on goroutine `gid`: `dump` was taken by it before
+    /// the test.
+    pub fn start(&mut self, run: &str, seq: u64, gid: u64, dump: &str) {
         let ids = goroutine_ids(dump);
         self.observe_full(seq, dump, &ids);
-        let gid = ids.first().copied().unwrap_or(0);
         self.start_run(run, seq, gid);
+    }
+
+    /// A subtest started on goroutine `gid`; `id` is its run's ID and the
+    /// rest of its name (`TestX#3/a/b` for `TestX/a/b`). Goroutines it
+    /// creates are its run's, and name it as their subtest.
+    pub fn subtest(&mut self, id: &str, gid: u64) {
+        self.subtest_of_gid.insert(gid, id.to_string());
     }
 
     /// A run started, and its goroutine `gid` is the only one created
@@ -388,7 +381,6 @@ impl Comparator {
                 wants_profile: false,
                 stale_start: false,
                 waits_for_run: false,
-                count_clean: false,
                 ended_at: None,
                 end_dump: None,
             },
@@ -400,7 +392,7 @@ impl Comparator {
     /// goroutines may have been created since that one; they are judged by
     /// their labels, or by the window between the full dumps around their
     /// creation, which may name more runs.
-    pub fn start_deferred(&mut self, run: &str, seq: u64, gid: u64) {
+    pub fn start_stale(&mut self, run: &str, seq: u64, gid: u64) {
         self.start_same(run, seq, gid);
         if let Some(r) = self.runs.get_mut(run) {
             r.stale_start = true;
@@ -429,7 +421,8 @@ impl Comparator {
         let mut source = Source::Text(dump, None);
         let first_here = |id: u64| self.first_seen.get(&id) == Some(&seq);
         let widened = Goroutines::new(dump, first_here).any(|g| {
-            self.config.ignore.matching(&g).is_none()
+            !is_hook_goroutine(&g)
+                && self.config.ignore.matching(&g).is_none()
                 && match self.owner(&g, &mut source, &mut memo, 0) {
                     Owner::Candidates(c) => c.iter().any(|r| self.runs[*r].stale_start),
                     _ => false,
@@ -444,29 +437,10 @@ impl Comparator {
     /// goroutines carry its label, so a later dump still tells them
     /// apart; goroutines without a label get the creation window between
     /// the full dumps around their creation, which may name more runs.
-    ///
-    /// `count_clean`, when the helper said `clean`: the test is not
-    /// parallel, no other run started or
-    /// ended during it, no more goroutines were alive at its end than at
-    /// its start, and every goroutine alive at its start was in the last
-    /// full dump or created by runs that ended the same way. Then no
-    /// goroutine it created outlived it, unless one alive at that dump
-    /// ended meanwhile and hid it in the count. So such a run is no
-    /// candidate for a goroutine without a label when the run lies wholly
-    /// between the two full dumps around the goroutine's creation and
-    /// every goroutine of the earlier one is in the later one.
-    pub fn end_deferred(
-        &mut self,
-        run: &str,
-        status: RunStatus,
-        seq: u64,
-        count_clean: bool,
-        now: Instant,
-    ) {
+    pub fn end_deferred(&mut self, run: &str, status: RunStatus, seq: u64, now: Instant) {
         self.end_run(run, status, seq, now);
         if let Some(r) = self.runs.get_mut(run) {
             r.deferred = true;
-            r.count_clean = count_clean;
         }
     }
 
@@ -737,13 +711,16 @@ impl Comparator {
         let Some(me) = self.runs.get(run) else {
             return (Vec::new(), false);
         };
-        let mut involved: Vec<(Goroutine<'_>, Vec<String>)> = Vec::new();
+        let mut groups = LeakGroups::default();
+        let goroot = &self.config.goroot;
+        let mut deadlock = true;
         if let Some(own) = snapshot.get(me.gid) {
             // The test's own goroutine: created by the testing package,
             // which says nothing useful.
             let mut own = own.clone();
             own.created_by = None;
-            involved.push((own, Vec::new()));
+            deadlock &= own.leaked || is_blocking_primitive(own.state);
+            groups.add(&own, own.leaked, &[], &me.test, goroot);
         }
         let mut memo = HashMap::new();
         let mut source = Source::Snapshot(snapshot, None);
@@ -751,27 +728,51 @@ impl Comparator {
             if g.id == me.gid
                 || self.existed_at_start(me, g.id)
                 || self.config.ignore.matching(g).is_some()
+                || is_hook_goroutine(g)
             {
                 continue;
             }
-            match self.owner(g, &mut source, &mut memo, 0) {
-                Owner::Run(r) if r == run => involved.push((g.clone(), Vec::new())),
-                Owner::Candidates(c) if c.contains(&run) => {
-                    let others = c
-                        .iter()
-                        .filter(|x| **x != run)
-                        .map(|x| Self::test_of_run(x).to_string())
-                        .collect();
-                    involved.push((g.clone(), others));
-                }
-                _ => {}
-            }
+            let others: Vec<String> = match self.owner(g, &mut source, &mut memo, 0) {
+                Owner::Run(r) if r == run => Vec::new(),
+                Owner::Candidates(c) if c.contains(&run) => c
+                    .iter()
+                    .filter(|x| **x != run)
+                    .map(|x| Self::test_of_run(x).to_string())
+                    .collect(),
+                _ => continue,
+            };
+            let subtest = self
+                .subtest_of(g, &mut source, 0)
+                .unwrap_or_else(|| me.test.clone());
+            deadlock &= g.leaked || is_blocking_primitive(g.state);
+            groups.add(g, g.leaked, &others, &subtest, goroot);
         }
-        let deadlock = !involved.is_empty()
-            && involved
-                .iter()
-                .all(|(g, _)| g.leaked || is_blocking_primitive(g.state));
-        (group_leaks(&involved, &self.config.goroot), deadlock)
+        let deadlock = deadlock && !groups.leaks.is_empty();
+        (groups.leaks, deadlock)
+    }
+
+    /// The subtest that goroutine `g` of a run is the leak of, by its full
+    /// name (`TestX/a/b`): its label's, or that of the subtest goroutine
+    /// that created it or one of its creators; `None` when it is the
+    /// top-level test's own.
+    fn subtest_of<'a>(
+        &self,
+        g: &Goroutine<'a>,
+        source: &mut Source<'_, 'a>,
+        depth: usize,
+    ) -> Option<String> {
+        if let Some(label) = g.label(LABEL_KEY) {
+            return subtest_name(label);
+        }
+        let parent = g.created_by.as_ref()?.parent?;
+        if let Some(id) = self.subtest_of_gid.get(&parent) {
+            return subtest_name(id);
+        }
+        if self.run_of_gid.contains_key(&parent) || depth >= 64 || parent == g.id {
+            return None;
+        }
+        let p = source.get(parent)?;
+        self.subtest_of(&p, source, depth + 1)
     }
 
     /// The goroutines of `dump` that belong to `run`, grouped as leaks
@@ -793,6 +794,9 @@ impl Comparator {
         let new =
             |id: u64| id != me.gid && !self.existed_at_start(me, id) && !self.claimed.contains(&id);
         for g in Goroutines::new(dump, new) {
+            if is_hook_goroutine(&g) {
+                continue;
+            }
             let ambiguous_with = match self.owner(&g, &mut source, &mut memo, 0) {
                 Owner::Run(r) if r == run => Vec::new(),
                 Owner::Candidates(c) if c.contains(&run) => {
@@ -846,7 +850,10 @@ impl Comparator {
             }
             let proven = g.leaked || me.proven.contains(&g.id);
             found.all_proven &= proven;
-            groups.add(&g, proven, &ambiguous_with, &self.config.goroot);
+            let subtest = self
+                .subtest_of(&g, &mut source, 0)
+                .unwrap_or_else(|| me.test.clone());
+            groups.add(&g, proven, &ambiguous_with, &subtest, &self.config.goroot);
         }
         found.leaks = groups.leaks;
         found
@@ -864,11 +871,19 @@ impl Comparator {
         }
         // Found by its label or its creator: the same at any depth, so
         // worth no memo entry.
-        if let Some((run, _)) = g.label(LABEL_KEY).and_then(|l| self.runs.get_key_value(l)) {
+        if let Some((run, _)) = g
+            .label(LABEL_KEY)
+            .and_then(|l| self.runs.get_key_value(run_of_id(l)))
+        {
             return Owner::Run(run);
         }
         let parent = g.created_by.as_ref().and_then(|c| c.parent);
-        if let Some(run) = parent.and_then(|p| self.run_of_gid.get(&p)) {
+        let id = parent.and_then(|p| {
+            self.run_of_gid
+                .get(&p)
+                .or_else(|| self.subtest_of_gid.get(&p))
+        });
+        if let Some((run, _)) = id.and_then(|id| self.runs.get_key_value(run_of_id(id))) {
             return Owner::Run(run);
         }
         let owner = self.owner_uncached(g, source, memo, depth);
@@ -918,22 +933,10 @@ impl Comparator {
                     // before the full dump that opens the window: with a
                     // dump per run it would have been closed by then, its
                     // end dump showing nothing new)
-                    && (!r.deferred || window.is_none_or(|w| r.ended_at.is_none_or(|e| e > w.start)))
+                    && (!r.deferred || window.is_none_or(|w| r.ended_at.is_none_or(|e| e > *w)))
             })
             .map(|(k, r)| (r.start_seq, k.as_str()))
             .collect();
-        if let Some(window) = window.filter(|w| w.verified) {
-            // Runs wholly inside the window (no full dump was taken while
-            // they ran) whose counts show that nothing they created
-            // outlived them (see end_deferred).
-            let counted_out = |&(start, run): &(u64, &str)| {
-                let r = &self.runs[run];
-                start >= window.start && r.count_clean && r.ended_at.is_some_and(|e| e < first)
-            };
-            if candidates.iter().any(|c| !counted_out(c)) {
-                candidates.retain(|c| !counted_out(c));
-            }
-        }
         match candidates.len() {
             0 => Owner::Nobody,
             1 => Owner::Run(candidates.pop().expect("one").1),
@@ -1002,9 +1005,28 @@ pub fn blocking_frame<'f, 'a>(g: &'f Goroutine<'a>, goroot: &str) -> Option<&'f 
 pub fn group_leaks(goroutines: &[(Goroutine<'_>, Vec<String>)], goroot: &str) -> Vec<Leak> {
     let mut groups = LeakGroups::default();
     for (g, ambiguous_with) in goroutines {
-        groups.add(g, g.leaked, ambiguous_with, goroot);
+        groups.add(g, g.leaked, ambiguous_with, "", goroot);
     }
     groups.leaks
+}
+
+/// The run ID in a label or subtest ID: `TestX#3` of `TestX#3/a/b`.
+pub fn run_of_id(id: &str) -> &str {
+    id.split_once('/').map_or(id, |(run, _)| run)
+}
+
+/// The full name of the subtest a subtest ID stands for (`TestX/a/b` for
+/// `TestX#3/a/b`); `None` for a run ID.
+fn subtest_name(id: &str) -> Option<String> {
+    let (run, rest) = id.split_once('/')?;
+    Some(format!("{}/{rest}", Comparator::test_of_run(run)))
+}
+
+/// Whether `g` is the hook's own (a probe's, while it sends): never a leak.
+fn is_hook_goroutine(g: &Goroutine<'_>) -> bool {
+    g.frames.iter().any(|f| {
+        f.function.starts_with("testing.leakcheck") || f.function.starts_with("testing.(*leakcheck")
+    })
 }
 
 /// Leak groups built one goroutine at a time (see [`group_leaks`]).
@@ -1014,8 +1036,15 @@ struct LeakGroups {
 }
 
 impl LeakGroups {
-    /// Adds `g`, proven leaked or not, to its group.
-    fn add(&mut self, g: &Goroutine<'_>, proven: bool, ambiguous_with: &[String], goroot: &str) {
+    /// Adds `g`, proven leaked or not, the leak of `subtest`, to its group.
+    fn add(
+        &mut self,
+        g: &Goroutine<'_>,
+        proven: bool,
+        ambiguous_with: &[String],
+        subtest: &str,
+        goroot: &str,
+    ) {
         let frame = blocking_frame(g, goroot);
         let (function, file, line) = frame.map_or(("", "", 0), |f| (f.function, f.file, f.line));
         let same_creator = |l: &Leak| match (&l.created_by, &g.created_by) {
@@ -1031,6 +1060,7 @@ impl LeakGroups {
                 && l.line == line
                 && same_creator(l)
                 && l.ambiguous_with == ambiguous_with
+                && l.subtest == subtest
         }) {
             l.count += 1;
             l.goroutine_ids.push(g.id);
@@ -1038,6 +1068,7 @@ impl LeakGroups {
         }
         self.leaks.push(Leak {
             count: 1,
+            subtest: subtest.to_string(),
             state: g.state.to_string(),
             proven,
             ambiguous_with: ambiguous_with.to_vec(),
@@ -1063,6 +1094,7 @@ impl Leak {
     pub(crate) fn example() -> Leak {
         Leak {
             count: 1,
+            subtest: "TestA".into(),
             state: "chan send".into(),
             proven: false,
             ambiguous_with: vec![],
@@ -1093,6 +1125,7 @@ pub fn group_leaks_merge(mut leaks: Vec<Leak>, more: Vec<Leak>) -> Vec<Leak> {
                 && l.line == m.line
                 && l.created_by == m.created_by
                 && l.ambiguous_with == m.ambiguous_with
+                && l.subtest == m.subtest
         }) {
             Some(l) => {
                 l.count += m.count;

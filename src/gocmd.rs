@@ -272,10 +272,10 @@ impl GoTestBuild<'_> {
     }
 }
 
-/// `go test -c -o OUTPUT -overlay=OVERLAY -vet=off [flags] PACKAGES...`:
-/// OUTPUT is a file, or a directory ending in `/` for many packages.
-/// vet is not leakcheck's job, and before Go 1.22 it does not see files
-/// added by -overlay.
+/// `go test -c -o OUTPUT -overlay=OVERLAY [flags] PACKAGES...`: OUTPUT is
+/// a file, or a directory ending in `/` for many packages. `go test -c`
+/// runs `go vet` as `go test` does (its default checks, or the user's
+/// `-vet`): a package vet fails does not build.
 pub fn test_build_args(
     output: OsString,
     overlay: &Path,
@@ -286,23 +286,18 @@ pub fn test_build_args(
     let mut o = OsString::from("-overlay=");
     o.push(overlay);
     args.push(o);
-    args.push("-vet=off".into());
     args.extend(linker_flags(build_flags).into_iter().map(OsString::from));
     args.extend(packages);
     args
 }
 
-/// The build flags for a test binary: the user's, without `-vet` (see
-/// above), and linking without DWARF (`-s -w`), which makes linking much
-/// faster; goroutine dumps keep their file:line, which come from the
+/// The build flags for a test binary: the user's, and linking without
+/// DWARF (`-s -w`, as `go test` links the binaries it runs), which makes
+/// linking much faster; goroutine dumps keep their file:line, which come from the
 /// binary's line tables, not from DWARF. A user `-ldflags` keeps its
 /// flags (a per-package `-ldflags=PATTERN=FLAGS` is left as it is).
 pub fn linker_flags(build_flags: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = build_flags
-        .iter()
-        .filter(|f| !f.starts_with("-vet"))
-        .cloned()
-        .collect();
+    let mut out: Vec<String> = build_flags.to_vec();
     match out.iter_mut().rev().find(|f| f.starts_with("-ldflags=")) {
         Some(f) => {
             let value = &f["-ldflags=".len()..];
@@ -317,14 +312,6 @@ pub fn linker_flags(build_flags: &[String]) -> Vec<String> {
         None => out.push("-ldflags=-s -w".to_string()),
     }
     out
-}
-
-/// Appends `setting` to a GODEBUG value, keeping the user's settings.
-pub fn godebug_with(existing: Option<&str>, setting: &str) -> String {
-    match existing {
-        Some(e) if !e.trim().is_empty() => format!("{e},{setting}"),
-        _ => setting.to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -362,13 +349,7 @@ mod tests {
         );
         assert_eq!(
             v(&["-vet=all", "-tags=x"]),
-            vec!["-tags=x", "-ldflags=-s -w"]
+            vec!["-vet=all", "-tags=x", "-ldflags=-s -w"]
         );
-    }
-
-    #[test]
-    fn godebug_keeps_user_settings() {
-        assert_eq!(godebug_with(None, "a=1"), "a=1");
-        assert_eq!(godebug_with(Some("x=2"), "a=1"), "x=2,a=1");
     }
 }

@@ -1,64 +1,228 @@
-//! What leakcheck adds to a package's test build: the helper from
-//! `harness/*.go` as extra `_test.go` files (`zz_leakcheck_*_test.go`), and, when the package
-//! has its own `TestMain`, a copy of the file declaring it with the
-//! function renamed (on the same line, so file:line positions stay true).
-//! Both go in through `go test -overlay`; the user's tree is never written.
+//! What leakcheck adds to every test build: its hook in the standard
+//! library's `testing` package (`harness/*.go`, embedded here), put in
+//! through `go test -overlay` (the user's tree, and GOROOT, are never
+//! written).
+//!
+//! The hook's files are added to `$GOROOT/src/testing` as
+//! `zz_leakcheck_*.go`, and copies of three files of the package replace
+//! them, each with one call added on the line of an anchor, so that every
+//! file:line stays true:
+//!
+//! | file | anchor (in) | becomes |
+//! | --- | --- | --- |
+//! | `testing.go` | `fn(t)` (`tRunner`) | `leakcheckRun(&t.common); fn(t)` |
+//! | `fuzz.go` | `fn(f)` (`fRunner`) | `leakcheckRun(&f.common); fn(f)` |
+//! | `run_example.go` | `eg.F()` (`runExample`) | `leakcheckExampleStart(eg.Name); eg.F()` |
+//! | `run_example.go` | `timeSpent := time.Since(start)` (`runExample`) | `...; leakcheckExampleEnd(finished)` |
+//!
+//! The calls return before the test function runs: a test's stack is the
+//! one `go test` gives it. Every anchor is there in Go 1.21 to 1.27. When a
+//! Go release lacks `tRunner`'s, tests are wrapped instead, at the start of
+//! `T.Run` ([`HookMode::Wrapped`]): their stacks then show one frame of
+//! leakcheck's, which [`Hook::notes`] says. A missing example or fuzz
+//! anchor leaves those unchecked, and says so too.
 //!
 //! This module owns that plan and the overlay file.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
-
-use regex::Regex;
 
 use crate::error::Error;
-use crate::gocmd::GoPackage;
 
-/// The helper's source, embedded in the leakcheck binary.
-pub const HARNESS_FILES: &[(&str, &str)] = &[
-    ("main", include_str!("../harness/main.go")),
-    ("run", include_str!("../harness/run.go")),
+/// The hook's source, embedded in the leakcheck binary: (name, text).
+pub const HOOK_FILES: &[(&str, &str)] = &[
+    ("hook", include_str!("../harness/hook.go")),
+    ("conn", include_str!("../harness/conn.go")),
     ("dump", include_str!("../harness/dump.go")),
     ("probe", include_str!("../harness/probe.go")),
-    ("crowded", include_str!("../harness/crowded.go")),
 ];
 
-/// All of the helper's source, for cache keys.
+/// All of the hook's source, for cache keys.
 pub const HARNESS_GO: &str = concat!(
-    include_str!("../harness/main.go"),
-    include_str!("../harness/run.go"),
+    include_str!("../harness/hook.go"),
+    include_str!("../harness/conn.go"),
     include_str!("../harness/dump.go"),
     include_str!("../harness/probe.go"),
-    include_str!("../harness/crowded.go"),
 );
 
-/// The name of the file added to each package.
-pub const INJECTED_FILE: &str = "zz_leakcheck_main_test.go";
-
-/// The name a helper file `name` is injected as.
-pub fn injected_file_name(name: &str) -> String {
-    format!("zz_leakcheck_{name}_test.go")
+/// The name a hook file `name` gets in `$GOROOT/src/testing`.
+pub fn hook_file_name(name: &str) -> String {
+    format!("zz_leakcheck_{name}.go")
 }
 
-/// Whether `file_name` is one of the helper's injected files.
-pub fn is_injected_file(file_name: &str) -> bool {
-    HARNESS_FILES
-        .iter()
-        .any(|(name, _)| injected_file_name(name) == file_name)
+/// Set to `wrap` to hook tests as if `tRunner`'s anchor were missing (to
+/// check that fallback on Go releases that have the anchor).
+pub const HOOK_MODE_ENV: &str = "LEAKCHECK_HOOK";
+
+/// How tests are hooked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookMode {
+    /// In `tRunner`, before the test function: no trace on its stack.
+    Exact,
+    /// By wrapping the test function at the start of `T.Run`: one frame
+    /// of leakcheck's on every test's stack, and no round of tests ends
+    /// with a check (so checks are never deferred).
+    Wrapped,
 }
 
-/// What the user's TestMain is renamed to.
-pub const USER_TEST_MAIN: &str = "leakcheckUserTestMain";
+/// The hook for one GOROOT.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Hook {
+    pub mode: HookMode,
+    /// GOROOT paths and their new text: the hook's files, and the patched
+    /// copies of the testing package's.
+    pub files: Vec<(PathBuf, String)>,
+    /// What is not as it should be, one line each (a fallback, kinds of
+    /// tests left unchecked).
+    pub notes: Vec<String>,
+}
 
-static TEST_MAIN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?m)^func\s+(TestMain)\s*\(").expect("valid regex"));
-static PACKAGE_CLAUSE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?m)^package\s+([A-Za-z_][A-Za-z0-9_]*)").expect("valid regex"));
+/// One anchor: in `file`, the first line after `func_start` that is
+/// exactly `line` gets `call` put before its text.
+struct Anchor {
+    func_start: &'static str,
+    line: &'static str,
+    call: &'static str,
+    /// Put `call` after the text instead.
+    after: bool,
+}
 
-static HARNESS_CLAUSE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?m)^package harness$").expect("valid regex"));
+const T_RUNNER: Anchor = Anchor {
+    func_start: "func tRunner(t *T, fn func(t *T)) {",
+    line: "\tfn(t)",
+    call: "leakcheckRun(&t.common); ",
+    after: false,
+};
+
+/// The fallback: wrap the test function as `T.Run` starts.
+const T_RUN: Anchor = Anchor {
+    func_start: "",
+    line: "func (t *T) Run(name string, f func(t *T)) bool {",
+    call: " f = leakcheckWrap(f);",
+    after: true,
+};
+
+const F_RUNNER: Anchor = Anchor {
+    func_start: "func fRunner(f *F, fn func(*F)) {",
+    line: "\tfn(f)",
+    call: "leakcheckRun(&f.common); ",
+    after: false,
+};
+
+const EXAMPLE_START: Anchor = Anchor {
+    func_start: "func runExample(eg InternalExample) (ok bool) {",
+    line: "\teg.F()",
+    call: "leakcheckExampleStart(eg.Name); ",
+    after: false,
+};
+
+const EXAMPLE_END: Anchor = Anchor {
+    func_start: "func runExample(eg InternalExample) (ok bool) {",
+    line: "\t\ttimeSpent := time.Since(start)",
+    call: "; leakcheckExampleEnd(finished)",
+    after: true,
+};
+
+/// `text` with `anchor`'s call added, or `None` when the anchor is not
+/// found.
+fn patch(text: &str, anchor: &Anchor) -> Option<String> {
+    let mut in_func = anchor.func_start.is_empty();
+    let mut out = String::with_capacity(text.len() + anchor.call.len());
+    let mut done = false;
+    for line in text.split_inclusive('\n') {
+        let bare = line.strip_suffix('\n').unwrap_or(line);
+        let bare = bare.strip_suffix('\r').unwrap_or(bare);
+        if !in_func && bare == anchor.func_start {
+            in_func = true;
+        } else if in_func && !done && bare == anchor.line {
+            done = true;
+            let rest = &line[bare.len()..];
+            if anchor.after {
+                out.push_str(bare);
+                out.push_str(anchor.call);
+            } else {
+                let indent = bare.len() - bare.trim_start_matches('\t').len();
+                out.push_str(&bare[..indent]);
+                out.push_str(anchor.call);
+                out.push_str(&bare[indent..]);
+            }
+            out.push_str(rest);
+            continue;
+        } else if in_func && bare == "}" {
+            // The end of the function: the anchor is not in it.
+            in_func = anchor.func_start.is_empty();
+        }
+        out.push_str(line);
+    }
+    done.then_some(out)
+}
+
+/// Plans the hook for the Go release whose source is at `goroot`, reading
+/// its files through `read` (the user's own overlay may replace them).
+/// `release` names it in notes; `force_wrap` hooks tests by wrapping
+/// them even where the exact anchor is there.
+pub fn plan(
+    goroot: &Path,
+    release: &str,
+    force_wrap: bool,
+    read: impl Fn(&Path) -> std::io::Result<String>,
+) -> Result<Hook, Error> {
+    let dir = goroot.join("src").join("testing");
+    let load = |name: &str| {
+        let path = dir.join(name);
+        read(&path)
+            .map(|text| (path.clone(), text))
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))
+    };
+    let mut files = Vec::new();
+    let mut notes = Vec::new();
+    let (testing_go, text) = load("testing.go")?;
+    let exact = if force_wrap {
+        None
+    } else {
+        patch(&text, &T_RUNNER)
+    };
+    let mode = match exact {
+        Some(patched) => {
+            files.push((testing_go, patched));
+            HookMode::Exact
+        }
+        None => {
+            let Some(patched) = patch(&text, &T_RUN) else {
+                return Err(Error::Usage(format!(
+                    "cannot hook the testing package of {release}: neither `fn(t)` in tRunner nor the start of T.Run is in {}",
+                    testing_go.display()
+                )));
+            };
+            if !force_wrap {
+                notes.push(format!(
+                    "{release}'s testing.tRunner has no `fn(t)` line: tests are wrapped instead, so their stacks show one frame of leakcheck's (testing.leakcheckWrap.func1)"
+                ));
+            }
+            files.push((testing_go, patched));
+            HookMode::Wrapped
+        }
+    };
+    let (fuzz_go, text) = load("fuzz.go")?;
+    match patch(&text, &F_RUNNER) {
+        Some(patched) => files.push((fuzz_go, patched)),
+        None => notes.push(format!(
+            "{release}'s testing.fRunner has no `fn(f)` line: fuzz targets' seed inputs are not checked for leaks"
+        )),
+    }
+    let (example_go, text) = load("run_example.go")?;
+    match patch(&text, &EXAMPLE_START).and_then(|t| patch(&t, &EXAMPLE_END)) {
+        Some(patched) => files.push((example_go, patched)),
+        None => notes.push(format!(
+            "{release}'s testing.runExample lacks `eg.F()` or `timeSpent := time.Since(start)`: examples are not checked for leaks"
+        )),
+    }
+    for (name, text) in HOOK_FILES {
+        files.push((dir.join(hook_file_name(name)), text.to_string()));
+    }
+    Ok(Hook { mode, files, notes })
+}
 
 /// The overlay of one run: disk path → replacement path.
 #[derive(Debug, Default)]
@@ -87,26 +251,31 @@ impl Overlay {
     }
 
     /// Reads a source file as the build will see it.
-    fn read(&self, path: &Path) -> std::io::Result<String> {
+    pub fn read(&self, path: &Path) -> std::io::Result<String> {
         fs::read_to_string(self.replace.get(path).map_or(path, |p| p.as_path()))
     }
 
-    /// Adds the helper to `pkg`. Generated files go into `files`, named
-    /// after their content, so packages that get the same text share one
-    /// file, and a kept `files` directory is written only once.
-    pub fn inject(&mut self, pkg: &GoPackage, files: &Path) -> Result<(), Error> {
-        let plan = plan(pkg, |p| self.read(p))?;
+    /// Adds the hook for the Go release at `goroot` (see [`plan`]).
+    /// Generated files go into `files`, named after their content, so a
+    /// kept `files` directory is written only once.
+    pub fn hook_testing(
+        &mut self,
+        goroot: &Path,
+        release: &str,
+        files: &Path,
+    ) -> Result<Hook, Error> {
+        let force_wrap = std::env::var(HOOK_MODE_ENV).is_ok_and(|v| v == "wrap");
+        let hook = plan(goroot, release, force_wrap, |p| self.read(p))?;
         fs::create_dir_all(files)
             .map_err(|e| Error::io(format!("creating {}", files.display()), e))?;
-        if let Some((original, renamed)) = &plan.renamed_test_main {
-            let copy = write_content_addressed(files, "user_testmain_test.go", renamed)?;
-            self.replace.insert(original.clone(), copy);
+        for (path, text) in &hook.files {
+            let name = path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            let written = write_content_addressed(files, &name, text)?;
+            self.replace.insert(path.clone(), written);
         }
-        for (name, text) in &plan.injected {
-            let written = write_content_addressed(files, name, text)?;
-            self.replace.insert(pkg.dir.join(name), written);
-        }
-        Ok(())
+        Ok(hook)
     }
 
     /// Writes the overlay JSON for `go test -overlay`.
@@ -136,170 +305,135 @@ fn write_content_addressed(dir: &Path, name: &str, text: &str) -> Result<PathBuf
     Ok(path)
 }
 
-/// What to add to one package.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Plan {
-    /// The helper file's text.
-    /// The helper's files: (file name, text).
-    pub injected: Vec<(String, String)>,
-    /// The file declaring the user's TestMain, and its renamed text.
-    pub renamed_test_main: Option<(PathBuf, String)>,
-}
-
-/// Plans the injection for `pkg`, reading its test files through `read`.
-pub fn plan(
-    pkg: &GoPackage,
-    read: impl Fn(&Path) -> std::io::Result<String>,
-) -> Result<Plan, Error> {
-    if let Some((name, _)) = HARNESS_FILES
-        .iter()
-        .find(|(name, _)| pkg.dir.join(injected_file_name(name)).exists())
-    {
-        let file = pkg.dir.join(injected_file_name(name));
-        return Err(Error::Usage(format!(
-            "{} already exists; leakcheck needs that name for its helper",
-            file.display()
-        )));
-    }
-    let mut renamed = None;
-    let mut clause = None;
-    let files = pkg
-        .test_go_files
-        .iter()
-        .map(|f| (f, false))
-        .chain(pkg.x_test_go_files.iter().map(|f| (f, true)));
-    let mut xtest_name = None;
-    for (file, external) in files {
-        let path = pkg.dir.join(file);
-        let text = read(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        let name = PACKAGE_CLAUSE
-            .captures(&text)
-            .map(|c| c[1].to_string())
-            .unwrap_or_else(|| pkg.name.clone());
-        if external && xtest_name.is_none() {
-            xtest_name = Some(name.clone());
-        }
-        if let Some(m) = TEST_MAIN.captures(&text).and_then(|c| c.get(1)) {
-            let mut new = String::with_capacity(text.len() + USER_TEST_MAIN.len());
-            new.push_str(&text[..m.start()]);
-            new.push_str(USER_TEST_MAIN);
-            new.push_str(&text[m.end()..]);
-            renamed = Some((path, new));
-            clause = Some(name);
-        }
-    }
-    let clause = clause.unwrap_or_else(|| {
-        if !pkg.test_go_files.is_empty() || !pkg.go_files.is_empty() {
-            pkg.name.clone()
-        } else {
-            xtest_name.unwrap_or_else(|| format!("{}_test", pkg.name))
-        }
-    });
-    let user = if renamed.is_some() {
-        USER_TEST_MAIN
-    } else {
-        "nil"
-    };
-    let injected = HARNESS_FILES
-        .iter()
-        .map(|(name, text)| {
-            let mut text = HARNESS_CLAUSE
-                .replacen(text, 1, format!("package {clause}").as_str())
-                .into_owned();
-            if *name == "main" {
-                text.push_str(&format!(
-                    "\n// TestMain is added by leakcheck; see leakcheckMain.\nfunc TestMain(m *testing.M) {{ leakcheckMain(m, {user}) }}\n"
-                ));
-            }
-            (injected_file_name(name), text)
-        })
-        .collect();
-    Ok(Plan {
-        injected,
-        renamed_test_main: renamed,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn pkg(tests: &[&str], xtests: &[&str]) -> GoPackage {
-        GoPackage {
-            import_path: "example.com/p".into(),
-            name: "p".into(),
-            dir: PathBuf::from("/nonexistent/p"),
-            go_files: vec!["p.go".into()],
-            test_go_files: tests.iter().map(|s| s.to_string()).collect(),
-            x_test_go_files: xtests.iter().map(|s| s.to_string()).collect(),
-            error: None,
+    const TESTING_GO: &str = "package testing\n\nfunc tRunner(t *T, fn func(t *T)) {\n\tdefer func() {\n\t\tfn(t)\n\t}()\n\tt.start = highPrecisionTimeNow()\n\tfn(t)\n\n\tt.mu.Lock()\n}\n\nfunc (t *T) Run(name string, f func(t *T)) bool {\n\treturn true\n}\n";
+    const FUZZ_GO: &str = "package testing\n\nfunc fRunner(f *F, fn func(*F)) {\n\tf.start = time.Now()\n\tfn(f)\n}\n";
+    const EXAMPLE_GO: &str = "package testing\n\nfunc runExample(eg InternalExample) (ok bool) {\n\tdefer func() {\n\t\ttimeSpent := time.Since(start)\n\t\tw.Close()\n\t}()\n\n\t// Run example.\n\teg.F()\n\tfinished = true\n\treturn\n}\n";
+
+    fn goroot(testing: &'static str) -> impl Fn(&Path) -> std::io::Result<String> {
+        move |p: &Path| {
+            Ok(match p.file_name().unwrap().to_str().unwrap() {
+                "testing.go" => testing.to_string(),
+                "fuzz.go" => FUZZ_GO.to_string(),
+                "run_example.go" => EXAMPLE_GO.to_string(),
+                other => panic!("unexpected read of {other}"),
+            })
         }
     }
 
-    /// All of the injected text, for looking things up in it.
-    fn all(p: &Plan) -> String {
-        p.injected.iter().map(|(_, t)| t.as_str()).collect()
-    }
-
-    fn files(path: &Path) -> std::io::Result<String> {
-        Ok(match path.file_name().unwrap().to_str().unwrap() {
-            "a_test.go" => "package p\n\nfunc TestA(t *testing.T) {}\n".into(),
-            "main_test.go" => {
-                "package p\n\nimport \"testing\"\n\nfunc TestMain(m *testing.M) {\n\tm.Run()\n}\n"
-                    .into()
-            }
-            "x_test.go" => "// doc\npackage p_test\n\nfunc TestX(t *testing.T) {}\n".into(),
-            "xmain_test.go" => "package p_test\n\nfunc  TestMain (m *testing.M) {}\n".into(),
-            other => panic!("unexpected read of {other}"),
-        })
-    }
-
-    #[test]
-    fn injects_into_the_internal_package_by_default() {
-        let p = plan(&pkg(&["a_test.go"], &["x_test.go"]), files).unwrap();
-        assert!(all(&p).contains("\npackage p\n"));
-        assert!(all(&p).contains("leakcheckMain(m, nil)"));
-        assert!(p.renamed_test_main.is_none());
-    }
-
-    #[test]
-    fn renames_the_users_testmain_on_the_same_line() {
-        let p = plan(&pkg(&["a_test.go", "main_test.go"], &[]), files).unwrap();
-        let (path, text) = p.renamed_test_main.clone().unwrap();
-        assert!(path.ends_with("main_test.go"));
-        assert!(text.contains("func leakcheckUserTestMain(m *testing.M) {"));
-        assert_eq!(text.lines().count(), files(&path).unwrap().lines().count());
-        assert!(all(&p).contains("leakcheckMain(m, leakcheckUserTestMain)"));
-        let names: Vec<&str> = p.injected.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(
-            names,
-            vec![
-                "zz_leakcheck_main_test.go",
-                "zz_leakcheck_run_test.go",
-                "zz_leakcheck_dump_test.go",
-                "zz_leakcheck_probe_test.go",
-                "zz_leakcheck_crowded_test.go"
-            ]
-        );
-        assert!(p.injected.iter().all(|(_, t)| t.contains("\npackage p\n")));
-    }
-
-    #[test]
-    fn follows_a_testmain_in_the_external_package() {
-        let p = plan(&pkg(&["a_test.go"], &["x_test.go", "xmain_test.go"]), files).unwrap();
-        assert!(all(&p).contains("\npackage p_test\n"));
-        assert!(p
-            .renamed_test_main
-            .unwrap()
+    fn text<'h>(hook: &'h Hook, name: &str) -> &'h str {
+        &hook
+            .files
+            .iter()
+            .find(|(p, _)| p.ends_with(name))
+            .unwrap_or_else(|| panic!("no {name}"))
             .1
-            .contains("func  leakcheckUserTestMain (m"));
     }
 
     #[test]
-    fn external_only_package_without_go_files() {
-        let mut p = pkg(&[], &["x_test.go"]);
-        p.go_files.clear();
-        let plan = plan(&p, files).unwrap();
-        assert!(all(&plan).contains("\npackage p_test\n"));
+    fn adds_one_call_on_each_anchor_line_and_keeps_line_numbers() {
+        let hook = plan(Path::new("/go"), "go1.26.8", false, goroot(TESTING_GO)).unwrap();
+        assert_eq!(hook.mode, HookMode::Exact);
+        assert!(hook.notes.is_empty());
+        let testing = text(&hook, "testing/testing.go");
+        // The `fn(t)` in the deferred function is indented deeper: not it.
+        assert!(testing.contains("\t\tfn(t)\n"));
+        assert!(testing.contains("\n\tleakcheckRun(&t.common); fn(t)\n"));
+        assert_eq!(testing.lines().count(), TESTING_GO.lines().count());
+        assert!(!testing.contains("leakcheckWrap"));
+        assert!(text(&hook, "testing/fuzz.go").contains("\tleakcheckRun(&f.common); fn(f)\n"));
+        let example = text(&hook, "testing/run_example.go");
+        assert!(example.contains("\tleakcheckExampleStart(eg.Name); eg.F()\n"));
+        assert!(example.contains(
+            "\t\ttimeSpent := time.Since(start); leakcheckExampleEnd(finished)\n"
+        ));
+        assert_eq!(example.lines().count(), EXAMPLE_GO.lines().count());
+        let hooks: Vec<_> = hook
+            .files
+            .iter()
+            .filter(|(p, _)| p.to_string_lossy().contains("zz_leakcheck_"))
+            .map(|(p, _)| p.clone())
+            .collect();
+        assert_eq!(hooks.len(), HOOK_FILES.len());
+        assert!(hooks
+            .iter()
+            .all(|p| p.starts_with("/go/src/testing") && p.extension().unwrap() == "go"));
+    }
+
+    #[test]
+    fn without_the_trunner_anchor_tests_are_wrapped_and_that_is_said() {
+        let no_anchor = "package testing\n\nfunc tRunner(t *T, fn func(t *T)) {\n\tfn(t, 1)\n}\n\nfunc (t *T) Run(name string, f func(t *T)) bool {\n\treturn true\n}\n";
+        let hook = plan(Path::new("/go"), "go1.99.0", false, goroot(no_anchor)).unwrap();
+        assert_eq!(hook.mode, HookMode::Wrapped);
+        assert!(text(&hook, "testing/testing.go").contains(
+            "func (t *T) Run(name string, f func(t *T)) bool { f = leakcheckWrap(f);\n"
+        ));
+        assert_eq!(hook.notes.len(), 1, "{:?}", hook.notes);
+        assert!(hook.notes[0].starts_with("go1.99.0's testing.tRunner has no `fn(t)` line"));
+        // Forced (to test the fallback), it says nothing.
+        let forced = plan(Path::new("/go"), "go1.26.8", true, goroot(TESTING_GO)).unwrap();
+        assert_eq!(forced.mode, HookMode::Wrapped);
+        assert!(forced.notes.is_empty());
+    }
+
+    #[test]
+    fn without_any_anchor_it_is_an_error() {
+        let nothing = "package testing\n\nfunc other() {\n\tfn(t)\n}\n";
+        let err = plan(Path::new("/go"), "go1.99.0", false, goroot(nothing)).unwrap_err();
+        assert!(err.to_string().contains("cannot hook the testing package of go1.99.0"));
+    }
+
+    #[test]
+    fn a_missing_example_anchor_leaves_examples_unchecked_and_says_so() {
+        let read = |p: &Path| {
+            if p.ends_with("run_example.go") {
+                Ok("package testing\n\nfunc runExample(eg InternalExample) (ok bool) {\n\teg.Run()\n}\n".to_string())
+            } else {
+                goroot(TESTING_GO)(p)
+            }
+        };
+        let hook = plan(Path::new("/go"), "go1.99.0", false, read).unwrap();
+        assert_eq!(hook.mode, HookMode::Exact);
+        assert!(!hook.files.iter().any(|(p, _)| p.ends_with("run_example.go")));
+        assert_eq!(hook.notes.len(), 1);
+        assert!(hook.notes[0].contains("examples are not checked"));
+    }
+
+    /// The Go under test (`LEAKCHECK_TEST_GO`, else the one on PATH) has
+    /// every anchor, and its testing package builds with the hook: CI runs
+    /// this with every Go release from 1.21 to 1.27.
+    #[test]
+    fn the_go_under_test_has_every_anchor_and_builds_with_the_hook() {
+        let go = std::env::var_os("LEAKCHECK_TEST_GO").unwrap_or_else(|| "go".into());
+        let out = std::process::Command::new(&go)
+            .args(["env", "GOROOT", "GOVERSION"])
+            .output()
+            .expect("go runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut lines = text.lines();
+        let (goroot, version) = (lines.next().unwrap(), lines.next().unwrap());
+        let mut overlay = Overlay::default();
+        let dir = tempfile::tempdir().unwrap();
+        let hook = overlay
+            .hook_testing(Path::new(goroot), version, dir.path())
+            .unwrap();
+        assert_eq!(hook.mode, HookMode::Exact, "{version}");
+        assert!(hook.notes.is_empty(), "{version}: {:?}", hook.notes);
+        let json = dir.path().join("overlay.json");
+        overlay.write(&json).unwrap();
+        let build = std::process::Command::new(&go)
+            .arg("build")
+            .arg(format!("-overlay={}", json.display()))
+            .arg("testing")
+            .output()
+            .expect("go runs");
+        assert!(
+            build.status.success(),
+            "{version}: {}",
+            String::from_utf8_lossy(&build.stderr)
+        );
     }
 }

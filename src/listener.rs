@@ -1,73 +1,37 @@
-//! The leakcheck end of the helper protocol: a Unix socket that one test
-//! binary's helper connects to.
+//! The leakcheck end of the hook's protocol: one connection per test
+//! binary process, a Unix socket pair whose other end the process gets as
+//! a file descriptor (see [`HelperListener::new`]).
 //!
-//! Protocol (all from the helper). A connection carries one test run at a
-//! time, and the helper keeps it for later runs once the run is judged, so
-//! a connection carries any number of runs one after the other:
-//! - `start RUN SEQ LEN\n` + LEN bytes of dump, taken before the test;
-//! - `start= RUN GID SEQ 0\n` instead, when the runtime's count of created
-//!   goroutines proves that none was created since the previous snapshot
-//!   but the run's own goroutine GID (if even that): snapshot SEQ is the
-//!   previous one plus GID. ("Snapshot" is a dump, or a message that
-//!   stands for one: `start=`; profiles are not snapshots.)
-//! - `end RUN STATUS SEQ LEN\n` + dump, after the test (STATUS is
-//!   `pass`, `fail` or `skip`); leakcheck answers `again\n` (send another
-//!   dump) or `done\n`;
-//! - `end= RUN STATUS SEQ 0\n` instead, when no goroutine was created since
-//!   the run's start snapshot: a dump would list none that the start did
-//!   not, so the run is clean. Not answered: the helper goes on at once
-//!   (most tests start no goroutine, and a round trip per test was most of
-//!   leakcheck's cost on small tests). The runner still needs the verdict
-//!   at the test's `--- PASS` line, which the helper prints after sending
-//!   `end=`: [`HelperListener::wait_verdict`] waits for it;
-//! - `again RUN SEQ LEN\n` + dump, answered the same way; leakcheck may
-//!   also answer `leakprofile\n`: send the goroutine leak profile next;
-//! - `control - 0 0\n` once per process, on a connection that then
-//!   carries probes: leakcheck writes `leakprofile\n`, the helper answers
-//!   `probe - SEQ LEN\n` + the goroutine leak profile (to find tests whose
-//!   own goroutine is proven deadlocked while they run, and to judge
-//!   deferred runs, below); or `dump\n`, answered `dumped - SEQ LEN\n` +
-//!   a plain dump (to judge deferred runs); or `exact\n`, not answered:
-//!   stop deferring checks in this process (see
-//!   [`Comparator::wants_exact`]);
-//! - with `LEAKCHECK_DEFER=1` (the default; not with `--no-defer-checks`),
-//!   in a crowded process (1,000 goroutines or more, with labels in dumps
-//!   and probes: Go 1.26+), where a dump per run would cost tens of
-//!   milliseconds: `start~ RUN GID SEQ 0\n` instead of a start dump (the
-//!   previous snapshot is stale: goroutines created since it are judged
-//!   by their labels, or by the window between the full dumps around
-//!   them), and, for a parallel test or one whose live goroutine count
-//!   shows that nothing it created outlived it, `end~ RUN STATUS COUNTS
-//!   SEQ 0\n` instead of an end dump, not answered: the run is judged
-//!   with every later full dump. COUNTS is `clean` for the latter: none
-//!   outlived it, unless an older goroutine ended meanwhile and hid one
-//!   in the count, which the comparator rules out with the full dumps
-//!   around the run (see [`Comparator::end_deferred`]); `-` for a
-//!   parallel test (the count mixes other tests' goroutines). Any other
-//!   run ends with a dump (`end`), as in any process. [`HelperListener::wait_verdict`] asks for dumps
-//!   through the probe connection, at most a third of the time; after the
-//!   last test of a round the helper sends `check - SEQ 0\n`, answered
-//!   `done\n` when no deferred run is left, else `again\n` or
-//!   `leakprofile\n`, whichever the runs need: then `check - SEQ LEN\n` +
-//!   that dump, answered like `end` until no deferred run is left;
-//! - `ask RUN 0 0\n` before a run, when the helper runs with
-//!   `LEAKCHECK_ASK=1`: leakcheck answers `run\n` or `skip\n` (a test
-//!   that already leaked is not repeated under `--until-leak`).
+//! Protocol. The hook (`harness/*.go`) sends messages, each a header line
+//! `KIND ARGS... LEN\n` and LEN bytes of body (a goroutine dump, or none).
+//! Messages come in the order the hook took their snapshots, one exchange
+//! at a time; each is numbered here as it comes (its SEQ for the
+//! [`Comparator`]). RUN is a run's ID, `TestName#N`.
 //!
-//! SEQ numbers the helper's dumps (and the short messages) in the order
-//! they were taken; messages reach the comparator in that order whatever
-//! connection they came on. The helper sends the short messages only when
-//! the runtime counts created goroutines (`/sched/goroutines-created`,
-//! Go 1.26+); older runtimes always get full dumps. [`PROTOCOL_LOG_ENV`]
-//! logs every header.
-//! This module owns the socket, the threads that serve it, and handing
-//! verdicts to the runner; all decisions are the comparator's.
+//! | message | body | meaning | answered |
+//! | --- | --- | --- | --- |
+//! | `start RUN GID LEN` | dump | a run starts on goroutine GID | no |
+//! | `start= RUN GID 0` | | the same, and no goroutine but GID was created since the last dump: that dump plus GID is the snapshot | no |
+//! | `start~ RUN GID 0` | | the same in a crowded process: goroutines created since the last dump may be there too | no |
+//! | `sub ID GID 0` | | a subtest starts on goroutine GID; ID is its run's ID and the rest of its name (`TestX#3/a/b`) | no |
+//! | `end RUN STATUS LEN` | dump | the run's test function returned (after its cleanups and subtests); STATUS is `pass`, `fail` or `skip` | yes |
+//! | `end= RUN STATUS 0` | | the same, and no goroutine was created since its start: it is clean | no |
+//! | `end~ RUN STATUS 0` | | the same in a crowded process: judged with a later dump | no |
+//! | `dump RUN LEN` | dump or leak profile | asked for by the answer to the run's last message; RUN `-`: for the runs judged later (LEN 0 at the end of a round: what do they need?) | yes |
+//! | `probe - LEN` | leak profile | sent by a timer while runs go on, to find a test whose own goroutine is proven deadlocked | no |
+//!
+//! Answers are one line: `again MS` (send a dump after MS milliseconds),
+//! `profile MS` (the goroutine leak profile after MS milliseconds), or
+//! `done`; `done exact` also asks for a dump at every run's start and end
+//! from then on (see [`Comparator::wants_exact`]).
+//!
+//! [`PROTOCOL_LOG_ENV`] logs every header. This module owns the
+//! connection, the thread that serves it, and handing verdicts to the
+//! runner; all decisions are the comparator's.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -75,10 +39,9 @@ use std::time::{Duration, Instant};
 use crate::compare::{Comparator, Decision, RunStatus, RunVerdict};
 use crate::error::Error;
 
-/// Names a file that gets every message header from every helper, one
-/// line each (`KIND RUN ... SEQ LEN`), and a line `exact` when leakcheck
-/// asks a helper for exact windows, appended: for seeing what the
-/// protocol did (how many dumps a run took, which runs were judged later).
+/// Names a file that gets every message header from every hook, one line
+/// each, appended: for seeing what the protocol did (how many dumps a run
+/// took, which runs were judged later).
 pub const PROTOCOL_LOG_ENV: &str = "LEAKCHECK_PROTOCOL_LOG";
 
 /// Appends `line` to the protocol log, if one is asked for.
@@ -100,9 +63,13 @@ fn log_message(line: &str) {
     }
 }
 
-/// How long a message may wait for an earlier-numbered one before it is
-/// processed anyway (only a helper that died mid-write leaves a gap).
-const ORDER_WAIT: Duration = Duration::from_secs(5);
+/// How long a test's verdict is waited for when no run of it is known to
+/// be waiting for one (its last message may still be on its way).
+const VERDICT_WAIT: Duration = Duration::from_secs(5);
+
+/// How long the connection may stay open after the test binary exited (a
+/// process it started kept it) before it is shut down.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 struct State {
     next_seq: u64,
@@ -111,50 +78,51 @@ struct State {
     verdicts: HashMap<String, VecDeque<RunVerdict>>,
     /// Protocol problems, reported by the runner.
     errors: Vec<String>,
-    /// Tests that leaked in an earlier run.
-    leaked: std::collections::HashSet<String>,
-    /// Connections accepted, and those still open.
-    accepted: usize,
-    open: usize,
-    /// Dumps asked for to judge deferred runs (see `wait_verdict`): one
-    /// on its way, and when the last one was asked for and came.
-    check_asked: Option<Instant>,
-    check_came: Option<Instant>,
-    /// How long the last one took.
-    check_cost: Duration,
-    /// The helper was told to dump every run again
-    /// ([`Comparator::wants_exact`]).
-    exact_asked: bool,
+    /// The connection is at its end.
+    closed: bool,
+    /// The hook was told to dump every run again.
+    exact_told: bool,
+    /// The latest probe's leak profile, and how many have come.
+    probe: Option<Arc<String>>,
+    probes: u64,
 }
 
 struct Shared {
     state: Mutex<State>,
-    order: Condvar,
-    /// The helper's probe connection, when it has the leak profile.
-    control: Mutex<Option<UnixStream>>,
-    /// The latest probe answer, and a signal for it.
-    probe: Mutex<Option<String>>,
-    probed: Condvar,
+    changed: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl State {
-    /// Keeps a decision's verdict, if it is one; returns the helper's
-    /// answer to it and how long to wait before giving it.
-    fn settle(&mut self, decision: Decision) -> (&'static str, Duration) {
-        match decision {
+    /// Keeps a decision's verdict, if it is one; returns the hook's
+    /// answer to it.
+    fn answer(&mut self, decision: Decision) -> String {
+        let answer = match decision {
             Decision::Done(v) => {
                 self.push_verdict(v);
-                ("done\n", Duration::ZERO)
+                return self.done();
             }
-            Decision::LeakProfile(wait) => ("leakprofile\n", wait),
-            Decision::Again(wait) => ("again\n", wait),
+            Decision::LeakProfile(wait) => format!("profile {}\n", millis(wait)),
+            Decision::Again(wait) => format!("again {}\n", millis(wait)),
+        };
+        answer
+    }
+
+    /// `done`, and `exact` the first time the comparator wants it.
+    fn done(&mut self) -> String {
+        if self.comparator.wants_exact() && !self.exact_told {
+            self.exact_told = true;
+            return "done exact\n".to_string();
         }
+        "done\n".to_string()
     }
 
     fn push_verdict(&mut self, v: RunVerdict) {
-        if !v.leaks.is_empty() {
-            self.leaked.insert(v.test.clone());
-        }
         self.verdicts
             .entry(v.test.clone())
             .or_default()
@@ -162,111 +130,72 @@ impl State {
     }
 }
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Asks the helper for a dump (or the leak profile) that judges the
-    /// deferred runs, unless one is on its way or the last one came less
-    /// than twice its cost ago; then returns when to ask again.
-    fn ask_for_check(&self, state: &mut State, profile: bool, now: Instant) -> Option<Instant> {
-        if state.check_asked.is_some() {
-            return None;
-        }
-        let allowed = state
-            .check_came
-            .map_or(now, |came| came + state.check_cost * 2);
-        if now < allowed {
-            return Some(allowed);
-        }
-        let request: &[u8] = if profile { b"leakprofile\n" } else { b"dump\n" };
-        let mut control = self.control.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = control.as_mut() {
-            if c.write_all(request).is_ok() {
-                state.check_asked = Some(now);
-            }
-        }
-        None
-    }
+/// A wait in whole milliseconds, rounded up.
+fn millis(d: Duration) -> u128 {
+    d.as_nanos().div_ceil(1_000_000)
 }
 
-/// Serves one test binary's helper.
+/// Serves one test binary process's hook.
 pub struct HelperListener {
-    path: PathBuf,
     shared: Arc<Shared>,
-    stop: Arc<AtomicBool>,
-    accept: Mutex<Option<JoinHandle<()>>>,
-    connections: Arc<Mutex<Vec<Connection>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    /// Our end of the connection, to shut it down.
+    stream: UnixStream,
 }
-
-/// A connection's thread, and a handle to shut the connection down.
-type Connection = (JoinHandle<()>, Option<UnixStream>);
 
 impl HelperListener {
-    /// Listens on a new socket at `path`.
-    pub fn bind(path: &Path, comparator: Comparator) -> Result<HelperListener, Error> {
-        let listener = UnixListener::bind(path)
-            .map_err(|e| Error::io(format!("listening on {}", path.display()), e))?;
+    /// A connection for one process: the listener, and the other end, for
+    /// the process to inherit (see [`HelperListener::hook_env`]).
+    pub fn new(comparator: Comparator) -> Result<(HelperListener, UnixStream), Error> {
+        let (ours, theirs) =
+            UnixStream::pair().map_err(|e| Error::io("creating a socket pair", e))?;
+        let shutdown = ours
+            .try_clone()
+            .map_err(|e| Error::io("creating a socket pair", e))?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 next_seq: 1,
                 comparator,
                 verdicts: HashMap::new(),
                 errors: Vec::new(),
-                leaked: Default::default(),
-                accepted: 0,
-                open: 0,
-                check_asked: None,
-                check_came: None,
-                check_cost: Duration::ZERO,
-                exact_asked: false,
+                closed: false,
+                exact_told: false,
+                probe: None,
+                probes: 0,
             }),
-            order: Condvar::new(),
-            control: Mutex::new(None),
-            probe: Mutex::new(None),
-            probed: Condvar::new(),
+            changed: Condvar::new(),
         });
-        let stop = Arc::new(AtomicBool::new(false));
-        let connections = Arc::new(Mutex::new(Vec::new()));
-        let accept = {
-            let (shared, stop, connections) = (shared.clone(), stop.clone(), connections.clone());
+        let thread = {
+            let shared = shared.clone();
             std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    let shutdown = stream.try_clone().ok();
-                    let shared = shared.clone();
-                    {
-                        let mut state = shared.lock();
-                        state.accepted += 1;
-                        state.open += 1;
-                    }
-                    let handle = std::thread::spawn(move || {
-                        serve(stream, &shared);
-                        shared.lock().open -= 1;
-                        shared.order.notify_all();
-                    });
-                    connections
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push((handle, shutdown));
+                if let Err(e) = serve(ours, &shared) {
+                    shared.lock().errors.push(e);
                 }
+                shared.lock().closed = true;
+                shared.changed.notify_all();
             })
         };
-        Ok(HelperListener {
-            path: path.to_path_buf(),
-            shared,
-            stop,
-            accept: Mutex::new(Some(accept)),
-            connections,
-        })
+        Ok((
+            HelperListener {
+                shared,
+                thread: Mutex::new(Some(thread)),
+                stream: shutdown,
+            },
+            theirs,
+        ))
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The value of `LEAKCHECK_HELPER` for a process that has the other end
+    /// as file descriptor `fd`: `labels`, dumps can show pprof labels (Go
+    /// 1.26+); `probe`, the process has the goroutine leak profile;
+    /// `defer_checks`, runs may be judged later in a crowded process.
+    pub fn hook_env(fd: i32, labels: bool, probe: Option<Duration>, defer_checks: bool) -> String {
+        format!(
+            "fd={fd} labels={} probe={} defer={}",
+            u8::from(labels),
+            probe.map_or(0, |d| d.as_millis()),
+            u8::from(defer_checks)
+        )
     }
 
     /// The hang report of `test` from a dump of the live process (see
@@ -290,134 +219,14 @@ impl HelperListener {
         Some(Comparator::test_of_run(&run).to_string())
     }
 
-    /// A handle that can ask the live process for its goroutine leak
-    /// profile.
-    pub fn prober(&self) -> Prober {
-        Prober {
-            shared: self.shared.clone(),
+    /// The latest probe, if one came after the `seen`-th: its number, and
+    /// the goroutine leak profile it sent.
+    pub fn probe_after(&self, seen: u64) -> Option<(u64, Arc<String>)> {
+        let state = self.shared.lock();
+        if state.probes <= seen {
+            return None;
         }
-    }
-
-    /// The oldest verdict not yet taken for `test`.
-    pub fn take_verdict(&self, test: &str) -> Option<RunVerdict> {
-        self.shared.lock().verdicts.get_mut(test)?.pop_front()
-    }
-
-    /// The oldest verdict not yet taken for `test`, waiting for it: for a
-    /// test whose run the helper has ended (its result line is out), so
-    /// that its last message is sent and on its way (`end=` is not
-    /// answered, so the helper does not wait for it to be judged). Gives
-    /// up when every connection the helper made is closed (it exited), or
-    /// after five seconds; a verdict that comes later is still returned
-    /// by [`HelperListener::finish`].
-    ///
-    /// A run the helper ended without a dump (`end~`, a crowded process)
-    /// is judged by the next dump: this asks for one through the probe
-    /// connection, but not before twice the last one's cost has passed
-    /// since it came, so that checks take at most a third of the time and
-    /// the runs ended meanwhile are judged together.
-    pub fn wait_verdict(&self, test: &str) -> Option<RunVerdict> {
-        let start = Instant::now();
-        let mut deadline = start + ORDER_WAIT;
-        let mut state = self.shared.lock();
-        loop {
-            if let Some(v) = state.verdicts.get_mut(test).and_then(VecDeque::pop_front) {
-                return Some(v);
-            }
-            let now = Instant::now();
-            if (state.accepted > 0 && state.open == 0) || now >= deadline {
-                return None;
-            }
-            let mut wake = deadline;
-            if state.comparator.deferred_of(test).is_some() {
-                // Judged within its grace period, with dumps asked for
-                // (when one could judge some run, this one or one it
-                // waits for: none while all wait for runs still running).
-                deadline = deadline.max(start + ORDER_WAIT + state.comparator.grace());
-                if let Some(profile) = state.comparator.dump_would_judge() {
-                    if let Some(allowed) = self.shared.ask_for_check(&mut state, profile, now) {
-                        wake = wake.min(allowed);
-                    }
-                }
-            }
-            state = wait_until(&self.shared.order, state, wake);
-        }
-    }
-
-    /// Stops listening and waits for the connection threads (the test
-    /// binary has exited, so they are at end of stream). A connection
-    /// still open after five seconds (a process the binary started kept
-    /// it) is shut down. Returns the runs that started and were never
-    /// judged, verdicts never taken, and protocol errors.
-    pub fn finish(&self) -> Finished {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = UnixStream::connect(&self.path); // wake the accept loop
-        let accept = self.accept.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(h) = accept {
-            let _ = h.join();
-        }
-        {
-            let deadline = Instant::now() + ORDER_WAIT;
-            let mut state = self.shared.lock();
-            while state.open > 0 && Instant::now() < deadline {
-                state = wait_until(&self.shared.order, state, deadline);
-            }
-        }
-        let connections =
-            std::mem::take(&mut *self.connections.lock().unwrap_or_else(|e| e.into_inner()));
-        for (thread, stream) in connections {
-            if !thread.is_finished() {
-                if let Some(s) = stream {
-                    let _ = s.shutdown(std::net::Shutdown::Both);
-                }
-            }
-            let _ = thread.join();
-        }
-        let mut state = self.shared.lock();
-        let _ = std::fs::remove_file(&self.path);
-        let unjudged = state.comparator.unjudged_runs();
-        Finished {
-            unjudged,
-            unfinished: state.comparator.unfinished_runs(),
-            verdicts: std::mem::take(&mut state.verdicts),
-            errors: std::mem::take(&mut state.errors),
-        }
-    }
-}
-
-/// Asks a running test binary for its goroutine leak profile.
-#[derive(Clone)]
-pub struct Prober {
-    shared: Arc<Shared>,
-}
-
-impl Prober {
-    /// Whether the helper offered probes (the binary has the profile).
-    pub fn available(&self) -> bool {
-        self.shared
-            .control
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some()
-    }
-
-    /// Takes the leak profile of the live process, waiting up to `timeout`.
-    pub fn probe(&self, timeout: Duration) -> Option<String> {
-        *self.shared.probe.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        {
-            let mut control = self
-                .shared
-                .control
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            control.as_mut()?.write_all(b"leakprofile\n").ok()?;
-        }
-        let deadline = Instant::now() + timeout;
-        let mut answer = self.shared.probe.lock().unwrap_or_else(|e| e.into_inner());
-        while answer.is_none() && Instant::now() < deadline {
-            answer = wait_until(&self.shared.probed, answer, deadline);
-        }
-        answer.take()
+        state.probe.clone().map(|p| (state.probes, p))
     }
 
     /// The first of `tests` whose own goroutine `dump` marks as proven
@@ -447,6 +256,70 @@ impl Prober {
             .find(|(_, gids)| gids.iter().any(|g| leaked.get(g) == Some(&true)))
             .map(|(t, _)| t.clone())
     }
+
+    /// The oldest verdict not yet taken for `test`, waiting for it: for a
+    /// test whose result line is out, so that its run's last message was
+    /// sent before. A run judged later (a crowded process) is waited for
+    /// as long as the connection is open; otherwise the wait ends after
+    /// [`VERDICT_WAIT`], or when the connection closes.
+    pub fn wait_verdict(&self, test: &str) -> Option<RunVerdict> {
+        let deadline = Instant::now() + VERDICT_WAIT;
+        let mut state = self.shared.lock();
+        loop {
+            if let Some(v) = state.verdicts.get_mut(test).and_then(VecDeque::pop_front) {
+                return Some(v);
+            }
+            if state.closed {
+                return None;
+            }
+            let judged_later = state.comparator.deferred_of(test).is_some();
+            if !judged_later && Instant::now() >= deadline {
+                return None;
+            }
+            state = self
+                .shared
+                .changed
+                .wait_timeout(state, Duration::from_millis(100))
+                .map(|(s, _)| s)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+    }
+
+    /// The oldest verdict not yet taken for `test`, if there is one.
+    pub fn take_verdict(&self, test: &str) -> Option<RunVerdict> {
+        self.shared.lock().verdicts.get_mut(test)?.pop_front()
+    }
+
+    /// Waits for the connection's end (the test binary has exited); if a
+    /// process it started keeps it open, shuts it down after
+    /// [`CLOSE_WAIT`]. Returns the runs that started and were never
+    /// judged, verdicts never taken, and protocol errors.
+    pub fn finish(&self) -> Finished {
+        {
+            let deadline = Instant::now() + CLOSE_WAIT;
+            let mut state = self.shared.lock();
+            while !state.closed && Instant::now() < deadline {
+                state = self
+                    .shared
+                    .changed
+                    .wait_timeout(state, deadline.saturating_duration_since(Instant::now()))
+                    .map(|(s, _)| s)
+                    .unwrap_or_else(|e| e.into_inner().0);
+            }
+        }
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+        let mut state = self.shared.lock();
+        Finished {
+            unjudged: state.comparator.unjudged_runs(),
+            unfinished: state.comparator.unfinished_runs(),
+            verdicts: std::mem::take(&mut state.verdicts),
+            errors: std::mem::take(&mut state.errors),
+        }
+    }
 }
 
 /// What a listener leaves when its binary has exited.
@@ -460,388 +333,347 @@ pub struct Finished {
     pub errors: Vec<String>,
 }
 
-/// One message from the helper.
+/// One message header from the hook.
 #[derive(Debug, PartialEq, Eq)]
 struct Message {
-    kind: String,
+    kind: Kind,
+    /// A run's ID (a subtest's for `sub`), or `-`.
     run: String,
-    status: Option<RunStatus>,
-    /// The run's goroutine (`start=`).
-    gid: Option<u64>,
-    /// `end~` said `clean`: see [`Comparator::end_deferred`].
-    count_clean: bool,
-    seq: u64,
+    gid: u64,
+    status: RunStatus,
     len: usize,
 }
 
+/// What a message says; see the table in the module doc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Start,
+    StartSame,
+    StartStale,
+    Subtest,
+    End,
+    EndSame,
+    EndLater,
+    Dump,
+    Probe,
+}
+
 fn parse_header(line: &str) -> Option<Message> {
-    let mut parts: Vec<&str> = line.trim_end().split(' ').collect();
-    let len = parts.pop()?.parse().ok()?;
-    let seq = parts.pop()?.parse().ok()?;
+    let fields: Vec<&str> = line.strip_suffix('\n')?.split(' ').collect();
+    let (&len, fields) = fields.split_last()?;
+    let len = len.parse().ok()?;
     let status = |s: &str| match s {
-        "fail" => RunStatus::Fail,
-        "skip" => RunStatus::Skip,
-        _ => RunStatus::Pass,
+        "pass" => Some(RunStatus::Pass),
+        "fail" => Some(RunStatus::Fail),
+        "skip" => Some(RunStatus::Skip),
+        _ => None,
     };
-    let mut count_clean = false;
-    let (kind, run, status, gid) = match parts.as_slice() {
-        ["start", run]
-        | ["again", run]
-        | ["ask", run]
-        | ["control", run]
-        | ["probe", run]
-        | ["dumped", run]
-        | ["check", run] => (parts[0], *run, None, None),
-        ["end", run, s] | ["end=", run, s] => (parts[0], *run, Some(status(s)), None),
-        ["end~", run, s, counts] => {
-            count_clean = *counts == "clean";
-            (parts[0], *run, Some(status(s)), None)
-        }
-        ["start=", run, gid] | ["start~", run, gid] => {
-            (parts[0], *run, None, Some(gid.parse().ok()?))
-        }
+    let none = len == 0;
+    let (kind, run, gid, st) = match *fields {
+        ["start", run, gid] => (Kind::Start, run, gid.parse().ok()?, RunStatus::Pass),
+        ["start=", run, gid] if none => (Kind::StartSame, run, gid.parse().ok()?, RunStatus::Pass),
+        ["start~", run, gid] if none => (Kind::StartStale, run, gid.parse().ok()?, RunStatus::Pass),
+        ["sub", id, gid] if none => (Kind::Subtest, id, gid.parse().ok()?, RunStatus::Pass),
+        ["end", run, s] => (Kind::End, run, 0, status(s)?),
+        ["end=", run, s] if none => (Kind::EndSame, run, 0, status(s)?),
+        ["end~", run, s] if none => (Kind::EndLater, run, 0, status(s)?),
+        ["dump", run] => (Kind::Dump, run, 0, RunStatus::Pass),
+        ["probe", "-"] => (Kind::Probe, "-", 0, RunStatus::Pass),
         _ => return None,
     };
     Some(Message {
-        kind: kind.to_string(),
+        kind,
         run: run.to_string(),
-        status,
         gid,
-        count_clean,
-        seq,
+        status: st,
         len,
     })
 }
 
-/// Waits on `signal` once, until `deadline` at the latest (a lock poisoned
-/// by a panicking thread is used all the same).
-fn wait_until<'a, T>(
-    signal: &Condvar,
-    guard: MutexGuard<'a, T>,
-    deadline: Instant,
-) -> MutexGuard<'a, T> {
-    signal
-        .wait_timeout(guard, deadline.saturating_duration_since(Instant::now()))
-        .map(|(g, _)| g)
-        .unwrap_or_else(|e| e.into_inner().0)
-}
+/// The longest header line accepted: a test name can be long, not this.
+const MAX_HEADER: u64 = 1 << 20;
 
-/// The largest message buffer a connection keeps between messages.
-const KEEP_BUFFER: usize = 1 << 20;
-
-/// `bytes` as text, bytes that are not UTF-8 replaced.
-fn utf8(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
-fn serve(stream: UnixStream, shared: &Shared) {
-    let Ok(mut writer) = stream.try_clone() else {
-        return;
-    };
+/// Serves the connection until its end; an error is a protocol problem.
+fn serve(stream: UnixStream, shared: &Shared) -> Result<(), String> {
+    let mut writer = stream
+        .try_clone()
+        .map_err(|e| format!("the connection to the hook: {e}"))?;
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
-    let mut dump = Vec::new();
+    let mut body = Vec::new();
     loop {
         line.clear();
-        match reader.read_line(&mut line) {
-            Ok(0) | Err(_) => return,
+        match (&mut reader).take(MAX_HEADER).read_line(&mut line) {
+            Ok(0) | Err(_) => return Ok(()),
             Ok(_) => log_message(&line),
         }
-        let Some(msg) = parse_header(&line) else {
-            shared.lock().errors.push(format!(
-                "unexpected message from the helper: {:?}",
-                line.trim_end()
+        let msg = parse_header(&line).ok_or_else(|| {
+            format!(
+                "unexpected message from the hook: {:?}",
+                line.chars().take(200).collect::<String>()
+            )
+        })?;
+        // Read as it comes, never allocated up front from the header.
+        body.clear();
+        let read = (&mut reader)
+            .take(msg.len as u64)
+            .read_to_end(&mut body)
+            .unwrap_or(0);
+        if read < msg.len {
+            return Err(format!(
+                "the hook's message {:?} ended after {read} of {} bytes",
+                line.trim_end(),
+                msg.len
             ));
-            return;
-        };
-        if msg.kind == "control" {
-            if let Ok(w) = writer.try_clone() {
-                *shared.control.lock().unwrap_or_else(|e| e.into_inner()) = Some(w);
-            }
-            continue;
         }
-        if msg.kind == "ask" {
-            let test = Comparator::test_of_run(&msg.run).to_string();
-            let mut state = shared.lock();
-            let reply = if state.leaked.contains(&test) {
-                state
-                    .verdicts
-                    .entry(test.clone())
-                    .or_default()
-                    .push_back(RunVerdict {
-                        run: msg.run.clone(),
-                        test,
-                        status: RunStatus::NotRun,
-                        leaks: Vec::new(),
-                        ignored: Vec::new(),
-                    });
-                "skip\n"
-            } else {
-                "run\n"
-            };
-            drop(state);
-            if writer.write_all(reply.as_bytes()).is_err() {
-                return;
+        let answer = handle(&msg, body_text(&body), shared);
+        if let Some(answer) = answer {
+            if writer.write_all(answer.as_bytes()).is_err() {
+                return Ok(());
             }
-            continue;
         }
-        dump.resize(msg.len, 0);
-        if reader.read_exact(&mut dump).is_err() {
-            return;
-        }
-        // A probe's dump is handed over whole: it takes the buffer.
-        let mut probe = (msg.kind == "probe").then(|| utf8(std::mem::take(&mut dump)));
-        // Dumps are UTF-8 but for label values or file names that are
-        // not: checking is fast, replacing is rare.
-        let text = match std::str::from_utf8(&dump) {
-            Ok(text) => std::borrow::Cow::Borrowed(text),
-            Err(_) => String::from_utf8_lossy(&dump),
-        };
-        let answer = {
-            let mut state = shared.lock();
-            let deadline = Instant::now() + ORDER_WAIT;
-            while state.next_seq < msg.seq && Instant::now() < deadline {
-                state = wait_until(&shared.order, state, deadline);
-            }
-            let now = Instant::now();
-            // Every full dump also judges the runs that wait for one.
-            let full = matches!(
-                msg.kind.as_str(),
-                "probe" | "dumped" | "start" | "end" | "again"
-            );
-            if full || msg.kind == "check" {
-                // What a dump costs the binary: about 150 MB/s of dump
-                // while the world is stopped, or what the last one asked
-                // for took, if more.
-                let estimate = Duration::from_secs_f64(msg.len as f64 / 150e6);
-                let measured = match (msg.kind.as_str(), state.check_asked) {
-                    ("probe" | "dumped", Some(asked)) => now.saturating_duration_since(asked),
-                    _ => Duration::ZERO,
-                };
-                state.check_cost = estimate.max(measured);
-                state.check_came = Some(now);
-            }
-            if full {
-                let dump = probe.as_deref().unwrap_or(&text);
-                if state.comparator.has_deferred() {
-                    let (verdicts, _) = state.comparator.check_deferred(msg.seq, dump, now);
-                    for v in verdicts {
-                        state.push_verdict(v);
-                    }
-                } else if matches!(msg.kind.as_str(), "probe" | "dumped") {
-                    // (start, end and again observe their dump themselves)
-                    state.comparator.observe_dump(msg.seq, dump);
-                }
-            }
-            // What to answer, and after how long (`None`: no answer).
-            let answer = match msg.kind.as_str() {
-                "probe" => {
-                    state.check_asked = None;
-                    *shared.probe.lock().unwrap_or_else(|e| e.into_inner()) = probe.take();
-                    shared.probed.notify_all();
-                    None
-                }
-                "dumped" => {
-                    // Asked for by wait_verdict, judged above; the
-                    // watchdog's probes are answered as "probe".
-                    state.check_asked = None;
-                    None
-                }
-                "check" if msg.len == 0 => {
-                    // After the last test, before any dump: which one the
-                    // deferred runs need, if any (one judged with a dump
-                    // already may want the leak profile). A dump asked for
-                    // and not come yet was taken after this message, if at
-                    // all: it cannot be waited for here (messages are
-                    // handled in order), so this one is asked regardless.
-                    let pending = state.comparator.pending_check();
-                    if pending.is_some() {
-                        // That dump is the check on its way: none is asked
-                        // for meanwhile (two would be in memory at once).
-                        state.check_asked = Some(now);
-                    }
-                    Some(match pending {
-                        None => ("done\n", Duration::ZERO),
-                        Some(true) => ("leakprofile\n", Duration::ZERO),
-                        Some(false) => ("again\n", Duration::ZERO),
-                    })
-                }
-                "check" => {
-                    state.check_asked = None;
-                    // What the deferred runs still need.
-                    let (verdicts, next) = state.comparator.check_deferred(msg.seq, &text, now);
-                    for v in verdicts {
-                        state.push_verdict(v);
-                    }
-                    Some(next.map_or(("done\n", Duration::ZERO), |d| state.settle(d)))
-                }
-                "end~" => {
-                    let status = msg.status.unwrap_or(RunStatus::Pass);
-                    state
-                        .comparator
-                        .end_deferred(&msg.run, status, msg.seq, msg.count_clean, now);
-                    // Judged as soon as the cost allows, not only when the
-                    // runner needs the verdict: the binary may end first.
-                    shared.ask_for_check(&mut state, false, now);
-                    None
-                }
-                "start" => {
-                    state.comparator.start(&msg.run, msg.seq, &text);
-                    None
-                }
-                "start=" | "start~" => {
-                    let gid = msg.gid.unwrap_or(0);
-                    if msg.kind == "start~" {
-                        state.comparator.start_deferred(&msg.run, msg.seq, gid);
-                    } else {
-                        state.comparator.start_same(&msg.run, msg.seq, gid);
-                    }
-                    None
-                }
-                "end=" => {
-                    let status = msg.status.unwrap_or(RunStatus::Pass);
-                    let d = state.comparator.end_same(&msg.run, status, msg.seq, now);
-                    state.settle(d);
-                    None // not answered: judged at once (clean), see the protocol
-                }
-                "end" => {
-                    let status = msg.status.unwrap_or(RunStatus::Pass);
-                    let d = state.comparator.end(&msg.run, status, msg.seq, &text, now);
-                    Some(state.settle(d))
-                }
-                _ => {
-                    let d = state.comparator.again(&msg.run, msg.seq, &text, now);
-                    Some(state.settle(d))
-                }
-            };
-            if state.comparator.wants_exact() && !state.exact_asked {
-                // From now on a dump at every run's start and end.
-                let mut control = shared.control.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(c) = control.as_mut() {
-                    state.exact_asked = c.write_all(b"exact\n").is_ok();
-                    log_message("exact\n");
-                }
-            }
-            state.next_seq = state.next_seq.max(msg.seq + 1);
-            shared.order.notify_all();
-            answer
-        };
-        drop(text);
-        if dump.capacity() > KEEP_BUFFER {
+        if body.capacity() > 1 << 20 {
             // A big dump: give the memory back rather than keep it for the
             // connection's lifetime.
-            dump = Vec::new();
-        }
-        let Some((reply, wait)) = answer else {
-            continue;
-        };
-        std::thread::sleep(wait);
-        if writer.write_all(reply.as_bytes()).is_err() {
-            return;
+            body = Vec::new();
         }
     }
+}
+
+/// A dump's text: UTF-8 but for label values or file names that are not
+/// (checking is fast, replacing is rare).
+fn body_text(body: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(body) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(body),
+    }
+}
+
+/// Hands one message to the comparator; returns the answer, if the
+/// message gets one.
+fn handle(msg: &Message, text: std::borrow::Cow<'_, str>, shared: &Shared) -> Option<String> {
+    let mut state = shared.lock();
+    let seq = state.next_seq;
+    state.next_seq += 1;
+    let now = Instant::now();
+    let has_dump = msg.len > 0;
+    // Every full dump also judges the runs that wait for one.
+    let round_check = msg.kind == Kind::Dump && msg.run == "-";
+    if has_dump && !round_check && state.comparator.has_deferred() {
+        let (verdicts, _) = state.comparator.check_deferred(seq, &text, now);
+        for v in verdicts {
+            state.push_verdict(v);
+        }
+    }
+    let c = &mut state.comparator;
+    let answer = match msg.kind {
+        Kind::Start => {
+            c.start(&msg.run, seq, msg.gid, &text);
+            None
+        }
+        Kind::StartSame => {
+            c.start_same(&msg.run, seq, msg.gid);
+            None
+        }
+        Kind::StartStale => {
+            c.start_stale(&msg.run, seq, msg.gid);
+            None
+        }
+        Kind::Subtest => {
+            c.subtest(&msg.run, msg.gid);
+            None
+        }
+        Kind::End => {
+            let d = c.end(&msg.run, msg.status, seq, &text, now);
+            Some(state.answer(d))
+        }
+        Kind::EndSame => {
+            let d = c.end_same(&msg.run, msg.status, seq, now);
+            state.answer(d); // clean: not answered
+            None
+        }
+        Kind::EndLater => {
+            c.end_deferred(&msg.run, msg.status, seq, now);
+            None
+        }
+        Kind::Dump if msg.run == "-" && !has_dump => {
+            // After a round's tests: what the runs judged later need.
+            Some(match c.pending_check() {
+                None => state.done(),
+                Some(true) => "profile 0\n".to_string(),
+                Some(false) => "again 0\n".to_string(),
+            })
+        }
+        Kind::Dump if msg.run == "-" => {
+            let (verdicts, next) = c.check_deferred(seq, &text, now);
+            for v in verdicts {
+                state.push_verdict(v);
+            }
+            Some(match next {
+                Some(d) => state.answer(d),
+                None => state.done(),
+            })
+        }
+        Kind::Dump => {
+            let d = c.again(&msg.run, seq, &text, now);
+            Some(state.answer(d))
+        }
+        Kind::Probe => {
+            if !c.has_deferred() {
+                c.observe_dump(seq, &text);
+            }
+            state.probe = Some(Arc::new(text.into_owned()));
+            state.probes += 1;
+            None
+        }
+    };
+    drop(state);
+    shared.changed.notify_all();
+    answer
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::BufRead;
 
-    fn listener(dir: &Path) -> HelperListener {
+    fn listener() -> (HelperListener, UnixStream) {
         let comparator = Comparator::new(crate::compare::CompareConfig {
             grace: Duration::from_millis(100),
             ignore: Default::default(),
             goroot: "/usr/local/go".into(),
             leak_profile: false,
         });
-        HelperListener::bind(&dir.join("s.sock"), comparator).unwrap()
+        HelperListener::new(comparator).unwrap()
     }
+
+    const DUMP: &str = "goroutine 7 [running]:\nmain.TestA(0xc000)\n\t/m/a_test.go:9 +0x1d\n";
 
     #[test]
     fn end_without_a_dump_is_judged_but_not_answered() {
-        let dir = tempfile::tempdir().unwrap();
-        let listener = listener(dir.path());
-        let mut helper = UnixStream::connect(listener.path()).unwrap();
-        let dump = "goroutine 7 [running]:\nmain.TestA(0xc000)\n\t/m/a_test.go:9 +0x1d\n";
-        let start = format!("start TestA#1 1 {}\n{dump}", dump.len());
-        helper.write_all(start.as_bytes()).unwrap();
-        helper.write_all(b"end= TestA#1 pass 2 0\n").unwrap();
+        let (listener, mut hook) = listener();
+        let start = format!("start TestA#1 7 {}\n{DUMP}", DUMP.len());
+        hook.write_all(start.as_bytes()).unwrap();
+        hook.write_all(b"end= TestA#1 pass 0\n").unwrap();
         // The result line comes after `end=` was sent: the verdict is
         // waited for, whatever the listener's lag.
         let v = listener.wait_verdict("TestA").expect("a verdict");
         assert_eq!((v.run.as_str(), v.status), ("TestA#1", RunStatus::Pass));
         assert!(v.leaks.is_empty());
-        helper
-            .set_read_timeout(Some(Duration::from_millis(50)))
+        hook.set_read_timeout(Some(Duration::from_millis(50)))
             .unwrap();
         let mut byte = [0u8; 1];
-        let read = helper.read(&mut byte);
+        let read = hook.read(&mut byte);
         assert!(
             matches!(&read, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
             "end= got an answer: {read:?}"
         );
-        // A test that never reports: no wait once the helper is gone.
-        drop(helper);
+        // A test that never reports: no wait once the hook is gone.
+        drop(hook);
         let t0 = Instant::now();
         assert!(listener.wait_verdict("TestB").is_none());
-        assert!(t0.elapsed() < ORDER_WAIT);
+        assert!(t0.elapsed() < VERDICT_WAIT);
+        let finished = listener.finish();
+        assert!(finished.errors.is_empty(), "{:?}", finished.errors);
+    }
+
+    #[test]
+    fn an_end_dump_is_answered_until_the_run_is_judged() {
+        let (listener, hook) = listener();
+        let mut w = hook.try_clone().unwrap();
+        let mut answers = std::io::BufReader::new(hook);
+        w.write_all(format!("start TestA#1 7 {}\n{DUMP}", DUMP.len()).as_bytes())
+            .unwrap();
+        w.write_all(b"sub TestA#1/inner 8 0\n").unwrap();
+        let leaked = format!(
+            "{DUMP}\ngoroutine 9 [chan send]:\nmain.f()\n\t/m/a.go:3 +0x1\ncreated by main.TestA.func1 in goroutine 8\n\t/m/a_test.go:12 +0x2\n"
+        );
+        w.write_all(format!("end TestA#1 pass {}\n{leaked}", leaked.len()).as_bytes())
+            .unwrap();
+        let mut answer = String::new();
+        answers.read_line(&mut answer).unwrap();
+        assert!(answer.starts_with("again "), "{answer:?}");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            std::thread::sleep(Duration::from_millis(20));
+            w.write_all(format!("dump TestA#1 {}\n{leaked}", leaked.len()).as_bytes())
+                .unwrap();
+            answer.clear();
+            answers.read_line(&mut answer).unwrap();
+            if answer == "done\n" || Instant::now() > deadline {
+                break;
+            }
+            assert!(answer.starts_with("again "), "{answer:?}");
+        }
+        assert_eq!(answer, "done\n");
+        let v = listener.take_verdict("TestA").expect("a verdict");
+        assert_eq!(v.leaks.len(), 1);
+        assert_eq!(v.leaks[0].subtest, "TestA/inner");
+        drop((w, answers));
         listener.finish();
+    }
+
+    #[test]
+    fn a_bad_message_or_a_short_body_is_a_protocol_error_not_a_crash() {
+        for bad in [
+            "hello\n".to_string(),
+            format!("start TestA#1 7 {}\n", u64::MAX),
+            "start TestA#1 7 68719476736\nshort".to_string(),
+            "end TestA#1 maybe 0\n".to_string(),
+        ] {
+            let (listener, mut hook) = listener();
+            hook.write_all(bad.as_bytes()).unwrap();
+            drop(hook);
+            let finished = listener.finish();
+            assert_eq!(finished.errors.len(), 1, "{bad:?}: {:?}", finished.errors);
+        }
     }
 
     #[test]
     fn finish_does_not_wait_forever_for_a_connection_left_open() {
         // A process the test binary started inherited the connection and
         // outlives the binary.
-        let dir = tempfile::tempdir().unwrap();
-        let listener = listener(dir.path());
-        let held = UnixStream::connect(listener.path()).unwrap();
-        while listener.shared.lock().open == 0 {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        let (listener, held) = listener();
         let t0 = Instant::now();
         listener.finish();
-        assert!(t0.elapsed() < ORDER_WAIT * 2);
+        assert!(t0.elapsed() < CLOSE_WAIT * 2);
         drop(held);
     }
 
     #[test]
     fn parses_protocol_headers() {
         assert_eq!(
-            parse_header("end TestA#3 fail 12 345\n"),
+            parse_header("end TestA#3 fail 345\n"),
             Some(Message {
-                kind: "end".into(),
+                kind: Kind::End,
                 run: "TestA#3".into(),
-                status: Some(RunStatus::Fail),
-                gid: None,
-                count_clean: false,
-                seq: 12,
+                gid: 0,
+                status: RunStatus::Fail,
                 len: 345
             })
         );
-        let deferred = parse_header("end~ TestA#5 pass clean 15 0\n").unwrap();
+        let same = parse_header("start= TestA#4 17 0\n").unwrap();
+        assert_eq!((same.kind, same.gid), (Kind::StartSame, 17));
         assert_eq!(
-            (deferred.kind.as_str(), deferred.count_clean, deferred.seq),
-            ("end~", true, 15)
+            parse_header("end= TestA#4 skip 0\n").unwrap().status,
+            RunStatus::Skip
         );
-        assert!(
-            !parse_header("end~ TestA#5 pass - 15 0\n")
-                .unwrap()
-                .count_clean
-        );
-        assert_eq!(parse_header("end~ TestA#5 pass 15 0\n"), None);
-        let same = parse_header("start= TestA#4 17 13 0\n").unwrap();
+        assert_eq!(parse_header("end~ TestA#5 pass 0\n").unwrap().kind, Kind::EndLater);
         assert_eq!(
-            (same.kind.as_str(), same.gid, same.seq),
-            ("start=", Some(17), 13)
+            parse_header("sub TestA#5/a/b 12 0\n").unwrap().run,
+            "TestA#5/a/b"
         );
-        let same = parse_header("end= TestA#4 skip 14 0\n").unwrap();
-        assert_eq!(
-            (same.kind.as_str(), same.status),
-            ("end=", Some(RunStatus::Skip))
-        );
-        assert_eq!(parse_header("start= TestA#1 x 3 0\n"), None);
-        assert_eq!(parse_header("start TestA#1 1 10\n").unwrap().kind, "start");
-        assert_eq!(parse_header("again TestA#1 2 10\n").unwrap().len, 10);
-        assert_eq!(parse_header("bogus\n"), None);
-        assert_eq!(parse_header("start TestA#1 x 10\n"), None);
+        assert_eq!(parse_header("dump - 0\n").unwrap().kind, Kind::Dump);
+        assert_eq!(parse_header("probe - 10\n").unwrap().len, 10);
+        for bad in [
+            "start= TestA#1 x 0\n",
+            "start= TestA#1 3 10\n",
+            "end TestA#1 maybe 10\n",
+            "bogus\n",
+            "start TestA#1 7 x\n",
+            "start TestA#1 7 10",
+        ] {
+            assert_eq!(parse_header(bad), None, "{bad:?}");
+        }
     }
 }

@@ -159,6 +159,7 @@ mod tests {
         t.observe(&RunEvent::Started {
             go: &go,
             packages: 3,
+            notes: &[],
         });
         t.observe(&RunEvent::PackageBuilt {
             import_path: "example.com/b",

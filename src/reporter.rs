@@ -50,12 +50,20 @@ impl<W: Write> Reporter<W> {
                 Ok(())
             }
             Reporter::Human { out, verbose, base } => match event {
-                RunEvent::Started { go, .. } if *verbose && go.release < (1, 26) => writeln!(
-                    out,
-                    "leakcheck: {} has no goroutine leak profile (Go 1.26+): leaks are judged by the grace period alone, and deadlocked tests by --test-timeout",
-                    go.version
-                ),
-                RunEvent::Started { .. } | RunEvent::PackageBuilt { .. } => Ok(()),
+                RunEvent::Started { go, notes, .. } => {
+                    for note in notes {
+                        writeln!(out, "leakcheck: {note}")?;
+                    }
+                    if *verbose && go.release < (1, 26) {
+                        writeln!(
+                            out,
+                            "leakcheck: {} has no goroutine leak profile (Go 1.26+): leaks are judged by the grace period alone, and deadlocked tests by --test-timeout",
+                            go.version
+                        )?;
+                    }
+                    Ok(())
+                }
+                RunEvent::PackageBuilt { .. } => Ok(()),
                 RunEvent::PackageFinished { report, events } => {
                     human_package(out, *verbose, report.outcome, events)?;
                     out.flush()

@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -18,8 +19,8 @@ use std::time::{Duration, Instant};
 use crate::compare::{Comparator, CompareConfig};
 use crate::error::Error;
 use crate::goargs::GoTestArgs;
-use crate::gocmd::{command_line, godebug_with, GoEnv, GoList, GoPackage, GoTestBuild};
-use crate::harness::Overlay;
+use crate::gocmd::{command_line, GoEnv, GoList, GoPackage, GoTestBuild};
+use crate::harness::{HookMode, Overlay};
 use crate::ignore::IgnoreRules;
 use crate::listener::HelperListener;
 use crate::report::{PackageOutcome, PackageReport, Report};
@@ -131,6 +132,9 @@ pub enum RunEvent<'a> {
     Started {
         go: &'a GoEnv,
         packages: usize,
+        /// What is not as it should be with this Go release's hook, one
+        /// line each (see [`crate::harness::Hook::notes`]).
+        notes: &'a [String],
     },
     /// A package's test binary is built (or failed to build): comes as
     /// soon as it happens, in any order, before that package's
@@ -210,17 +214,14 @@ pub fn run(
             .map_err(|e| Error::io("creating a temporary directory", e))?
     };
     let mut overlay = Overlay::from_user(opts.go_args.overlay.as_deref().map(Path::new))?;
-    for p in &packages {
-        if p.has_tests() && p.error.is_none() {
-            overlay.inject(p, &build_dir.files())?;
-        }
-    }
+    let hook = overlay.hook_testing(Path::new(&env.goroot), &env.version, &build_dir.files())?;
     let overlay_path = work.path().join("overlay.json");
     overlay.write(&overlay_path)?;
     let print = |e: std::io::Result<()>| e.map_err(|e| Error::io("writing output", e));
     print(on_event(RunEvent::Started {
         go: &env,
         packages: packages.len(),
+        notes: &hook.notes,
     }))?;
 
     // One `go` process builds many packages (when binaries are not
@@ -253,6 +254,7 @@ pub fn run(
         rules: &rules,
         module_root: &module_root,
         prebuilt: &prebuilt,
+        hook_mode: hook.mode,
     };
     let mut reports: Vec<Option<PackageReport>> = vec![None; packages.len()];
     let result = std::thread::scope(|scope| -> Result<(), Error> {
@@ -330,6 +332,7 @@ struct PackageContext<'a> {
     module_root: &'a Path,
     /// Binaries (or build errors) from the batched build.
     prebuilt: &'a std::collections::HashMap<usize, batch::Built>,
+    hook_mode: HookMode,
 }
 
 fn package_report(
@@ -441,7 +444,8 @@ impl PackageContext<'_> {
     }
 
     /// The test binary's arguments; `skip` names top-level tests that
-    /// already ran in an earlier process of this package.
+    /// already ran in an earlier process of this package, or leaked in an
+    /// earlier round of `--until-leak`.
     fn test_binary_args(&self, skip: &[String]) -> Vec<String> {
         let a = &self.opts.go_args;
         let mut args = vec![
@@ -458,9 +462,6 @@ impl PackageContext<'_> {
             } else {
                 args.push(f.clone());
             }
-        }
-        if let Some(n) = self.opts.until_leak {
-            args.push(format!("-test.count={n}"));
         }
         let ours = (!skip.is_empty()).then(|| {
             let names: Vec<String> = skip.iter().map(|t| regex::escape(t)).collect();
@@ -499,7 +500,8 @@ impl PackageContext<'_> {
 
     /// Runs one package's test binary, in as many processes as it takes:
     /// after a hang or a crash, the tests that did not run yet are resumed
-    /// in a fresh process.
+    /// in a fresh process; with `--until-leak N`, up to N rounds, each
+    /// without the tests that leaked in an earlier one.
     fn run_binary(
         &self,
         index: usize,
@@ -509,37 +511,56 @@ impl PackageContext<'_> {
         let started = Instant::now();
         let mut join = EventJoiner::new(&pkg.import_path, &self.opts.dir, self.opts.verbose);
         join.baseline = self.opts.baseline.as_ref().map(|b| (b, self.module_root));
-        let mut skip: Vec<String> = Vec::new();
         let mut last = ProcessEnd::default();
         // Protocol errors of every process, not only the last one's.
         let mut errors = Vec::new();
-        for attempt in 0.. {
-            join.attempt = attempt;
-            let mut end = match self.run_process(index, attempt, pkg, binary, &skip, &mut join) {
-                Ok(end) => end,
-                Err(message) => {
-                    join.raw_output(format!("leakcheck: {message}\n"));
-                    join.failed_to_run = Some(message);
+        let rounds = self.opts.until_leak.unwrap_or(1);
+        let mut attempt = 0;
+        'rounds: for round in 0..rounds {
+            join.new_round();
+            let leaked = join.leaked_tests();
+            let mut skip = leaked.clone();
+            loop {
+                join.attempt = attempt;
+                let mut end = match self.run_process(index, attempt, pkg, binary, &skip, &mut join)
+                {
+                    Ok(end) => end,
+                    Err(message) => {
+                        join.raw_output(format!("leakcheck: {message}\n"));
+                        join.failed_to_run = Some(message);
+                        break 'rounds;
+                    }
+                };
+                attempt += 1;
+                errors.append(&mut end.errors);
+                let stopped_early = end.hung.is_some() || !end.crashed.is_empty();
+                let before = skip.len();
+                skip = leaked.clone();
+                skip.extend(join.finished_tests());
+                last = end;
+                if interrupted() {
+                    break 'rounds;
+                }
+                if !stopped_early || !self.can_resume() || skip.len() == before {
                     break;
                 }
-            };
-            errors.append(&mut end.errors);
-            let stopped_early = end.hung.is_some() || !end.crashed.is_empty();
-            let before = skip.len();
-            skip = join.finished_tests();
-            last = end;
-            if !stopped_early || !self.can_resume() || skip.len() == before || interrupted() {
+                join.raw_output(format!(
+                    "leakcheck: resuming the remaining tests of {} in a fresh process\n",
+                    pkg.import_path
+                ));
+            }
+            // --until-leak: a round in which no test ran leaves none to
+            // repeat.
+            if round + 1 < rounds && join.finished_tests().is_empty() {
                 break;
             }
-            join.raw_output(format!(
-                "leakcheck: resuming the remaining tests of {} in a fresh process\n",
-                pkg.import_path
-            ));
         }
         join.finish(last.exit_code, errors, started.elapsed())
     }
 
-    /// Runs one process of a test binary.
+    /// Runs one process of a test binary: its output is read and turned
+    /// into events on one thread (which the watchdog follows), and joined
+    /// with the verdicts on this one, which waits for them.
     fn run_process(
         &self,
         index: usize,
@@ -556,25 +577,19 @@ impl PackageContext<'_> {
             goroot: self.env.goroot.clone(),
             leak_profile: self.has_leak_profile(),
         });
-        let socket = self.work.join(format!("pkg{index}-{attempt}.sock"));
-        let listener = HelperListener::bind(&socket, comparator).map_err(|e| e.to_string())?;
+        let (listener, theirs) = HelperListener::new(comparator).map_err(|e| e.to_string())?;
+        let listener = std::sync::Arc::new(listener);
         let args = self.test_binary_args(skip);
-        let mut cmd = duct::cmd(binary, &args)
+        let hook = HelperListener::hook_env(
+            HOOK_FD,
+            self.env.has_traceback_labels(),
+            self.has_leak_profile().then_some(watchdog::PROBE_AFTER),
+            self.opts.defer_checks && self.hook_mode == HookMode::Exact,
+        );
+        let cmd = duct::cmd(binary, &args)
             .dir(&pkg.dir)
-            .env("LEAKCHECK_SOCKET", listener.path());
-        if self.opts.until_leak.is_some() {
-            cmd = cmd.env("LEAKCHECK_ASK", "1");
-        }
-        if self.opts.defer_checks {
-            cmd = cmd.env("LEAKCHECK_DEFER", "1");
-        }
-        if self.env.has_traceback_labels() {
-            let godebug = std::env::var("GODEBUG").ok();
-            cmd = cmd.env(
-                "GODEBUG",
-                godebug_with(godebug.as_deref(), "tracebacklabels=1"),
-            );
-        }
+            .env("LEAKCHECK_HELPER", hook)
+            .before_spawn(inherit_as(theirs.as_raw_fd(), HOOK_FD));
         let line = command_line(
             &binary.display().to_string(),
             &args.iter().map(Into::into).collect::<Vec<_>>(),
@@ -590,33 +605,19 @@ impl PackageContext<'_> {
             .unchecked()
             .start()
             .map_err(|e| format!("running {line}: {e}"))?;
-        // `cmd` is consumed: our ends of the write side are closed now.
-        let mut output = reader;
-        let mut converter = Converter::new(path, self.env.release);
+        // `cmd` is consumed: our ends of the write side are closed now, and
+        // the process has its end of the connection.
+        drop(theirs);
         let watch = Watchdog::start(
             child.pids().first().copied(),
             self.opts.test_timeout,
-            Some(listener.prober()),
+            Some(listener.clone()),
         );
-        let mut all_output = String::new();
-        let mut buf = vec![0u8; 64 << 10];
-        let mut at_end = false;
-        while !at_end {
-            match output.read(&mut buf) {
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Ok(0) | Err(_) => {
-                    converter.close();
-                    at_end = true;
-                }
-                Ok(n) => converter.write(&buf[..n]),
-            }
-            for event in converter.events() {
-                if let Some(text) = &event.output {
-                    all_output.push_str(text);
-                }
-                if watch.observe(&event) {
-                    continue; // the hang dump: summarized below instead
-                }
+        let (tx, rx) = mpsc::channel::<TestEvent>();
+        let release = self.env.release;
+        let all_output = std::thread::scope(|scope| {
+            let reading = scope.spawn(|| read_events(reader, path, release, &watch, tx));
+            for event in rx {
                 if attempt > 0
                     && (event.action == "start"
                         || event.output.as_deref() == Some("testing: warning: no tests to run\n"))
@@ -625,7 +626,8 @@ impl PackageContext<'_> {
                 }
                 join.event(event, &listener);
             }
-        }
+            reading.join().unwrap_or_default()
+        });
         let status = child.wait().map(|o| o.status);
         let (hung, running, proven_dump) = watch.stop();
         let finished = listener.finish();
@@ -690,6 +692,73 @@ impl PackageContext<'_> {
         }
         Ok(end)
     }
+}
+
+/// The file descriptor the test binary gets its end of the connection
+/// to leakcheck as.
+const HOOK_FD: i32 = 3;
+
+/// A `before_spawn` hook that gives the child `fd` as `target`, open
+/// across `exec` (every other descriptor leakcheck holds is close-on-exec).
+fn inherit_as(
+    fd: std::os::fd::RawFd,
+    target: i32,
+) -> impl Fn(&mut std::process::Command) -> std::io::Result<()> + Send + Sync + 'static {
+    move |cmd| {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: only async-signal-safe calls (dup2, fcntl) between fork
+        // and exec; `fd` stays open in the parent until the child has
+        // started.
+        unsafe {
+            cmd.pre_exec(move || {
+                if fd == target {
+                    if libc::fcntl(target, libc::F_SETFD, 0) == -1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                } else if libc::dup2(fd, target) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Reads a test binary's output to its end, turning it into `go test
+/// -json` events for the watchdog to follow and for `tx`; returns all of
+/// it as text (for crash and hang dumps).
+fn read_events(
+    mut output: os_pipe::PipeReader,
+    path: &str,
+    release: (u32, u32),
+    watch: &Watchdog,
+    tx: mpsc::Sender<TestEvent>,
+) -> String {
+    let mut converter = Converter::new(path, release);
+    let mut all_output = String::new();
+    let mut buf = vec![0u8; 64 << 10];
+    let mut at_end = false;
+    while !at_end {
+        match output.read(&mut buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Ok(0) | Err(_) => {
+                converter.close();
+                at_end = true;
+            }
+            Ok(n) => converter.write(&buf[..n]),
+        }
+        for event in converter.events() {
+            if let Some(text) = &event.output {
+                all_output.push_str(text);
+            }
+            if watch.observe(&event) {
+                continue; // the hang dump: summarized instead
+            }
+            let _ = tx.send(event);
+        }
+    }
+    all_output
 }
 
 /// How one process of a test binary ended.

@@ -62,10 +62,11 @@ pub(super) fn error_sections(output: &str) -> HashMap<String, String> {
     let mut sections: HashMap<String, String> = HashMap::new();
     let mut current: Option<String> = None;
     for line in output.lines() {
-        if let Some(header) = line.strip_prefix("# ") {
+        if let Some(header) = line.strip_prefix("# ").filter(|h| !h.starts_with('[')) {
             // `# example.com/m/p_test [example.com/m/p.test]`: the package
             // under test is in the brackets; `# example.com/m/p.test`: the
-            // link of p's test binary.
+            // link of p's test binary; `# example.com/m/p` then
+            // `# [example.com/m/p]`: what vet found in p.
             let path = match (header.find(" ["), header.strip_suffix(".test]")) {
                 (Some(at), Some(inner)) => &inner[at + 2..],
                 _ => header.strip_suffix(".test").unwrap_or(header),
@@ -168,5 +169,7 @@ mod tests {
         assert_eq!(s.len(), 2);
         let link = "# example.com/m/d.test\nmain.f: relocation target g not defined\n";
         assert!(error_sections(link)["example.com/m/d"].contains("relocation target"));
+        let vet = "# example.com/m/e\n# [example.com/m/e]\ne/e_test.go:9:14: fmt.Printf format %d has arg \"x\" of wrong type string\n";
+        assert_eq!(error_sections(vet)["example.com/m/e"], vet);
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::compare::{group_leaks_merge, RunStatus, RunVerdict};
+use crate::compare::{group_leaks_merge, RunVerdict};
 use crate::listener::HelperListener;
 use crate::report::{PackageOutcome, PackageReport, TestOutcome, TestReport};
 use crate::reporter::leak_report_lines;
@@ -82,13 +82,30 @@ impl<'a> EventJoiner<'a> {
         self.tests.get(test).is_some_and(|s| s.has_final)
     }
 
-    /// Top-level tests that are done (ended, hung or crashed).
+    /// A new round of `--until-leak`: tests are done when they end again.
+    pub(super) fn new_round(&mut self) {
+        for s in self.tests.values_mut() {
+            s.has_final = false;
+        }
+    }
+
+    /// Top-level tests that leaked in some run.
+    pub(super) fn leaked_tests(&self) -> Vec<String> {
+        self.order
+            .iter()
+            .filter(|t| self.tests[*t].leaked_runs > 0)
+            .cloned()
+            .collect()
+    }
+
+    /// Top-level tests that are done in this round (ended, hung or
+    /// crashed).
     pub(super) fn finished_tests(&self) -> Vec<String> {
         self.order
             .iter()
             .filter(|t| {
                 let s = &self.tests[*t];
-                s.has_final || matches!(s.outcome, Some(TestOutcome::Hang | TestOutcome::Crash))
+                s.has_final
             })
             .cloned()
             .collect()
@@ -105,7 +122,8 @@ impl<'a> EventJoiner<'a> {
         if self.tests.get(test).is_some_and(|s| s.pending.is_some()) {
             return;
         }
-        let wait = test.starts_with("Test") && !self.tests.get(test).is_some_and(|s| s.awaited);
+        let wait = ["Test", "Example", "Fuzz"].iter().any(|p| test.starts_with(p))
+            && !self.tests.get(test).is_some_and(|s| s.awaited);
         let verdict = if wait {
             self.state(test).awaited = true;
             listener.wait_verdict(test)
@@ -219,15 +237,6 @@ impl<'a> EventJoiner<'a> {
                 self.take_verdict(test, listener);
                 self.state(test).awaited = false;
                 let verdict = self.state(test).pending.take();
-                if verdict
-                    .as_ref()
-                    .is_some_and(|v| v.status == RunStatus::NotRun)
-                {
-                    // --until-leak: this run was not made.
-                    self.state(test).has_final = true;
-                    self.events.push(event);
-                    return;
-                }
                 let leaks = verdict.map(|v| v.leaks).unwrap_or_default();
                 let mut outcome = match event.action.as_str() {
                     "pass" => TestOutcome::Pass,
@@ -271,9 +280,6 @@ impl<'a> EventJoiner<'a> {
     ) {
         for (test, runs) in verdicts.drain() {
             for v in runs {
-                if v.status == RunStatus::NotRun {
-                    continue;
-                }
                 let state = self.state(&test);
                 if !v.leaks.is_empty() {
                     state.leaked_runs += 1;

@@ -1,12 +1,13 @@
 //! The watchdog of one test-binary process: follows top-level tests
 //! through their events, declares a test hung when it runs past
 //! `--test-timeout` (dumps the process with SIGQUIT, then makes sure it
-//! dies), probes long-running tests with the goroutine leak profile to
-//! catch proven deadlocks at once, and kills the process on Ctrl-C.
+//! dies), reads the goroutine leak profiles the hook sends while tests go
+//! on to catch proven deadlocks at once, and kills the process on Ctrl-C.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::listener::Prober;
+use crate::listener::HelperListener;
 use crate::testjson::TestEvent;
 
 use super::interrupted;
@@ -21,9 +22,8 @@ pub(super) struct Watchdog {
 }
 
 /// A test running this long gets its process probed with the goroutine
-/// leak profile; probes then back off, doubling up to [`PROBE_MAX`].
-const PROBE_AFTER: Duration = Duration::from_secs(1);
-const PROBE_MAX: Duration = Duration::from_secs(10);
+/// leak profile: the hook sends one, then more at doubling intervals.
+pub(super) const PROBE_AFTER: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 struct WatchState {
@@ -40,7 +40,7 @@ impl Watchdog {
     pub(super) fn start(
         pid: Option<u32>,
         timeout: Option<Duration>,
-        prober: Option<Prober>,
+        listener: Option<Arc<HelperListener>>,
     ) -> Watchdog {
         let shared = std::sync::Arc::new((
             std::sync::Mutex::new(WatchState::default()),
@@ -48,7 +48,7 @@ impl Watchdog {
         ));
         let thread = pid.map(|pid| {
             let shared = shared.clone();
-            std::thread::spawn(move || watch(pid, timeout, prober, &shared))
+            std::thread::spawn(move || watch(pid, timeout, listener, &shared))
         });
         Watchdog { shared, thread }
     }
@@ -102,12 +102,11 @@ impl Watchdog {
 fn watch(
     pid: u32,
     timeout: Option<Duration>,
-    prober: Option<Prober>,
+    listener: Option<Arc<HelperListener>>,
     shared: &(std::sync::Mutex<WatchState>, std::sync::Condvar),
 ) {
     let (lock, cvar) = shared;
-    let mut probe_interval = PROBE_AFTER;
-    let mut next_probe: Option<Instant> = None;
+    let mut probes_seen = 0;
     let mut st = lock.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if st.stop {
@@ -144,33 +143,29 @@ fn watch(
             }
             return;
         }
-        // Long-running tests: ask the GC whether a test's own goroutine is
-        // proven deadlocked, rather than waiting for the timeout.
+        // Long-running tests: whether the GC proved a test's own goroutine
+        // deadlocked, in the latest leak profile the hook sent.
         let long: Vec<(String, Instant)> = st
             .running
             .iter()
             .filter(|(_, since)| now.duration_since(*since) >= PROBE_AFTER)
             .cloned()
             .collect();
-        if let Some(p) = prober.as_ref().filter(|p| p.available()) {
-            if !long.is_empty() && next_probe.is_none_or(|n| now >= n) {
-                drop(st);
-                let dump = p.probe(Duration::from_secs(5));
-                next_probe = Some(Instant::now() + probe_interval);
-                probe_interval = (probe_interval * 2).min(PROBE_MAX);
-                let names: Vec<String> = long.iter().map(|(t, _)| t.clone()).collect();
-                let proven = dump.as_deref().and_then(|d| p.proven_deadlocked(&names, d));
-                st = lock.lock().unwrap_or_else(|e| e.into_inner());
-                if let (Some(test), false) = (proven, st.stop) {
-                    if let Some((_, since)) = long.iter().find(|(t, _)| *t == test) {
-                        st.hung = Some((test, since.elapsed()));
-                        st.proven_dump = dump;
-                        drop(st);
-                        signal(pid, libc::SIGKILL);
-                        return;
-                    }
+        let probe = listener
+            .as_ref()
+            .filter(|_| !long.is_empty())
+            .and_then(|l| l.probe_after(probes_seen).map(|p| (l, p)));
+        if let Some((l, (n, dump))) = probe {
+            probes_seen = n;
+            let names: Vec<String> = long.iter().map(|(t, _)| t.clone()).collect();
+            if let Some(test) = l.proven_deadlocked(&names, &dump) {
+                if let Some((_, since)) = long.iter().find(|(t, _)| *t == test) {
+                    st.hung = Some((test, since.elapsed()));
+                    st.proven_dump = Some(dump.to_string());
+                    drop(st);
+                    signal(pid, libc::SIGKILL);
+                    return;
                 }
-                continue;
             }
         }
         st = cvar

@@ -1,3 +1,0 @@
-module leakcheck.dev/harness
-
-go 1.21

@@ -1,0 +1,249 @@
+// leakcheck's hook in the testing package.
+//
+// leakcheck adds the files zz_leakcheck_*.go to the standard library's
+// testing package through `go test -overlay`, and one call on the line of
+// each anchor (line numbers stay as they are):
+//
+//	tRunner, before fn(t):       leakcheckRun(&t.common); fn(t)
+//	fRunner, before fn(f):       leakcheckRun(&f.common); fn(f)
+//	runExample, before eg.F():   leakcheckExampleStart(eg.Name); eg.F()
+//	runExample's deferred func:  timeSpent := ...; leakcheckExampleEnd(finished)
+//
+// Each call returns before the test function runs, so no frame of
+// leakcheck's is on a test's stack, and no goroutine of leakcheck's lives
+// while tests run (but a probe's, for the moment it sends).
+//
+// The hook holds no policy: it labels each test's goroutine, so that every
+// goroutine the test starts carries the label; it tells leakcheck when a
+// test starts and ends, with a goroutine dump where one is needed; and
+// after a test it sends dumps until leakcheck says "done". leakcheck
+// decides what leaked. Files: hook.go (the calls above), conn.go (talking
+// to leakcheck), dump.go (snapshots), probe.go (the leak profile of
+// long-running tests). Every identifier starts with "leakcheck", so none
+// clashes with the testing package's own.
+//
+// Without LEAKCHECK_HELPER in the environment it does nothing at all.
+
+package testing
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// leakcheck's settings, from LEAKCHECK_HELPER="fd=N labels=1 probe=MS defer=1".
+var (
+	// leakcheckFD is the connection to leakcheck, -1 when it is not listening.
+	leakcheckFD = -1
+	// leakcheckLabels: runtime.Stack can show pprof labels (Go 1.26+).
+	leakcheckLabels bool
+	// leakcheckProbeAfter: a run going on this long gets probed (0: never).
+	leakcheckProbeAfter time.Duration
+	// leakcheckDefer: runs in a crowded process may be judged later.
+	leakcheckDefer bool
+)
+
+// leakcheckLabelKey is the pprof label that marks a test's goroutines.
+const leakcheckLabelKey = "leakcheck_test"
+
+func init() {
+	settings, ok := os.LookupEnv("LEAKCHECK_HELPER")
+	if !ok {
+		return
+	}
+	// The environment a test sees is the user's, and processes the tests
+	// start (the os.Args[0] helper-process pattern) are not checked.
+	os.Unsetenv("LEAKCHECK_HELPER")
+	for _, setting := range strings.Fields(settings) {
+		key, value, _ := strings.Cut(setting, "=")
+		n, err := strconv.Atoi(value)
+		switch {
+		case err != nil:
+			leakcheckFail(fmt.Errorf("bad setting %q", setting))
+		case key == "fd":
+			leakcheckFD = n
+		case key == "labels":
+			leakcheckLabels = n == 1
+		case key == "probe":
+			leakcheckProbeAfter = time.Duration(n) * time.Millisecond
+		case key == "defer":
+			leakcheckDefer = n == 1
+		}
+	}
+	if leakcheckFD < 3 {
+		leakcheckFail(fmt.Errorf("bad setting %q", settings))
+	}
+	syscall.CloseOnExec(leakcheckFD)
+}
+
+// leakcheckRunning is a test run that started and has not ended: a
+// top-level test, fuzz target or example.
+type leakcheckRunning struct {
+	id      string // Name#N
+	created uint64 // goroutines created before its start snapshot, if counted
+	probe   *leakcheckProbe
+}
+
+var (
+	// leakcheckRuns numbers runs within the process (-count, -cpu).
+	leakcheckRuns int
+	// leakcheckTests maps each top-level test running to its run ID,
+	// which its subtests' labels start with.
+	leakcheckTests = map[*common]string{}
+	// leakcheckExample is the example running, if any.
+	leakcheckExample *leakcheckRunning
+)
+
+// leakcheckRun is called on the goroutine of a round's root test, a
+// top-level test or fuzz target, or a subtest (a fuzz seed is one),
+// just before its function.
+func leakcheckRun(c *common) {
+	if leakcheckFD < 0 {
+		return
+	}
+	switch {
+	case c.parent == nil:
+		// Its cleanup runs after all the round's tests, parallel ones too.
+		c.Cleanup(leakcheckEndRound)
+	case c.parent.parent == nil:
+		r := leakcheckStart(c.name)
+		leakcheckMu.Lock()
+		leakcheckTests[c] = r.id
+		leakcheckMu.Unlock()
+		// Registered first, so it runs last: after the test's own cleanups
+		// and after its subtests.
+		c.Cleanup(func() { leakcheckEndTest(c, r) })
+	default:
+		leakcheckStartSubtest(c)
+	}
+}
+
+// leakcheckStart starts a run on the calling goroutine: labels it, and
+// sends its start snapshot.
+func leakcheckStart(name string) *leakcheckRunning {
+	leakcheckMu.Lock()
+	defer leakcheckMu.Unlock()
+	leakcheckRuns++
+	r := &leakcheckRunning{id: name + "#" + strconv.Itoa(leakcheckRuns)}
+	leakcheckLabel(r.id)
+	r.created = leakcheckSendStart(r.id, leakcheckGoid())
+	r.probe = leakcheckStartProbe()
+	return r
+}
+
+// leakcheckEndTest ends a top-level test's run, unless it is about to
+// crash the process (a panic, or runtime.Goexit outside FailNow and
+// SkipNow). The time spent here is not the test's.
+func leakcheckEndTest(c *common, r *leakcheckRunning) {
+	began := time.Now()
+	c.mu.RLock()
+	finished := c.finished
+	c.mu.RUnlock()
+	status := "pass"
+	if c.Skipped() {
+		status = "skip"
+	} else if c.Failed() {
+		status = "fail"
+	}
+	leakcheckMu.Lock()
+	delete(leakcheckTests, c)
+	leakcheckMu.Unlock()
+	leakcheckEnd(r, status, finished)
+	c.duration -= time.Since(began)
+}
+
+// leakcheckEnd ends a run: stops its probes and, unless the process is
+// about to crash, sends its end and answers leakcheck until it is judged.
+func leakcheckEnd(r *leakcheckRunning, status string, finished bool) {
+	leakcheckMu.Lock()
+	defer leakcheckMu.Unlock()
+	r.probe.stop()
+	if !finished {
+		return
+	}
+	if leakcheckSendEnd(r, status) {
+		leakcheckAwait(r.id)
+	}
+}
+
+// leakcheckStartSubtest labels a subtest's goroutine with its run ID and
+// its name (TestX#3/a/b for TestX/a/b), and says which goroutine it runs
+// on: before Go 1.26 dumps show no labels, and the goroutines it starts
+// name it as their creator.
+func leakcheckStartSubtest(c *common) {
+	top := c
+	for top.parent.parent != nil {
+		top = top.parent
+	}
+	leakcheckMu.Lock()
+	defer leakcheckMu.Unlock()
+	id, ok := leakcheckTests[top]
+	if !ok || !strings.HasPrefix(c.name, top.name) {
+		return
+	}
+	id += c.name[len(top.name):]
+	leakcheckLabel(id)
+	leakcheckSend("sub "+id+" "+leakcheckGoid(), nil)
+}
+
+// leakcheckEndRound: after a round's last test, the runs judged later
+// (see leakcheckSendEnd) are judged before the process goes on.
+func leakcheckEndRound() {
+	leakcheckMu.Lock()
+	defer leakcheckMu.Unlock()
+	if !leakcheckJudgeLater {
+		return
+	}
+	leakcheckJudgeLater = false
+	// Asks what they need (a dump, the leak profile, or nothing).
+	leakcheckSend("dump -", nil)
+	leakcheckAwait("-")
+}
+
+// leakcheckExampleStart starts an example's run on the main goroutine.
+func leakcheckExampleStart(name string) {
+	if leakcheckFD >= 0 {
+		leakcheckExample = leakcheckStart(name)
+	}
+}
+
+// leakcheckExampleEnd ends it (finished: it returned), before its output
+// is compared; the main goroutine's label is taken off.
+func leakcheckExampleEnd(finished bool) {
+	r := leakcheckExample
+	if r == nil {
+		return
+	}
+	leakcheckExample = nil
+	if leakcheckLabels {
+		pprof.SetGoroutineLabels(context.Background())
+	}
+	leakcheckEnd(r, "pass", finished)
+}
+
+// leakcheckLabel sets the calling goroutine's label, when dumps can show
+// it.
+func leakcheckLabel(id string) {
+	if leakcheckLabels {
+		pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels(leakcheckLabelKey, id)))
+	}
+}
+
+// leakcheckWrap hooks a test by wrapping its function, for a Go release
+// whose tRunner lacks the anchor (see leakcheck's src/harness.rs): the
+// wrapper's frame is then on the test's stack.
+func leakcheckWrap(f func(*T)) func(*T) {
+	if leakcheckFD < 0 {
+		return f
+	}
+	return func(t *T) {
+		leakcheckRun(&t.common)
+		f(t)
+	}
+}
