@@ -102,7 +102,7 @@ fn parse(c: &mut Criterion) {
                     let run = format!("TestBench#{i}");
                     let now = Instant::now();
                     let started = Instant::now();
-                    cmp.start(&run, 1, t);
+                    cmp.start(&run, 1, goroutine_ids(t)[0], t);
                     let d = cmp.end(&run, leakcheck::compare::RunStatus::Pass, 2, t, now);
                     total += started.elapsed();
                     assert!(matches!(d, Decision::Done(_)));

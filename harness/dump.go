@@ -11,7 +11,6 @@ import (
 	leakcheckmetrics "runtime/metrics"
 	"runtime/pprof"
 	"syscall"
-	"time"
 )
 
 var (
@@ -23,9 +22,11 @@ var (
 	leakcheckBaseCreated uint64
 	leakcheckBaseExtra   = map[string]bool{}
 
-	// When the last full dump was taken, and what it cost.
-	leakcheckDumpedAt time.Time
-	leakcheckDumpCost time.Duration
+	// Tests and fuzz targets started and not ended, each on a goroutine
+	// of its own; leakcheckBaseOthers goroutines alive when the base was
+	// taken were not theirs.
+	leakcheckTestsRunning int
+	leakcheckBaseOthers   int
 
 	// leakcheckJudgeLater: a run of this round ended with "end~".
 	leakcheckJudgeLater bool
@@ -76,34 +77,56 @@ func leakcheckSendStart(id, gid string) uint64 {
 // leakcheck answers it:
 //   - "end= ID STATUS", not answered, when no goroutine was created since
 //     its start: the run is clean;
-//   - "end~ ID STATUS", not answered, in a crowded process: the run is
-//     judged with a later dump (labels tell its goroutines apart); the
+//   - "end~ ID STATUS COUNT", not answered, in a crowded process, for a
+//     test that is parallel or whose COUNT is "clean": the run is judged
+//     with a later dump (labels tell its goroutines apart), and the
 //     round's end asks for what such runs still need;
 //   - else "end ID STATUS" with a dump, answered.
-func leakcheckSendEnd(r *leakcheckRunning, status string) bool {
+//
+// COUNT is "clean" when no more goroutines are alive than in the base,
+// but for tests' own: then none the run started outlived it, unless one
+// of the base's ended meanwhile and hid it in the count (which leakcheck
+// rules out when the next dump still has all of the base's). Else "-".
+func leakcheckSendEnd(r *leakcheckRunning, status string, parallel bool) bool {
 	now, counted := leakcheckCreated()
 	if counted && now == r.created {
 		leakcheckSend("end= "+r.id+" "+status, nil)
 		return false
 	}
-	if counted && leakcheckCrowded() {
-		leakcheckJudgeLater = true
-		leakcheckSend("end~ "+r.id+" "+status, nil)
-		return false
+	if counted && r.test && leakcheckCrowded() {
+		count := "-"
+		if leakcheckNoneNew() {
+			count = "clean"
+		}
+		if parallel || count == "clean" {
+			leakcheckJudgeLater = true
+			leakcheckSend("end~ "+r.id+" "+status+" "+count, nil)
+			return false
+		}
 	}
 	leakcheckDump("end "+r.id+" "+status, false)
 	return true
 }
 
-// leakcheckCrowded says whether to skip a snapshot's dump: a dump lists
-// every goroutine, which costs time in proportion to all of them (tens of
-// milliseconds for 20,000). So when leakcheck allows it and dumps show
-// labels, in a process of 1,000 goroutines or more, snapshots are short
-// messages until a third of the time since the last dump would pay for
-// another one.
+// leakcheckNoneNew says whether no more goroutines are alive than in the
+// base, tests' own aside, once those about to end had a moment to.
+func leakcheckNoneNew() bool {
+	for i := 0; runtime.NumGoroutine()-leakcheckTestsRunning > leakcheckBaseOthers; i++ {
+		if i == 20 {
+			return false
+		}
+		runtime.Gosched()
+	}
+	return true
+}
+
+// leakcheckCrowded says whether snapshots may skip their dump: a dump
+// lists every goroutine, which costs time in proportion to all of them
+// (tens of milliseconds for 20,000). So when leakcheck allows it and
+// dumps show labels, in a process of 1,000 goroutines or more, they may.
 func leakcheckCrowded() bool {
 	return leakcheckDefer && leakcheckLabels && !leakcheckExact && leakcheckBaseLen > 0 &&
-		runtime.NumGoroutine() >= 1000 && time.Since(leakcheckDumpedAt) < 2*leakcheckDumpCost
+		runtime.NumGoroutine() >= 1000
 }
 
 // leakcheckInBase says whether goroutine gid is in the base.
@@ -127,7 +150,9 @@ func leakcheckDump(header string, profile bool) {
 		return
 	}
 	created, counted := leakcheckCreated()
-	began := time.Now()
+	// Counted before and after the dump: the fewer is never more than it
+	// shows.
+	others := runtime.NumGoroutine() - leakcheckTestsRunning
 	// About 500 bytes a goroutine: one try, rather than one per doubling
 	// (each stops the world).
 	if want := 512 * runtime.NumGoroutine(); len(leakcheckBuf) < want {
@@ -141,7 +166,7 @@ func leakcheckDump(header string, profile bool) {
 			n = runtime.Stack(leakcheckBuf, true)
 		}
 	})
-	leakcheckDumpedAt, leakcheckDumpCost = time.Now(), time.Since(began)
+	leakcheckBaseOthers = min(others, runtime.NumGoroutine()-leakcheckTestsRunning)
 	leakcheckBaseLen, leakcheckBaseCreated = 0, created
 	if counted {
 		leakcheckBaseLen = n

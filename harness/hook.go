@@ -88,6 +88,9 @@ type leakcheckRunning struct {
 	id      string // Name#N
 	created uint64 // goroutines created before its start snapshot, if counted
 	probe   *leakcheckProbe
+	// test: a test or fuzz target, on a goroutine of its own (an example
+	// runs on the main goroutine).
+	test bool
 }
 
 var (
@@ -112,7 +115,7 @@ func leakcheckRun(c *common) {
 		// Its cleanup runs after all the round's tests, parallel ones too.
 		c.Cleanup(leakcheckEndRound)
 	case c.parent.parent == nil:
-		r := leakcheckStart(c.name)
+		r := leakcheckStart(c.name, true)
 		leakcheckMu.Lock()
 		leakcheckTests[c] = r.id
 		leakcheckMu.Unlock()
@@ -126,11 +129,14 @@ func leakcheckRun(c *common) {
 
 // leakcheckStart starts a run on the calling goroutine: labels it, and
 // sends its start snapshot.
-func leakcheckStart(name string) *leakcheckRunning {
+func leakcheckStart(name string, test bool) *leakcheckRunning {
 	leakcheckMu.Lock()
 	defer leakcheckMu.Unlock()
 	leakcheckRuns++
-	r := &leakcheckRunning{id: name + "#" + strconv.Itoa(leakcheckRuns)}
+	r := &leakcheckRunning{id: name + "#" + strconv.Itoa(leakcheckRuns), test: test}
+	if test {
+		leakcheckTestsRunning++
+	}
 	leakcheckLabel(r.id)
 	r.created = leakcheckSendStart(r.id, leakcheckGoid())
 	r.probe = leakcheckStartProbe()
@@ -154,20 +160,23 @@ func leakcheckEndTest(c *common, r *leakcheckRunning) {
 	leakcheckMu.Lock()
 	delete(leakcheckTests, c)
 	leakcheckMu.Unlock()
-	leakcheckEnd(r, status, finished)
+	leakcheckEnd(r, status, finished, c.isParallel)
 	c.duration -= time.Since(began)
 }
 
 // leakcheckEnd ends a run: stops its probes and, unless the process is
 // about to crash, sends its end and answers leakcheck until it is judged.
-func leakcheckEnd(r *leakcheckRunning, status string, finished bool) {
+func leakcheckEnd(r *leakcheckRunning, status string, finished, parallel bool) {
 	leakcheckMu.Lock()
 	defer leakcheckMu.Unlock()
 	r.probe.stop()
+	if r.test {
+		defer func() { leakcheckTestsRunning-- }()
+	}
 	if !finished {
 		return
 	}
-	if leakcheckSendEnd(r, status) {
+	if leakcheckSendEnd(r, status, parallel) {
 		leakcheckAwait(r.id)
 	}
 }
@@ -209,7 +218,7 @@ func leakcheckEndRound() {
 // leakcheckExampleStart starts an example's run on the main goroutine.
 func leakcheckExampleStart(name string) {
 	if leakcheckFD >= 0 {
-		leakcheckExample = leakcheckStart(name)
+		leakcheckExample = leakcheckStart(name, false)
 	}
 }
 
@@ -224,7 +233,7 @@ func leakcheckExampleEnd(finished bool) {
 	if leakcheckLabels {
 		pprof.SetGoroutineLabels(context.Background())
 	}
-	leakcheckEnd(r, "pass", finished)
+	leakcheckEnd(r, "pass", finished, false)
 }
 
 // leakcheckLabel sets the calling goroutine's label, when dumps can show

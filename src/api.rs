@@ -210,7 +210,11 @@ impl Settings {
             .tempdir()
             .map_err(|e| Error::io("creating a temporary directory", e))?;
         let mut overlay = Overlay::from_user(args.overlay.as_deref().map(Path::new))?;
-        overlay.hook_testing(Path::new(&env.goroot), &env.version, &work.path().join("hook"))?;
+        overlay.hook_testing(
+            Path::new(&env.goroot),
+            &env.version,
+            &work.path().join("hook"),
+        )?;
         let overlay_path = work.path().join("overlay.json");
         overlay.write(&overlay_path)?;
         let cache = self.cache();

@@ -602,7 +602,11 @@ mod tests {
         let work = tempfile::tempdir().unwrap();
         let mut overlay = Overlay::default();
         overlay
-            .hook_testing(Path::new(&env.goroot), &env.version, &work.path().join("hook"))
+            .hook_testing(
+                Path::new(&env.goroot),
+                &env.version,
+                &work.path().join("hook"),
+            )
             .unwrap();
         let path = work.path().join("overlay.json");
         overlay.write(&path).unwrap();
@@ -634,7 +638,10 @@ mod tests {
         let inputs = |flags: &[String]| cache.inputs(&build(&s, root, flags), &s.env).unwrap();
         let base = inputs(&[]);
         assert!(base.contains("pkg example.com/m/dep\n"), "{base}");
-        assert!(base.contains("/src/testing/zz_leakcheck_hook.go "), "{base}");
+        assert!(
+            base.contains("/src/testing/zz_leakcheck_hook.go "),
+            "{base}"
+        );
         assert!(base.contains("std testing\n"), "{base}");
         assert_eq!(inputs(&[]), base, "the key is stable");
         assert_ne!(inputs(&["-race".to_string()]), base);

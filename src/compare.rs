@@ -16,7 +16,10 @@
 //! 3. otherwise, by its creation window: the helper numbers dumps in the
 //!    order it takes them, and every dump lists all goroutines, so a
 //!    goroutine first seen in dump `k` was created after dump `k-1`. The
-//!    runs active in that window are its candidates. One candidate owns it; several make
+//!    runs active in that window are its candidates, but for runs that
+//!    ended without a dump (a crowded process) whose live-goroutine count
+//!    proves that nothing they created outlived them (see
+//!    [`Comparator::end_deferred`]). One candidate owns it; several make
 //!    it ambiguous: it is reported once, naming the others, when all of
 //!    them have finished their test function (so a goroutine of a test
 //!    still running is never blamed on another): by the run whose end
@@ -91,9 +94,6 @@ pub enum RunStatus {
     Pass,
     Fail,
     Skip,
-    /// leakcheck told the helper not to run it (`--until-leak`: the test
-    /// had leaked already).
-    NotRun,
 }
 
 /// The comparator's final word on one test run.
@@ -169,6 +169,10 @@ struct Run {
     /// another candidate's, one still running: no dump can judge it
     /// before some run ends.
     waits_for_run: bool,
+    /// Ended without a dump when no more goroutines were alive than in
+    /// the last full dump, tests' own aside (the helper's `end~ ...
+    /// clean`; see [`Comparator::end_deferred`]).
+    count_clean: bool,
     /// The sequence number of the run's end message (or of the dump sent
     /// with it): goroutines first seen in a dump taken after a later full
     /// dump were created after the run's test function returned.
@@ -265,10 +269,21 @@ pub struct Comparator {
     /// that runs without dumps widened to several runs (see
     /// [`Comparator::wants_exact`]).
     widened: bool,
-    /// The last full snapshot's sequence number, and the one before the
-    /// full snapshot that each one follows, by its sequence number.
-    last_full: Option<u64>,
-    windows: HashMap<u64, u64>,
+    /// The last full snapshot's sequence number and goroutine IDs
+    /// (sorted), and the window each full snapshot closed, by its
+    /// sequence number.
+    last_full: Option<(u64, Vec<u64>)>,
+    windows: HashMap<u64, Window>,
+}
+
+/// The time between two full snapshots.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    /// The earlier snapshot's sequence number.
+    start: u64,
+    /// Every goroutine of the earlier snapshot but tests' and subtests'
+    /// own is in the later one: none ended in between.
+    verified: bool,
 }
 
 /// The smallest wait between two checks of the same run; it doubles up to
@@ -314,16 +329,27 @@ impl Comparator {
 
     /// A full snapshot: besides what [`Comparator::observe`] notes, the
     /// window it closes (since the previous full snapshot), and whether
-    /// the goroutines it shows first ask for exact windows
-    /// ([`Comparator::note_widened`]).
+    /// every goroutine of that one is still alive but tests' and
+    /// subtests' own goroutines (which end with them): then the counts
+    /// runs ended with (`end~ ... clean`) account for every goroutine in
+    /// between. Then whether the goroutines it shows first ask for exact
+    /// windows ([`Comparator::note_widened`]).
     fn observe_full(&mut self, seq: u64, dump: &str, ids: &[u64]) {
         self.observe(seq, ids);
-        if self.last_full == Some(seq) {
+        if self.last_full.as_ref().is_some_and(|(s, _)| *s == seq) {
             return; // the same snapshot, judging other runs
         }
-        if let Some(start) = self.last_full.replace(seq) {
-            self.windows.insert(seq, start);
+        let mut sorted = ids.to_vec();
+        sorted.sort_unstable();
+        if let Some((start, previous)) = self.last_full.take() {
+            let verified = previous.iter().all(|id| {
+                sorted.binary_search(id).is_ok()
+                    || self.run_of_gid.contains_key(id)
+                    || self.subtest_of_gid.contains_key(id)
+            });
+            self.windows.insert(seq, Window { start, verified });
         }
+        self.last_full = Some((seq, sorted));
         self.note_widened(seq, dump);
     }
 
@@ -381,6 +407,7 @@ impl Comparator {
                 wants_profile: false,
                 stale_start: false,
                 waits_for_run: false,
+                count_clean: false,
                 ended_at: None,
                 end_dump: None,
             },
@@ -437,16 +464,26 @@ impl Comparator {
     /// goroutines carry its label, so a later dump still tells them
     /// apart; goroutines without a label get the creation window between
     /// the full dumps around their creation, which may name more runs.
-    pub fn end_deferred(&mut self, run: &str, status: RunStatus, seq: u64, now: Instant) {
+    ///
+    /// `count_clean`, when the helper said `clean`: no more goroutines
+    /// were alive at the run's end than in the last full dump, tests' own
+    /// aside. Then no goroutine it created outlived it, unless one alive
+    /// at that dump ended meanwhile and hid it in the count: so the run
+    /// is no candidate for a goroutine without a label first seen in the
+    /// next full dump when every goroutine of the last one is still in it.
+    pub fn end_deferred(
+        &mut self,
+        run: &str,
+        status: RunStatus,
+        seq: u64,
+        count_clean: bool,
+        now: Instant,
+    ) {
         self.end_run(run, status, seq, now);
         if let Some(r) = self.runs.get_mut(run) {
             r.deferred = true;
+            r.count_clean = count_clean;
         }
-    }
-
-    /// The grace period.
-    pub fn grace(&self) -> Duration {
-        self.config.grace
     }
 
     /// The IDs of the runs that `keep` selects, in start order.
@@ -492,14 +529,6 @@ impl Comparator {
     /// whether that dump should be the leak profile.
     pub fn deferred_of(&self, test: &str) -> Option<bool> {
         self.dump_wanted(|r| r.test == test)
-    }
-
-    /// Whether a dump taken now could judge a run that waits for one (not
-    /// one that waits for another run to end first), and if so whether
-    /// one of them wants the leak profile. Any test's: a run may wait for
-    /// another that reports a goroutine for both.
-    pub fn dump_would_judge(&self) -> Option<bool> {
-        self.dump_wanted(|r| !r.waits_for_run)
     }
 
     /// Judges the deferred runs with snapshot `seq` (a full dump, or the
@@ -933,10 +962,22 @@ impl Comparator {
                     // before the full dump that opens the window: with a
                     // dump per run it would have been closed by then, its
                     // end dump showing nothing new)
-                    && (!r.deferred || window.is_none_or(|w| r.ended_at.is_none_or(|e| e > *w)))
+                    && (!r.deferred || window.is_none_or(|w| r.ended_at.is_none_or(|e| e > w.start)))
             })
             .map(|(k, r)| (r.start_seq, k.as_str()))
             .collect();
+        if window.is_some_and(|w| w.verified) {
+            // Runs that ended in the window (after its first dump, the
+            // filter above says) when their counts showed nothing new
+            // alive (see end_deferred).
+            let counted_out = |&(_, run): &(u64, &str)| {
+                let r = &self.runs[run];
+                r.count_clean && r.ended_at.is_some_and(|e| e < first)
+            };
+            if candidates.iter().any(|c| !counted_out(c)) {
+                candidates.retain(|c| !counted_out(c));
+            }
+        }
         match candidates.len() {
             0 => Owner::Nobody,
             1 => Owner::Run(candidates.pop().expect("one").1),

@@ -347,9 +347,9 @@ mod tests {
         assert!(text(&hook, "testing/fuzz.go").contains("\tleakcheckRun(&f.common); fn(f)\n"));
         let example = text(&hook, "testing/run_example.go");
         assert!(example.contains("\tleakcheckExampleStart(eg.Name); eg.F()\n"));
-        assert!(example.contains(
-            "\t\ttimeSpent := time.Since(start); leakcheckExampleEnd(finished)\n"
-        ));
+        assert!(
+            example.contains("\t\ttimeSpent := time.Since(start); leakcheckExampleEnd(finished)\n")
+        );
         assert_eq!(example.lines().count(), EXAMPLE_GO.lines().count());
         let hooks: Vec<_> = hook
             .files
@@ -368,9 +368,8 @@ mod tests {
         let no_anchor = "package testing\n\nfunc tRunner(t *T, fn func(t *T)) {\n\tfn(t, 1)\n}\n\nfunc (t *T) Run(name string, f func(t *T)) bool {\n\treturn true\n}\n";
         let hook = plan(Path::new("/go"), "go1.99.0", false, goroot(no_anchor)).unwrap();
         assert_eq!(hook.mode, HookMode::Wrapped);
-        assert!(text(&hook, "testing/testing.go").contains(
-            "func (t *T) Run(name string, f func(t *T)) bool { f = leakcheckWrap(f);\n"
-        ));
+        assert!(text(&hook, "testing/testing.go")
+            .contains("func (t *T) Run(name string, f func(t *T)) bool { f = leakcheckWrap(f);\n"));
         assert_eq!(hook.notes.len(), 1, "{:?}", hook.notes);
         assert!(hook.notes[0].starts_with("go1.99.0's testing.tRunner has no `fn(t)` line"));
         // Forced (to test the fallback), it says nothing.
@@ -383,7 +382,9 @@ mod tests {
     fn without_any_anchor_it_is_an_error() {
         let nothing = "package testing\n\nfunc other() {\n\tfn(t)\n}\n";
         let err = plan(Path::new("/go"), "go1.99.0", false, goroot(nothing)).unwrap_err();
-        assert!(err.to_string().contains("cannot hook the testing package of go1.99.0"));
+        assert!(err
+            .to_string()
+            .contains("cannot hook the testing package of go1.99.0"));
     }
 
     #[test]
@@ -397,7 +398,10 @@ mod tests {
         };
         let hook = plan(Path::new("/go"), "go1.99.0", false, read).unwrap();
         assert_eq!(hook.mode, HookMode::Exact);
-        assert!(!hook.files.iter().any(|(p, _)| p.ends_with("run_example.go")));
+        assert!(!hook
+            .files
+            .iter()
+            .any(|(p, _)| p.ends_with("run_example.go")));
         assert_eq!(hook.notes.len(), 1);
         assert!(hook.notes[0].contains("examples are not checked"));
     }

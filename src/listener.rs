@@ -16,7 +16,7 @@
 //! | `sub ID GID 0` | | a subtest starts on goroutine GID; ID is its run's ID and the rest of its name (`TestX#3/a/b`) | no |
 //! | `end RUN STATUS LEN` | dump | the run's test function returned (after its cleanups and subtests); STATUS is `pass`, `fail` or `skip` | yes |
 //! | `end= RUN STATUS 0` | | the same, and no goroutine was created since its start: it is clean | no |
-//! | `end~ RUN STATUS 0` | | the same in a crowded process: judged with a later dump | no |
+//! | `end~ RUN STATUS COUNT 0` | | the same in a crowded process: judged with a later dump; COUNT `clean` says no more goroutines were alive than in the last dump, tests' own aside (see [`Comparator::end_deferred`]), else `-` | no |
 //! | `dump RUN LEN` | dump or leak profile | asked for by the answer to the run's last message; RUN `-`: for the runs judged later (LEN 0 at the end of a round: what do they need?) | yes |
 //! | `probe - LEN` | leak profile | sent by a timer while runs go on, to find a test whose own goroutine is proven deadlocked | no |
 //!
@@ -117,6 +117,7 @@ impl State {
     fn done(&mut self) -> String {
         if self.comparator.wants_exact() && !self.exact_told {
             self.exact_told = true;
+            log_message("exact\n");
             return "done exact\n".to_string();
         }
         "done\n".to_string()
@@ -341,6 +342,8 @@ struct Message {
     run: String,
     gid: u64,
     status: RunStatus,
+    /// `end~ ... clean`.
+    count_clean: bool,
     len: usize,
 }
 
@@ -376,7 +379,7 @@ fn parse_header(line: &str) -> Option<Message> {
         ["sub", id, gid] if none => (Kind::Subtest, id, gid.parse().ok()?, RunStatus::Pass),
         ["end", run, s] => (Kind::End, run, 0, status(s)?),
         ["end=", run, s] if none => (Kind::EndSame, run, 0, status(s)?),
-        ["end~", run, s] if none => (Kind::EndLater, run, 0, status(s)?),
+        ["end~", run, s, "clean" | "-"] if none => (Kind::EndLater, run, 0, status(s)?),
         ["dump", run] => (Kind::Dump, run, 0, RunStatus::Pass),
         ["probe", "-"] => (Kind::Probe, "-", 0, RunStatus::Pass),
         _ => return None,
@@ -386,6 +389,7 @@ fn parse_header(line: &str) -> Option<Message> {
         run: run.to_string(),
         gid,
         status: st,
+        count_clean: fields.get(3) == Some(&"clean"),
         len,
     })
 }
@@ -493,7 +497,7 @@ fn handle(msg: &Message, text: std::borrow::Cow<'_, str>, shared: &Shared) -> Op
             None
         }
         Kind::EndLater => {
-            c.end_deferred(&msg.run, msg.status, seq, now);
+            c.end_deferred(&msg.run, msg.status, seq, msg.count_clean, now);
             None
         }
         Kind::Dump if msg.run == "-" && !has_dump => {
@@ -649,6 +653,7 @@ mod tests {
                 run: "TestA#3".into(),
                 gid: 0,
                 status: RunStatus::Fail,
+                count_clean: false,
                 len: 345
             })
         );
@@ -658,7 +663,9 @@ mod tests {
             parse_header("end= TestA#4 skip 0\n").unwrap().status,
             RunStatus::Skip
         );
-        assert_eq!(parse_header("end~ TestA#5 pass 0\n").unwrap().kind, Kind::EndLater);
+        let later = parse_header("end~ TestA#5 pass clean 0\n").unwrap();
+        assert_eq!((later.kind, later.count_clean), (Kind::EndLater, true));
+        assert!(!parse_header("end~ TestA#5 pass - 0\n").unwrap().count_clean);
         assert_eq!(
             parse_header("sub TestA#5/a/b 12 0\n").unwrap().run,
             "TestA#5/a/b"
@@ -669,6 +676,7 @@ mod tests {
             "start= TestA#1 x 0\n",
             "start= TestA#1 3 10\n",
             "end TestA#1 maybe 10\n",
+            "end~ TestA#1 pass 0\n",
             "bogus\n",
             "start TestA#1 7 x\n",
             "start TestA#1 7 10",

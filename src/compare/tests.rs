@@ -454,8 +454,8 @@ fn deferred_runs_are_judged_by_later_dumps_through_their_labels() {
     ]);
     c.start_from("TestA#1", 1, &base);
     c.start_same("TestB#2", 2, 20);
-    c.end_deferred("TestA#1", RunStatus::Pass, 3, t0);
-    c.end_deferred("TestB#2", RunStatus::Pass, 4, t0);
+    c.end_deferred("TestA#1", RunStatus::Pass, 3, false, t0);
+    c.end_deferred("TestB#2", RunStatus::Pass, 4, false, t0);
     assert!(c.has_deferred());
     assert_eq!(c.deferred_of("TestA"), Some(false));
     // The next dump: TestA's goroutines are gone; TestB's still there,
@@ -494,11 +494,11 @@ fn handler() -> String {
 }
 
 /// A crowded process: TestA, dumped at its start (snapshot 1, with the
-/// server), ended without a dump (2).
-fn ended_without_dump(t0: Instant) -> Comparator {
+/// server), ended without a dump (2), clean by the counts or not.
+fn ended_without_dump(count_clean: bool, t0: Instant) -> Comparator {
     let mut c = comparator(100);
     c.start_from("TestA#1", 1, &dump(&[test_g(10, "TestA#1"), server()]));
-    c.end_deferred("TestA#1", RunStatus::Pass, 2, t0);
+    c.end_deferred("TestA#1", RunStatus::Pass, 2, count_clean, t0);
     c
 }
 
@@ -507,14 +507,14 @@ fn a_deferred_run_waits_for_a_later_candidate_instead_of_passing() {
     let t0 = Instant::now();
     // The server serves TestA's request with a handler goroutine that
     // stays; the first dump to show it comes after TestB started.
-    let mut c = ended_without_dump(t0);
+    let mut c = ended_without_dump(false, t0);
     c.start_same("TestB#2", 3, 20);
     let later = dump(&[server(), handler()]);
     let (verdicts, next) = c.check_deferred(4, &later, t0);
     // TestB still runs: TestA does not pass yet.
     assert!(verdicts.is_empty(), "{verdicts:?}");
     assert!(next.is_some());
-    c.end_deferred("TestB#2", RunStatus::Pass, 5, t0);
+    c.end_deferred("TestB#2", RunStatus::Pass, 5, false, t0);
     let t1 = t0 + Duration::from_millis(100);
     let (verdicts, next) = c.check_deferred(6, &later, t1);
     assert_eq!(next, None);
@@ -530,7 +530,7 @@ fn an_unlabelled_goroutine_in_a_window_widened_by_deferred_runs_asks_for_exact_w
     let t0 = Instant::now();
     let server = server();
     let two_runs = || {
-        let mut c = ended_without_dump(t0);
+        let mut c = ended_without_dump(false, t0);
         c.start_stale("TestB#2", 3, 20);
         c
     };
@@ -565,14 +565,14 @@ fn runs_dumped_at_start_never_ask_for_exact_windows() {
     assert!(!c.wants_exact());
 }
 
-/// TestA (dumped at its start) ends without a dump; TestB, started
-/// without a dump, ends with one that shows a goroutine without a label
-/// (a timer's callback); `keep_server` says whether the server goroutine
-/// of the first dump is still alive then. Returns the comparator after
-/// both verdicts, and the verdicts.
-fn timer_window(keep_server: bool) -> (Comparator, RunVerdict, RunVerdict) {
+/// TestA (dumped at its start) ends without a dump, clean by the counts
+/// or not; TestB, started without a dump, ends with one that shows a
+/// goroutine without a label (a timer's callback); `keep_server` says
+/// whether the server goroutine of the first dump is still alive then.
+/// Returns the comparator after both verdicts, and the verdicts.
+fn timer_window(count_clean: bool, keep_server: bool) -> (Comparator, RunVerdict, RunVerdict) {
     let t0 = Instant::now();
-    let mut c = ended_without_dump(t0);
+    let mut c = ended_without_dump(count_clean, t0);
     c.start_stale("TestB#2", 3, 20);
     let callback = g(30, "chan receive", None, "callback", 24, None);
     let mut end = vec![test_g(20, "TestB#2"), callback];
@@ -591,9 +591,21 @@ fn timer_window(keep_server: bool) -> (Comparator, RunVerdict, RunVerdict) {
 }
 
 #[test]
-fn an_unlabelled_goroutine_in_a_window_of_several_runs_is_reported_once_as_ambiguous() {
-    for keep_server in [false, true] {
-        let (c, a, b) = timer_window(keep_server);
+fn a_run_the_counts_show_clean_is_no_candidate_in_a_verified_window() {
+    let (c, a, b) = timer_window(true, true);
+    assert!(a.leaks.is_empty(), "{a:?}");
+    assert_eq!(b.leaks.len(), 1);
+    assert_eq!(b.leaks[0].line, 24);
+    assert!(b.leaks[0].ambiguous_with.is_empty(), "{b:?}");
+    assert!(!c.wants_exact());
+}
+
+#[test]
+fn counts_do_not_narrow_a_window_in_which_an_older_goroutine_ended() {
+    // The server's goroutine ended: it may have ended during TestA while
+    // a goroutine TestA created lived on, with the same count.
+    for (count_clean, keep_server) in [(true, false), (false, true)] {
+        let (c, a, b) = timer_window(count_clean, keep_server);
         // Reported once, by the first to be judged, naming the other.
         assert!(a.leaks.is_empty(), "{a:?}");
         assert_eq!(b.leaks.len(), 1);
@@ -608,7 +620,7 @@ fn the_next_tests_goroutine_caught_before_its_run_started_is_nobodys() {
     // test's goroutine, before that run's start message: not TestA's,
     // not even as one that an ignore rule exempts.
     let t0 = Instant::now();
-    let mut c = ended_without_dump(t0);
+    let mut c = ended_without_dump(false, t0);
     let next = format!("goroutine 20 [runnable]:\ntesting.tRunner(0xc, 0x1)\n\t{GOROOT}/src/testing/testing.go:1792\ncreated by testing.(*T).Run in goroutine 1\n\t{GOROOT}/src/testing/testing.go:1851 +0x413\n");
     let (verdicts, next_check) = c.check_deferred(3, &next, t0);
     assert_eq!(next_check, None);
@@ -624,7 +636,7 @@ fn a_rounds_last_check_asks_for_what_the_deferred_runs_need() {
     assert_eq!(c.pending_check(), None);
     c.start_from("TestA#1", 1, &test_g(10, "TestA#1"));
     c.start_same("TestB#2", 2, 20);
-    c.end_deferred("TestB#2", RunStatus::Pass, 3, t0);
+    c.end_deferred("TestB#2", RunStatus::Pass, 3, false, t0);
     // Never checked: a plain dump.
     assert_eq!(c.pending_check(), Some(false));
     // A dump that shows a goroutine of TestB's still alive: the leak

@@ -122,7 +122,9 @@ impl<'a> EventJoiner<'a> {
         if self.tests.get(test).is_some_and(|s| s.pending.is_some()) {
             return;
         }
-        let wait = ["Test", "Example", "Fuzz"].iter().any(|p| test.starts_with(p))
+        let wait = ["Test", "Example", "Fuzz"]
+            .iter()
+            .any(|p| test.starts_with(p))
             && !self.tests.get(test).is_some_and(|s| s.awaited);
         let verdict = if wait {
             self.state(test).awaited = true;
