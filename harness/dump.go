@@ -166,7 +166,10 @@ func leakcheckDump(header string, profile bool) {
 			n = runtime.Stack(leakcheckBuf, true)
 		}
 	})
-	leakcheckBaseOthers = min(others, runtime.NumGoroutine()-leakcheckTestsRunning)
+	if after := runtime.NumGoroutine() - leakcheckTestsRunning; after < others {
+		others = after
+	}
+	leakcheckBaseOthers = others
 	leakcheckBaseLen, leakcheckBaseCreated = 0, created
 	if counted {
 		leakcheckBaseLen = n

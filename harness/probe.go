@@ -40,7 +40,10 @@ func (p *leakcheckProbe) send() {
 		leakcheckDump("probe -", true)
 		leakcheckProbedAt = time.Now()
 	}
-	p.wait = min(2*p.wait, 10*time.Second)
+	// (Not the builtin min: Go 1.21's testing package has a min of its own.)
+	if p.wait *= 2; p.wait > 10*time.Second {
+		p.wait = 10 * time.Second
+	}
 	p.timer.Reset(p.wait)
 }
 

@@ -178,8 +178,14 @@ pub fn annotations(report: &Report, root: &[impl AsRef<Path>]) -> Vec<Annotation
                 TestOutcome::Leak | TestOutcome::Fail => {
                     for l in &t.leaks {
                         let (file, line) = leak_site(l, root);
+                        // The subtest that started them, if one did.
+                        let who = if l.subtest.is_empty() {
+                            name
+                        } else {
+                            &l.subtest
+                        };
                         let mut message = format!(
-                            "{} [{}] started here outlived {name} ({pkg})",
+                            "{} [{}] started here outlived {who} ({pkg})",
                             plural(l.count, "goroutine"),
                             l.state,
                         );
@@ -201,7 +207,7 @@ pub fn annotations(report: &Report, root: &[impl AsRef<Path>]) -> Vec<Annotation
                         out.push(Annotation {
                             file,
                             line,
-                            title: format!("{name} leaked {}", plural(l.count, "goroutine")),
+                            title: format!("{who} leaked {}", plural(l.count, "goroutine")),
                             message,
                         });
                     }

@@ -209,6 +209,7 @@ impl Settings {
             .prefix("leakcheck-")
             .tempdir()
             .map_err(|e| Error::io("creating a temporary directory", e))?;
+        let build_flags = gocmd::test_build_flags(env.release, &args.build_flags);
         let mut overlay = Overlay::from_user(args.overlay.as_deref().map(Path::new))?;
         overlay.hook_testing(
             Path::new(&env.goroot),
@@ -240,7 +241,7 @@ impl Settings {
                                             import_path: &pkg.import_path,
                                             output: Path::new(""),
                                             overlay: &overlay_path,
-                                            build_flags: &args.build_flags,
+                                            build_flags: &build_flags,
                                             env: crate::runner::build_env(&env),
                                         },
                                         &env,

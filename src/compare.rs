@@ -1135,7 +1135,7 @@ impl Leak {
     pub(crate) fn example() -> Leak {
         Leak {
             count: 1,
-            subtest: "TestA".into(),
+            subtest: String::new(),
             state: "chan send".into(),
             proven: false,
             ambiguous_with: vec![],

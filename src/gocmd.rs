@@ -314,6 +314,130 @@ pub fn linker_flags(build_flags: &[String]) -> Vec<String> {
     out
 }
 
+/// The analyzers `go test` runs by default (its `defaultVetFlags`, the
+/// same in Go 1.21 to 1.23, the releases that vet apart; see
+/// [`test_build_flags`]).
+const GO_TEST_VET_CHECKS: &[&str] = &[
+    "-atomic",
+    "-bool",
+    "-buildtags",
+    "-directive",
+    "-errorsas",
+    "-ifaceassert",
+    "-nilfunc",
+    "-printf",
+    "-slog",
+    "-stringintconv",
+];
+
+/// What `-vet` in `build_flags` asks of `go test`, as `go vet` flags:
+/// `None` for `-vet=off`, no flags for `-vet=all` (every analyzer), else
+/// the named analyzers or `go test`'s default ones.
+pub fn vet_checks(build_flags: &[String]) -> Option<Vec<String>> {
+    let value = build_flags
+        .iter()
+        .rev()
+        .find_map(|f| f.strip_prefix("-vet="));
+    match value {
+        Some("off") => None,
+        Some("all") => Some(Vec::new()),
+        Some(list) if !list.is_empty() => Some(
+            list.split(',')
+                .filter(|c| !c.is_empty())
+                .map(|c| format!("-{c}"))
+                .collect(),
+        ),
+        _ => Some(GO_TEST_VET_CHECKS.iter().map(|c| c.to_string()).collect()),
+    }
+}
+
+/// Whether `go test -c` can vet the package under test while the
+/// standard library's testing package comes from an overlay: from Go
+/// 1.24. Before, vet reads the overlaid files from disk and fails, so
+/// leakcheck builds with `-vet=off` and runs [`GoVet`] apart.
+pub fn vets_in_build(release: (u32, u32)) -> bool {
+    release >= (1, 24)
+}
+
+/// The build flags for `go test -c` on Go `release`: the user's, with
+/// `-vet=off` where vet runs apart (see [`vets_in_build`]).
+pub fn test_build_flags(release: (u32, u32), build_flags: &[String]) -> Vec<String> {
+    if vets_in_build(release) {
+        return build_flags.to_vec();
+    }
+    let mut flags: Vec<String> = build_flags
+        .iter()
+        .filter(|f| !f.starts_with("-vet="))
+        .cloned()
+        .collect();
+    flags.push("-vet=off".to_string());
+    flags
+}
+
+/// `go vet CHECKS [build flags] PACKAGES...` without leakcheck's overlay:
+/// what `go test` would vet, for releases that cannot vet in the build.
+pub struct GoVet<'a> {
+    pub dir: &'a Path,
+    pub build_flags: &'a [String],
+    pub checks: &'a [String],
+    pub packages: Vec<&'a str>,
+}
+
+impl GoVet<'_> {
+    fn args(&self) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec!["vet".into()];
+        args.extend(self.checks.iter().map(OsString::from));
+        args.extend(
+            self.build_flags
+                .iter()
+                .filter(|f| !f.starts_with("-vet"))
+                .map(OsString::from),
+        );
+        args.extend(self.packages.iter().map(OsString::from));
+        args
+    }
+
+    /// The packages vet found fault with, and its output for each (`#
+    /// PATH` sections, as `go test` prints them).
+    pub fn run(&self) -> Result<BTreeMap<String, String>, Error> {
+        if self.packages.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let line = command_line("go", &self.args());
+        let out = run_captured(duct::cmd("go", self.args()).dir(self.dir), &line)?;
+        if out.status.success() {
+            return Ok(BTreeMap::new());
+        }
+        let text = String::from_utf8_lossy(&out.stderr);
+        let mut found = BTreeMap::new();
+        let mut current: Option<String> = None;
+        for l in text.lines() {
+            if let Some(header) = l.strip_prefix("# ").filter(|h| !h.starts_with('[')) {
+                // `# p`, `# p [p.test]`, or `# p_test` for p's external
+                // test package.
+                let path = header.split(" [").next().unwrap_or(header);
+                let path = path
+                    .strip_suffix("_test")
+                    .filter(|p| self.packages.contains(p))
+                    .unwrap_or(path);
+                current = Some(path.to_string());
+            }
+            if let Some(path) = &current {
+                let section: &mut String = found.entry(path.clone()).or_default();
+                section.push_str(l);
+                section.push('\n');
+            }
+        }
+        if found.is_empty() {
+            // No section: vet itself failed; every package says so.
+            for p in &self.packages {
+                found.insert(p.to_string(), format!("{line}: {}\n", text.trim_end()));
+            }
+        }
+        Ok(found)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,6 +449,33 @@ mod tests {
         assert_eq!(parse_go_release("devel go1.27-abc123 Tue"), Some((1, 27)));
         assert_eq!(parse_go_release("go1.9"), Some((1, 9)));
         assert_eq!(parse_go_release("weird"), None);
+    }
+
+    #[test]
+    fn vet_is_what_go_test_would_run() {
+        let v =
+            |flags: &[&str]| vet_checks(&flags.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(v(&[]).unwrap().len(), GO_TEST_VET_CHECKS.len());
+        assert_eq!(v(&["-vet=off"]), None);
+        assert_eq!(v(&["-vet=all"]), Some(vec![]));
+        assert_eq!(
+            v(&["-vet=off", "-vet=printf,atomic"]),
+            Some(vec!["-printf".to_string(), "-atomic".to_string()])
+        );
+        let b = |release, flags: &[&str]| {
+            test_build_flags(
+                release,
+                &flags.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            b((1, 26), &["-vet=all", "-race"]),
+            vec!["-vet=all", "-race"]
+        );
+        assert_eq!(
+            b((1, 21), &["-vet=all", "-race"]),
+            vec!["-race", "-vet=off"]
+        );
     }
 
     #[test]

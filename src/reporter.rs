@@ -289,6 +289,9 @@ pub fn leak_report_lines(test: &str, leaks: &[Leak], base: &Path, verbose: bool)
             plural(l.count, "goroutine"),
             l.state
         ));
+        if !l.subtest.is_empty() && l.subtest != test {
+            lines.push(format!("        subtest     {}\n", l.subtest));
+        }
         lines.push(format!(
             "        blocked at  {} ({}:{})\n",
             l.function,
@@ -332,6 +335,17 @@ mod tests {
             count,
             ..Leak::example()
         }
+    }
+
+    #[test]
+    fn leak_block_names_the_subtest_that_started_the_goroutines() {
+        let mut sub = leak(1);
+        sub.subtest = "TestA/before_wait".into();
+        let lines = leak_report_lines("TestA", &[leak(2), sub], Path::new("/m"), false).concat();
+        assert_eq!(
+            lines,
+            "--- LEAK: TestA (3 goroutines)\n    2 goroutines [chan send]\n        blocked at  example.com/p.F.func1 (p/p.go:10)\n        created at  p/p.go:9 by example.com/p.F\n    1 goroutine [chan send]\n        subtest     TestA/before_wait\n        blocked at  example.com/p.F.func1 (p/p.go:10)\n        created at  p/p.go:9 by example.com/p.F\n"
+        );
     }
 
     #[test]

@@ -195,6 +195,7 @@ pub fn run(
         .tempdir()
         .map_err(|e| Error::io("creating a temporary directory", e))?;
     let build_env = build_env(&env);
+    let build_flags = crate::gocmd::test_build_flags(env.release, &opts.go_args.build_flags);
     let build_dir = {
         let mut key = vec![
             module_root.to_string_lossy().into_owned(),
@@ -207,7 +208,7 @@ pub fn run(
             // relinking the other's binaries.
             crate::harness::HARNESS_GO.to_string(),
         ];
-        key.extend(opts.go_args.build_flags.iter().cloned());
+        key.extend(build_flags.iter().cloned());
         key.extend(build_env.iter().map(|(k, v)| format!("{k}={v}")));
         let key: Vec<&str> = key.iter().map(String::as_str).collect();
         BuildDir::open(opts.keep_builds.as_deref(), &key)
@@ -236,12 +237,29 @@ pub fn run(
             &env,
             &opts.dir,
             &overlay_path,
-            &opts.go_args.build_flags,
+            &build_flags,
             &with_tests,
             &build_dir.binaries(),
         )
     } else {
         std::collections::HashMap::new()
+    };
+    // Before Go 1.24, vet runs apart, as `go test` would run it.
+    let vet_failed = match crate::gocmd::vet_checks(&opts.go_args.build_flags) {
+        Some(checks) if !crate::gocmd::vets_in_build(env.release) && !interrupted() => {
+            crate::gocmd::GoVet {
+                dir: &opts.dir,
+                build_flags: &opts.go_args.build_flags,
+                checks: &checks,
+                packages: packages
+                    .iter()
+                    .filter(|p| p.has_tests() && p.error.is_none())
+                    .map(|p| p.import_path.as_str())
+                    .collect(),
+            }
+            .run()?
+        }
+        _ => BTreeMap::new(),
     };
     let next = AtomicUsize::new(0);
     // `None`: the package's binary is built; `Some`: the package is done.
@@ -255,6 +273,8 @@ pub fn run(
         module_root: &module_root,
         prebuilt: &prebuilt,
         hook_mode: hook.mode,
+        build_flags: &build_flags,
+        vet_failed: &vet_failed,
     };
     let mut reports: Vec<Option<PackageReport>> = vec![None; packages.len()];
     let result = std::thread::scope(|scope| -> Result<(), Error> {
@@ -333,6 +353,10 @@ struct PackageContext<'a> {
     /// Binaries (or build errors) from the batched build.
     prebuilt: &'a std::collections::HashMap<usize, batch::Built>,
     hook_mode: HookMode,
+    /// The build flags of `go test -c` (see [`crate::gocmd::test_build_flags`]).
+    build_flags: &'a [String],
+    /// What `go vet` found, by package, where it runs apart from the build.
+    vet_failed: &'a BTreeMap<String, String>,
 }
 
 fn package_report(
@@ -397,7 +421,7 @@ impl PackageContext<'_> {
             import_path: path,
             output: &output,
             overlay: self.overlay,
-            build_flags: &self.opts.go_args.build_flags,
+            build_flags: self.build_flags,
             env: build_env(self.env),
         };
         // With a cache directory, the binary comes from (or goes into) the
@@ -411,6 +435,9 @@ impl PackageContext<'_> {
             (None, None) => build.run().map(|r| r.map(|()| output.clone())),
         };
         let (binary, failure) = match binary {
+            _ if self.vet_failed.contains_key(path) => {
+                (PathBuf::new(), self.vet_failed.get(path).cloned())
+            }
             Ok(Ok(binary)) => (binary, None),
             Ok(Err(output)) => (PathBuf::new(), Some(output)),
             Err(e) => (PathBuf::new(), Some(format!("{e}\n"))),

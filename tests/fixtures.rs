@@ -77,6 +77,14 @@ fn check_report_against_markers(report: &Report) {
                                 e.file.display(),
                                 e.line
                             );
+                            // The innermost subtest whose goroutine started it.
+                            assert_eq!(
+                                &l.subtest,
+                                e.subtest.as_ref().unwrap_or(test),
+                                "{}:{} subtest",
+                                e.file.display(),
+                                e.line
+                            );
                         }
                         assert!(
                             !l.state.is_empty() && !l.function.is_empty() && l.line > 0,

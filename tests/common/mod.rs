@@ -104,6 +104,9 @@ pub struct Expected {
     pub via: Option<String>,
     /// Other tests the leak is ambiguous with when dumps carry no labels.
     pub fallback_ambiguous: Vec<String>,
+    /// The subtest whose goroutine started it (`subtest=`), when not the
+    /// top-level test.
+    pub subtest: Option<String>,
 }
 
 /// Reads every marker of the module at `module` (import path prefix
@@ -140,11 +143,14 @@ pub fn markers(module: &Path, module_path: &str) -> Vec<Expected> {
                 let mut count = 1;
                 let mut via = None;
                 let mut fallback_ambiguous = Vec::new();
+                let mut subtest = None;
                 for word in spec.split_whitespace() {
                     if let Some(n) = word.strip_prefix('x').and_then(|n| n.parse().ok()) {
                         count = n;
                     } else if let Some(f) = word.strip_prefix("via=") {
                         via = Some(f.to_string());
+                    } else if let Some(t) = word.strip_prefix("subtest=") {
+                        subtest = Some(t.to_string());
                     } else if let Some(t) = word.strip_prefix("fallback-ambiguous=") {
                         fallback_ambiguous = t.split(',').map(str::to_string).collect();
                     } else {
@@ -163,6 +169,7 @@ pub fn markers(module: &Path, module_path: &str) -> Vec<Expected> {
                     count,
                     via,
                     fallback_ambiguous,
+                    subtest,
                 });
             }
         }
