@@ -114,7 +114,8 @@ impl Settings {
     /// The `go test` arguments for `patterns`, plus `extra` flags.
     fn go_test_args(&self, patterns: &[String], extra: &[String]) -> Result<GoTestArgs, Error> {
         self.check_dir()?;
-        let mut args = GoTestArgs::parse(&self.go_args)?;
+        let goflags = std::env::var("GOFLAGS").ok();
+        let mut args = GoTestArgs::parse_with_goflags(&self.go_args, goflags.as_deref())?;
         if !args.packages.is_empty() {
             return Err(Error::Usage(format!(
                 "go_args takes flags, not packages ({}); name packages with GoModule::packages",

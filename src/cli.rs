@@ -319,7 +319,8 @@ impl Cli {
         }
         let settings = self.settings(&dir0, rules)?;
         let grace = settings.grace.0;
-        let go_args = GoTestArgs::parse(&settings.go_test_args.0)?;
+        let goflags = std::env::var("GOFLAGS").ok();
+        let go_args = GoTestArgs::parse_with_goflags(&settings.go_test_args.0, goflags.as_deref())?;
         let cwd =
             std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
         let dir = match &self.dir {

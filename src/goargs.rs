@@ -121,6 +121,14 @@ pub struct GoTestArgs {
     pub count: Option<u32>,
     /// The value of `-overlay`, if given (merged with leakcheck's).
     pub overlay: Option<String>,
+    /// Coverage is on (`-cover`, `-coverpkg`, `-covermode` or
+    /// `-coverprofile`).
+    pub cover: bool,
+    /// The value of `-coverprofile`, if given: leakcheck merges the
+    /// packages' profiles into it, as `go test` does.
+    pub cover_profile: Option<String>,
+    /// The value of `-covermode`, if given.
+    pub cover_mode: Option<String>,
     /// Arguments after the packages, for the test binary as they are
     /// (`go test pkg -args ...`).
     pub args: Vec<String>,
@@ -136,6 +144,37 @@ impl GoTestArgs {
                 .test_flags
                 .iter()
                 .any(|f| f.starts_with("-test.list=") || f.starts_with("-test.bench="))
+    }
+
+    /// Splits `args` as `go test` would, after the flags that `GOFLAGS`
+    /// holds (`goflags`): those `go test` knows apply unless the command
+    /// line sets them again; others are ignored, as the go command ignores
+    /// them.
+    pub fn parse_with_goflags<S: AsRef<str>>(
+        args: &[S],
+        goflags: Option<&str>,
+    ) -> Result<GoTestArgs, Error> {
+        let mut all: Vec<String> = goflags
+            .unwrap_or("")
+            .split_whitespace()
+            .filter(|entry| {
+                let body = entry.trim_start_matches('-');
+                let name = body.split('=').next().unwrap_or(body);
+                let name = name.strip_prefix("test.").unwrap_or(name);
+                entry.starts_with('-')
+                    && FLAGS
+                        .iter()
+                        .any(|f| f.name == name && f.dest != Dest::Refused)
+            })
+            .map(str::to_string)
+            .collect();
+        all.extend(args.iter().map(|a| a.as_ref().to_string()));
+        Self::parse(&all).map_err(|e| match e {
+            Error::Usage(m) if goflags.is_some_and(|g| !g.trim().is_empty()) => {
+                Error::Usage(format!("{m} (GOFLAGS={})", goflags.unwrap_or("")))
+            }
+            e => e,
+        })
     }
 
     /// Splits `args` as `go test` would. Packages and flags may be mixed;
@@ -219,6 +258,15 @@ impl GoTestArgs {
                         out.overlay = value;
                         continue;
                     }
+                    match name {
+                        "cover" => out.cover = on,
+                        "coverpkg" => out.cover = true,
+                        "covermode" => {
+                            out.cover = true;
+                            out.cover_mode = value.clone();
+                        }
+                        _ => {}
+                    }
                     out.build_flags.push(match value {
                         Some(v) => format!("-{name}={v}"),
                         None => format!("-{name}"),
@@ -230,9 +278,18 @@ impl GoTestArgs {
                         "v" => out.verbose = on,
                         "timeout" => out.timeout = value.clone(),
                         "count" => out.count = value.as_deref().and_then(|v| v.parse().ok()),
+                        "fuzz" if value.as_deref().is_some_and(|v| !v.is_empty()) => {
+                            return Err(Error::Usage(
+                                "-fuzz is not supported by leakcheck: the fuzzing engine runs inputs in worker processes it does not follow (without -fuzz, a fuzz target's seed corpus runs and is checked like tests)".to_string(),
+                            ));
+                        }
+                        "coverprofile" => {
+                            out.cover = true;
+                            out.cover_profile = value.clone();
+                        }
                         _ => {}
                     }
-                    if name == "v" || name == "timeout" {
+                    if matches!(name, "v" | "timeout" | "coverprofile") {
                         continue; // leakcheck passes these itself
                     }
                     out.test_flags.push(match value {
@@ -314,6 +371,41 @@ mod tests {
         assert!(a.json);
         assert_eq!(a.packages, vec!["."]);
         assert_eq!(a.args, vec!["-custom", "1"]);
+    }
+
+    #[test]
+    fn goflags_apply_before_the_command_line_and_unknown_ones_are_ignored() {
+        let a = GoTestArgs::parse_with_goflags(
+            &["-count=1", "./..."],
+            Some("-count=3 -tags=x -modcacherw -nosuch=1 -v"),
+        )
+        .unwrap();
+        assert_eq!(a.count, Some(1));
+        assert_eq!(a.test_flags, vec!["-test.count=3", "-test.count=1"]);
+        assert_eq!(a.build_flags, vec!["-tags=x", "-modcacherw"]);
+        assert!(a.verbose);
+        assert_eq!(a.packages, vec!["./..."]);
+        let bad = GoTestArgs::parse_with_goflags(&["."], Some("-count=x")).unwrap_err();
+        assert!(bad.to_string().contains("GOFLAGS=-count=x"), "{bad}");
+    }
+
+    #[test]
+    fn coverage_flags_turn_coverage_on_and_the_profile_is_leakchecks() {
+        let a = GoTestArgs::parse(&["-coverprofile=c.out", "-covermode=atomic", "."]).unwrap();
+        assert!(a.cover);
+        assert_eq!(a.cover_profile.as_deref(), Some("c.out"));
+        assert_eq!(a.cover_mode.as_deref(), Some("atomic"));
+        assert!(a.test_flags.is_empty(), "{:?}", a.test_flags);
+        assert_eq!(a.build_flags, vec!["-covermode=atomic"]);
+        assert!(GoTestArgs::parse(&["-coverpkg=./...", "."]).unwrap().cover);
+        assert!(!GoTestArgs::parse(&["-cover=false", "."]).unwrap().cover);
+        // Fuzz seeds run as tests; the fuzzing engine does not.
+        assert!(GoTestArgs::parse(&["-fuzz=", "."]).is_ok());
+        let fuzz = GoTestArgs::parse(&["-fuzz=FuzzX", "."]).unwrap_err();
+        assert!(
+            fuzz.to_string().starts_with("-fuzz is not supported"),
+            "{fuzz}"
+        );
     }
 
     #[test]

@@ -225,7 +225,15 @@ impl Report {
                 PackageOutcome::Pass | PackageOutcome::Skip => EXIT_OK,
             };
             code = code.max(c);
-            if p.tests.iter().any(|t| t.outcome.is_failure()) {
+            // A test reported failed in a package that passes (one that
+            // runs testing.RunTests itself) fails nothing, as under `go
+            // test`; a leak, hang or crash always does.
+            if p.tests.iter().any(|t| {
+                matches!(
+                    t.outcome,
+                    TestOutcome::Leak | TestOutcome::Hang | TestOutcome::Crash
+                )
+            }) {
                 code = code.max(EXIT_TESTS_FAILED);
             }
         }

@@ -195,7 +195,16 @@ pub fn run(
         .tempdir()
         .map_err(|e| Error::io("creating a temporary directory", e))?;
     let build_env = build_env(&env);
-    let build_flags = crate::gocmd::test_build_flags(env.release, &opts.go_args.build_flags);
+    let mut build_flags = crate::gocmd::test_build_flags(env.release, &opts.go_args.build_flags);
+    if opts.go_args.cover_profile.is_some()
+        && !build_flags
+            .iter()
+            .any(|f| f.starts_with("-cover") && f != "-cover=false")
+    {
+        // As in `go test`, -coverprofile builds with coverage.
+        build_flags.push("-cover".to_string());
+    }
+    one_package_profiles(opts, &packages)?;
     let build_dir = {
         let mut key = vec![
             module_root.to_string_lossy().into_owned(),
@@ -261,6 +270,11 @@ pub fn run(
         }
         _ => BTreeMap::new(),
     };
+    let no_test_files = if opts.go_args.cover && !interrupted() {
+        no_test_files_with_cover(opts, &packages, work.path())?
+    } else {
+        std::collections::HashMap::new()
+    };
     let next = AtomicUsize::new(0);
     // `None`: the package's binary is built; `Some`: the package is done.
     let (tx, rx) = mpsc::channel::<(usize, Option<(PackageReport, Vec<TestEvent>)>)>();
@@ -275,6 +289,7 @@ pub fn run(
         hook_mode: hook.mode,
         build_flags: &build_flags,
         vet_failed: &vet_failed,
+        no_test_files: &no_test_files,
     };
     let mut reports: Vec<Option<PackageReport>> = vec![None; packages.len()];
     let result = std::thread::scope(|scope| -> Result<(), Error> {
@@ -337,9 +352,47 @@ pub fn run(
         report.stale_rules = report.unused_rules(user_rules.map(|r| r.describe()));
     }
     report.interrupted = interrupted();
+    let merged = match &opts.go_args.cover_profile {
+        Some(profile) => merge_cover_profiles(
+            &output_dir(opts).join(profile),
+            cover_mode(&opts.go_args),
+            &cover_profiles(work.path()),
+        ),
+        None => Ok(()),
+    };
     result?;
+    merged?;
     print(on_event(RunEvent::Finished { report: &report }))?;
     Ok(report)
+}
+
+/// As `go test`, refuses a profile that each package would write to the
+/// same file (-cpuprofile, -memprofile, -blockprofile, -mutexprofile,
+/// -trace) when more than one package is tested.
+fn one_package_profiles(opts: &RunOptions, packages: &[GoPackage]) -> Result<(), Error> {
+    if packages.len() < 2 {
+        return Ok(());
+    }
+    for name in [
+        "blockprofile",
+        "cpuprofile",
+        "memprofile",
+        "mutexprofile",
+        "trace",
+    ] {
+        let prefix = format!("-test.{name}=");
+        if opts
+            .go_args
+            .test_flags
+            .iter()
+            .any(|f| f.starts_with(&prefix))
+        {
+            return Err(Error::Usage(format!(
+                "cannot use -{name} flag with multiple packages"
+            )));
+        }
+    }
+    Ok(())
 }
 
 struct PackageContext<'a> {
@@ -357,6 +410,9 @@ struct PackageContext<'a> {
     build_flags: &'a [String],
     /// What `go vet` found, by package, where it runs apart from the build.
     vet_failed: &'a BTreeMap<String, String>,
+    /// The events `go test` gave packages without test files, with
+    /// coverage on (see [`no_test_files_with_cover`]).
+    no_test_files: &'a std::collections::HashMap<String, Vec<TestEvent>>,
 }
 
 fn package_report(
@@ -407,6 +463,14 @@ impl PackageContext<'_> {
                 package_report(pkg, PackageOutcome::BuildError, Some(text)),
                 events,
             );
+        }
+        if let (false, Some(events)) = (pkg.has_tests(), self.no_test_files.get(path)) {
+            let outcome = match events.last().map(|e| e.action.as_str()) {
+                Some("pass") => PackageOutcome::Pass,
+                Some("skip") => PackageOutcome::Skip,
+                _ => PackageOutcome::Fail,
+            };
+            return (package_report(pkg, outcome, None), events.clone());
         }
         if !pkg.has_tests() {
             let events = vec![
@@ -606,7 +670,18 @@ impl PackageContext<'_> {
         });
         let (listener, theirs) = HelperListener::new(comparator).map_err(|e| e.to_string())?;
         let listener = std::sync::Arc::new(listener);
-        let args = self.test_binary_args(skip);
+        let mut args = self.test_binary_args(skip);
+        if self.opts.go_args.cover {
+            // As `go test` runs it: counters into a directory of the run's
+            // own, and the profile into a file leakcheck merges.
+            let (dir, profile) = cover_files(self.work, index, attempt);
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("creating {}: {e}", dir.display()))?;
+            args.push(format!("-test.gocoverdir={}", dir.display()));
+            if self.opts.go_args.cover_profile.is_some() {
+                args.push(format!("-test.coverprofile={}", profile.display()));
+            }
+        }
         let hook = HelperListener::hook_env(
             HOOK_FD,
             self.env.has_traceback_labels(),
@@ -719,6 +794,128 @@ impl PackageContext<'_> {
         }
         Ok(end)
     }
+}
+
+/// With coverage on, `go test` reports packages without test files too
+/// (their statements count as not covered, from Go 1.22): there is nothing
+/// to check for leaks in them, so `go test -json` itself runs them, once
+/// for all, its profile one of the run's. Returns their events by package.
+fn no_test_files_with_cover(
+    opts: &RunOptions,
+    packages: &[GoPackage],
+    work: &Path,
+) -> Result<std::collections::HashMap<String, Vec<TestEvent>>, Error> {
+    let paths: Vec<&str> = packages
+        .iter()
+        .filter(|p| !p.has_tests() && p.error.is_none())
+        .map(|p| p.import_path.as_str())
+        .collect();
+    let mut by_package: std::collections::HashMap<String, Vec<TestEvent>> =
+        std::collections::HashMap::new();
+    if paths.is_empty() {
+        return Ok(by_package);
+    }
+    let mut args: Vec<std::ffi::OsString> = vec!["test".into(), "-json".into()];
+    args.extend(opts.go_args.build_flags.iter().map(Into::into));
+    if opts.go_args.cover_profile.is_some() {
+        std::fs::create_dir_all(work.join("cover"))
+            .map_err(|e| Error::io("creating a temporary directory", e))?;
+        // Named to come after every package's profile when merged.
+        let (_, profile) = cover_files(work, packages.len(), 0);
+        let mut flag = std::ffi::OsString::from("-coverprofile=");
+        flag.push(profile);
+        args.push(flag);
+    } else {
+        args.push("-cover".into());
+    }
+    args.extend(paths.iter().map(Into::into));
+    let line = command_line("go", &args);
+    let out = crate::gocmd::run_captured(duct::cmd("go", &args).dir(&opts.dir), &line)?;
+    for l in String::from_utf8_lossy(&out.stdout).lines() {
+        if let Ok(e) = serde_json::from_str::<TestEvent>(l) {
+            if let Some(p) = e.package.clone() {
+                by_package.entry(p).or_default().push(e);
+            }
+        }
+    }
+    Ok(by_package)
+}
+
+/// Where `go test` puts the files that test flags name: `-outputdir`, or
+/// the directory it runs in.
+fn output_dir(opts: &RunOptions) -> PathBuf {
+    let dir = opts
+        .go_args
+        .test_flags
+        .iter()
+        .rev()
+        .find_map(|f| f.strip_prefix("-test.outputdir="));
+    match dir {
+        Some(d) => opts.dir.join(d),
+        None => opts.dir.clone(),
+    }
+}
+
+/// The coverage mode of a run, as `go test` chooses it.
+fn cover_mode(args: &GoTestArgs) -> &str {
+    match &args.cover_mode {
+        Some(m) => m,
+        None if args.build_flags.iter().any(|f| f == "-race") => "atomic",
+        None => "set",
+    }
+}
+
+/// Every coverage profile the processes of a run wrote, in package order.
+fn cover_profiles(work: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(work.join("cover")) else {
+        return Vec::new();
+    };
+    let mut found: Vec<((usize, usize), PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let (i, a) = name
+                .strip_prefix("pkg")?
+                .strip_suffix(".out")?
+                .split_once('-')?;
+            Some(((i.parse().ok()?, a.parse().ok()?), e.path()))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Where one process of package `index` keeps its coverage counters, and
+/// its coverage profile.
+fn cover_files(work: &Path, index: usize, attempt: usize) -> (PathBuf, PathBuf) {
+    let base = work.join("cover").join(format!("pkg{index}-{attempt}"));
+    (base.with_extension("d"), base.with_extension("out"))
+}
+
+/// Writes the profile `-coverprofile` asks for, as `go test` does: one
+/// `mode:` line, then the blocks of every package's profile (`profiles`,
+/// in package order); with none, the mode line alone.
+fn merge_cover_profiles(path: &Path, mode: &str, profiles: &[PathBuf]) -> Result<(), Error> {
+    let mut merged = String::new();
+    for p in profiles {
+        let Ok(text) = std::fs::read_to_string(p) else {
+            continue;
+        };
+        let mut lines = text.lines();
+        let first = lines.next().unwrap_or("");
+        if merged.is_empty() {
+            merged.push_str(first);
+            merged.push('\n');
+        }
+        for l in lines {
+            merged.push_str(l);
+            merged.push('\n');
+        }
+    }
+    if merged.is_empty() {
+        merged = format!("mode: {mode}\n");
+    }
+    std::fs::write(path, merged).map_err(|e| Error::io(format!("writing {}", path.display()), e))
 }
 
 /// The file descriptor the test binary gets its end of the connection

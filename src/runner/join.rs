@@ -35,6 +35,8 @@ struct TestState {
     /// Goroutines exempted, by rule.
     ignored: Vec<crate::report::IgnoredCount>,
     has_final: bool,
+    /// A run of it was never judged (see [`EventJoiner::unjudged`]).
+    unjudged: bool,
 }
 
 /// Joins the converter's events with the comparator's verdicts, across
@@ -49,6 +51,11 @@ pub(super) struct EventJoiner<'a> {
     order: Vec<String>,
     package_final: Option<TestEvent>,
     any_leak: bool,
+    /// What the binary said of coverage (`coverage: 66.7% of
+    /// statements`), for the package's `ok` line, as `go test` shows it.
+    coverage: Option<String>,
+    /// The binary found no test to run.
+    no_tests_to_run: bool,
     pub(super) failed_to_run: Option<String>,
     /// Known leaks, and the module root their paths are relative to.
     pub(super) baseline: Option<(&'a crate::baseline::Baseline, &'a Path)>,
@@ -66,6 +73,8 @@ impl<'a> EventJoiner<'a> {
             order: Vec::new(),
             package_final: None,
             any_leak: false,
+            coverage: None,
+            no_tests_to_run: false,
             failed_to_run: None,
             baseline: None,
         }
@@ -267,6 +276,21 @@ impl<'a> EventJoiner<'a> {
                 self.package_final = Some(event);
                 return;
             }
+            (None, "output")
+                if self.coverage.is_none()
+                    && event
+                        .output
+                        .as_deref()
+                        .is_some_and(|o| o.starts_with("coverage: ")) =>
+            {
+                let text = event.output.as_deref().unwrap_or("");
+                self.coverage = Some(text["coverage: ".len()..].trim_end().to_string());
+            }
+            (None, "output")
+                if event.output.as_deref() == Some("testing: warning: no tests to run\n") =>
+            {
+                self.no_tests_to_run = true;
+            }
             (None, "output") if self.any_leak && event.output.as_deref() == Some("PASS\n") => {
                 event.output = Some("FAIL\n".into());
             }
@@ -382,6 +406,7 @@ impl<'a> EventJoiner<'a> {
                 .outcome
                 .map_or(TestOutcome::Fail, |o| o.max(TestOutcome::Fail)),
         );
+        state.unjudged = true;
         state.details.get_or_insert_with(|| details.to_string());
     }
 
@@ -428,6 +453,17 @@ impl<'a> EventJoiner<'a> {
         }
         let crashed = tests.iter().any(|t| t.outcome == TestOutcome::Crash);
         let failed_tests = tests.iter().any(|t| t.outcome.is_failure());
+        // What fails the package beyond the binary's exit status: leaks,
+        // hangs, runs leakcheck could not judge, protocol problems. (A
+        // test reported failed by a binary that exits 0, such as one that
+        // runs testing.RunTests itself, leaves the package passing, as
+        // `go test` does.)
+        let leakcheck_failed = !errors.is_empty()
+            || tests.iter().any(|t| {
+                matches!(t.outcome, TestOutcome::Leak | TestOutcome::Hang)
+                    || t.leaks.iter().any(|l| !l.known)
+            })
+            || self.tests.values().any(|s| s.unjudged);
         let mut error = self.failed_to_run.clone();
         let outcome = if crashed {
             PackageOutcome::Crash
@@ -445,7 +481,7 @@ impl<'a> EventJoiner<'a> {
                 });
             }
             PackageOutcome::Fail
-        } else if failed_tests {
+        } else if leakcheck_failed {
             PackageOutcome::Fail
         } else {
             PackageOutcome::Pass
@@ -459,15 +495,28 @@ impl<'a> EventJoiner<'a> {
                 .push(output_event(pkg, None, format!("leakcheck: {e}\n")));
         }
         let secs = elapsed.as_secs_f64();
-        let (word, action) = match outcome {
-            PackageOutcome::Pass => ("ok  ", "pass"),
-            _ => ("FAIL", "fail"),
+        let line = match outcome {
+            // As `go test` prints it: coverage and an empty run on `ok`
+            // lines only.
+            PackageOutcome::Pass => format!(
+                "ok  \t{pkg}\t{secs:.3}s{}{}\n",
+                self.coverage
+                    .as_ref()
+                    .map_or(String::new(), |c| format!("\tcoverage: {c}")),
+                if self.no_tests_to_run {
+                    " [no tests to run]"
+                } else {
+                    ""
+                }
+            ),
+            _ => format!("FAIL\t{pkg}\t{secs:.3}s\n"),
         };
-        self.events.push(output_event(
-            pkg,
-            None,
-            format!("{word}\t{pkg}\t{secs:.3}s\n"),
-        ));
+        let action = if outcome == PackageOutcome::Pass {
+            "pass"
+        } else {
+            "fail"
+        };
+        self.events.push(output_event(pkg, None, line));
         let mut last = self
             .package_final
             .take()
