@@ -66,15 +66,25 @@ pub struct GoEnv {
     pub gotooldir: String,
     /// The go.mod file of the main module.
     pub gomod: PathBuf,
+    /// The module cache (empty without `$HOME` and `GOPATH`).
+    pub gomodcache: String,
 }
 
 impl GoEnv {
     /// `go env` in `dir`.
     pub fn detect(dir: &Path) -> Result<GoEnv, Error> {
-        let args: Vec<OsString> = ["env", "-json", "GOVERSION", "GOROOT", "GOTOOLDIR", "GOMOD"]
-            .iter()
-            .map(OsString::from)
-            .collect();
+        let args: Vec<OsString> = [
+            "env",
+            "-json",
+            "GOVERSION",
+            "GOROOT",
+            "GOTOOLDIR",
+            "GOMOD",
+            "GOMODCACHE",
+        ]
+        .iter()
+        .map(OsString::from)
+        .collect();
         let line = command_line("go", &args);
         let out = run_captured(duct::cmd("go", &args).dir(dir), &line)?;
         if !out.status.success() {
@@ -107,6 +117,7 @@ impl GoEnv {
             goroot: get("GOROOT"),
             gotooldir: get("GOTOOLDIR"),
             gomod: PathBuf::from(gomod),
+            gomodcache: get("GOMODCACHE"),
         })
     }
 
@@ -205,15 +216,16 @@ impl GoList<'_> {
                 message: format!("unexpected output: {e}"),
             })?);
         }
-        // A pattern that names no existing directory is the user's
-        // mistake, as with `go test`: stop before building anything.
-        if let Some(p) = packages
+        // A package go cannot list (a directory that does not exist, a
+        // name that is no import path) fails alone, as under `go test`;
+        // a pattern that matches nothing stops it (Go 1.21 lists it so).
+        if let Some(e) = packages
             .iter()
-            .find(|p| p.error.is_some() && (p.dir.as_os_str().is_empty() || !p.dir.is_dir()))
+            .filter_map(|p| p.error.as_ref())
+            .find(|e| e.err.starts_with("pattern "))
         {
-            let err = p.error.as_ref().map_or("", |e| e.err.trim());
             return Err(Error::NoPackages(
-                err.lines().next().unwrap_or("").to_string(),
+                e.err.lines().next().unwrap_or("").to_string(),
             ));
         }
         if packages.is_empty() {

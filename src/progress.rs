@@ -155,6 +155,7 @@ mod tests {
             goroot: String::new(),
             gotooldir: String::new(),
             gomod: "/m/go.mod".into(),
+            gomodcache: String::new(),
         };
         t.observe(&RunEvent::Started {
             go: &go,

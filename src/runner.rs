@@ -41,17 +41,30 @@ use watchdog::Watchdog;
 /// Extra environment for `go test -c`: the goroutine leak profile is an
 /// experiment in Go 1.26 (always there from 1.27). Everything that builds
 /// test binaries uses this, so cached binaries are shared.
+///
+/// Without `$HOME` (and `GOPATH`), the module cache is unset, and the go
+/// command refuses any overlay ("Files beneath GOMODCACHE () must not be
+/// replaced"): it gets one that does not exist, and no module proxy, so
+/// that a module that needs the cache fails as under `go test`.
 pub fn build_env(env: &GoEnv) -> Vec<(String, String)> {
-    if env.release != (1, 26) {
-        return Vec::new();
+    let mut vars = Vec::new();
+    if env.gomodcache.is_empty() {
+        vars.push((
+            "GOMODCACHE".to_string(),
+            "/nonexistent/leakcheck: no module cache without $HOME or GOPATH".to_string(),
+        ));
+        vars.push(("GOPROXY".to_string(), "off".to_string()));
     }
-    let user = std::env::var("GOEXPERIMENT").unwrap_or_default();
-    let value = if user.trim().is_empty() {
-        "goroutineleakprofile".to_string()
-    } else {
-        format!("{user},goroutineleakprofile")
-    };
-    vec![("GOEXPERIMENT".to_string(), value)]
+    if env.release == (1, 26) {
+        let user = std::env::var("GOEXPERIMENT").unwrap_or_default();
+        let value = if user.trim().is_empty() {
+            "goroutineleakprofile".to_string()
+        } else {
+            format!("{user},goroutineleakprofile")
+        };
+        vars.push(("GOEXPERIMENT".to_string(), value));
+    }
+    vars
 }
 
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -453,7 +466,7 @@ impl PackageContext<'_> {
     ) -> (PackageReport, Vec<TestEvent>) {
         let path = &pkg.import_path;
         if let Some(err) = &pkg.error {
-            let text = format!("{}\n", err.err.trim_end());
+            let text = format!("# {path}\n{}\n", err.err.trim_end());
             let events = vec![
                 output_event(path, None, text.clone()),
                 output_event(path, None, format!("FAIL\t{path} [setup failed]\n")),

@@ -44,14 +44,26 @@ fn not_in_a_module() {
 
 #[test]
 fn patterns_that_match_nothing() {
-    for pattern in ["./nope/...", "./nope"] {
-        let out = leakcheck()
-            .current_dir(fixtures())
-            .arg(pattern)
-            .output()
-            .unwrap();
-        assert_one_line_error(&out, "no packages to test");
-    }
+    let out = leakcheck()
+        .current_dir(fixtures())
+        .arg("./nope/...")
+        .output()
+        .unwrap();
+    assert_one_line_error(&out, "no packages to test");
+    // A directory that does not exist is a package that fails alone, as
+    // under `go test`, while the others run.
+    let out = leakcheck()
+        .current_dir(fixtures())
+        .args(["./nope", "./clean"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(stdout.contains("FAIL\t./nope [setup failed]\n"), "{stdout}");
+    assert!(
+        stdout.contains("ok  \tleakcheck.test/fixtures/clean\t"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -1,0 +1,254 @@
+//! `go test` parity of flags, packages and verdicts: what `go test` does
+//! with a flag, an environment setting or an odd package, leakcheck does
+//! too (the fixtures in go-fixtures/parity check what a test can observe).
+
+mod common;
+
+use common::*;
+use leakcheck::report::{PackageOutcome, TestOutcome};
+
+const PASSING: &str = "package p\n\nimport \"testing\"\n\nfunc TestP(t *testing.T) {}\n";
+
+/// Runs `go test` with `args` in `dir`, with the Go under test.
+fn go_test(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("go")
+        .arg("test")
+        .args(args)
+        .current_dir(dir)
+        .env("PATH", go_path())
+        .env_remove("GOFLAGS")
+        .output()
+        .expect("go runs")
+}
+
+#[test]
+fn a_package_go_cannot_name_fails_alone_and_the_others_run() {
+    let dir = go_module(&[
+        ("ok/p_test.go", PASSING),
+        ("with space/p_test.go", PASSING),
+        ("ünï/p_test.go", PASSING),
+    ]);
+    let (out, report) = run_with_report(dir.path(), &["./..."]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    let outcome = |path: &str| {
+        report
+            .packages
+            .iter()
+            .find(|p| p.import_path == path)
+            .unwrap_or_else(|| panic!("{path}: {stdout}"))
+            .outcome
+    };
+    assert_eq!(outcome("example.com/m/ok"), PackageOutcome::Pass);
+    assert_eq!(
+        outcome("example.com/m/with space"),
+        PackageOutcome::BuildError
+    );
+    assert_eq!(outcome("example.com/m/ünï"), PackageOutcome::BuildError);
+    assert!(
+        stdout.contains("malformed import path \"example.com/m/with space\""),
+        "go's own message: {stdout}"
+    );
+}
+
+#[test]
+fn without_home_it_works_as_go_test_does() {
+    let dir = go_module(&[("p/p_test.go", PASSING)]);
+    let cache = tempfile::tempdir().unwrap();
+    let out = leakcheck()
+        .current_dir(dir.path())
+        .env_remove("HOME")
+        .env_remove("GOPATH")
+        .env_remove("GOMODCACHE")
+        .env_remove("XDG_CACHE_HOME")
+        .env("GOCACHE", cache.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("ok  \texample.com/m/p\t"), "{stdout}");
+}
+
+const COVERED: &str =
+    "package a\n\nfunc A(x int) int {\n\tif x > 0 {\n\t\treturn 1\n\t}\n\treturn 0\n}\n";
+
+#[test]
+fn coverage_is_shown_and_profiles_are_merged_as_go_test_merges_them() {
+    let dir = go_module(&[
+        ("a/a.go", COVERED),
+        (
+            "a/a_test.go",
+            "package a\n\nimport \"testing\"\n\nfunc TestA(t *testing.T) { A(1) }\n",
+        ),
+        (
+            "b/b.go",
+            &COVERED
+                .replace("package a", "package b")
+                .replace("A(", "B("),
+        ),
+        (
+            "b/b_test.go",
+            "package b\n\nimport \"testing\"\n\nfunc TestB(t *testing.T) { B(1); B(0) }\n",
+        ),
+        ("c/c.go", "package c\n\nfunc C() int { return 1 }\n"),
+    ]);
+    let out = leakcheck()
+        .current_dir(dir.path())
+        .args(["--", "-coverprofile=lc.out", "./..."])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let want = go_test(dir.path(), &["-count=1", "-coverprofile=go.out", "./..."]);
+    assert!(want.status.success());
+    let go_stdout = String::from_utf8_lossy(&want.stdout);
+    // The same package lines but for their times.
+    let lines = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| {
+                ["ok  \t", "FAIL\t", "?   \t", "\t"]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            })
+            .map(|l| {
+                l.split('\t')
+                    .filter(|f| !f.ends_with('s') || f.contains(' '))
+                    .collect::<Vec<_>>()
+                    .join("\t")
+            })
+            .collect()
+    };
+    let mut got = lines(&stdout);
+    let mut wanted = lines(&go_stdout);
+    got.sort();
+    wanted.sort();
+    assert_eq!(got, wanted, "leakcheck:\n{stdout}\ngo test:\n{go_stdout}");
+    assert!(
+        got.iter()
+            .any(|l| l.contains("coverage: 66.7% of statements")),
+        "{got:?}"
+    );
+    // The same blocks, whatever the order packages finished in.
+    let profile = |name: &str| {
+        let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        assert_eq!(lines[0], "mode: set", "{text}");
+        lines.sort();
+        lines
+    };
+    assert_eq!(profile("lc.out"), profile("go.out"));
+}
+
+#[test]
+fn goflags_count_runs_every_test_that_many_times() {
+    let dir = go_module(&[("p/p_test.go", PASSING)]);
+    let (out, report) = run_command_with_report(
+        leakcheck()
+            .current_dir(dir.path())
+            .env("GOFLAGS", "-count=3"),
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(report.packages[0].tests[0].runs, 3);
+}
+
+#[test]
+fn fuzzing_is_refused_before_anything_is_built() {
+    let dir = go_module(&[("p/p_test.go", PASSING)]);
+    let out = leakcheck()
+        .current_dir(dir.path())
+        .args(["--", "-fuzz=FuzzX", "./p"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("leakcheck: -fuzz is not supported"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_package_passes_when_its_binary_exits_zero() {
+    // testify's suite tests run testing.RunTests with a test that fails on
+    // purpose: its `--- FAIL` line is the binary's output, and the
+    // package passes, as under `go test`.
+    let dir = go_module(&[(
+        "p/p_test.go",
+        "package p\n\nimport (\n\t\"regexp\"\n\t\"testing\"\n)\n\nfunc TestInnerRunTests(t *testing.T) {\n\tmatch := func(pat, s string) (bool, error) { return regexp.MatchString(pat, s) }\n\tif testing.RunTests(match, []testing.InternalTest{{Name: \"TestInner\", F: func(t *testing.T) { t.Fatal(\"on purpose\") }}}) {\n\t\tt.Fatal(\"want the inner test to fail\")\n\t}\n}\n",
+    )]);
+    assert!(go_test(dir.path(), &["-count=1", "./..."]).status.success());
+    let (out, report) = run_with_report(dir.path(), &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(report.packages[0].outcome, PackageOutcome::Pass, "{stdout}");
+    assert!(stdout.contains("ok  \texample.com/m/p\t"), "{stdout}");
+}
+
+#[test]
+fn vet_fails_a_package_as_go_test_does() {
+    let dir = go_module(&[
+        (
+            "v/v_test.go",
+            "package v\n\nimport (\n\t\"fmt\"\n\t\"testing\"\n)\n\nfunc TestV(t *testing.T) { fmt.Printf(\"%d\\n\", \"x\") }\n",
+        ),
+        ("ok/p_test.go", PASSING),
+    ]);
+    let go = go_test(dir.path(), &["-count=1", "./..."]);
+    assert!(!go.status.success());
+    let (out, report) = run_with_report(dir.path(), &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v = report
+        .packages
+        .iter()
+        .find(|p| p.import_path == "example.com/m/v")
+        .unwrap();
+    assert_eq!(v.outcome, PackageOutcome::BuildError, "{stdout}");
+    assert!(
+        stdout.contains("fmt.Printf format %d has arg \"x\" of wrong type string"),
+        "{stdout}"
+    );
+    assert!(v.tests.is_empty(), "no test ran: {stdout}");
+    // -vet=off, as under go test, runs it.
+    let (_, report) = run_with_report(dir.path(), &["--", "-vet=off", "./v"]);
+    assert_eq!(report.packages[0].outcome, PackageOutcome::Pass);
+}
+
+#[test]
+fn examples_and_fuzz_seeds_are_checked_for_leaks() {
+    let src = "package p\n\nimport (\n\t\"fmt\"\n\t\"testing\"\n)\n\nfunc block() { select {} }\n\nfunc Example_leak() {\n\tgo block() // example leak\n\tfmt.Println(\"hi\")\n\t// Output: hi\n}\n\nfunc Example_clean() {\n\tdone := make(chan bool)\n\tgo func() { close(done) }()\n\t<-done\n\tfmt.Println(\"ok\")\n\t// Output: ok\n}\n\nfunc FuzzSeeds(f *testing.F) {\n\tf.Add(1)\n\tf.Add(2)\n\tf.Fuzz(func(t *testing.T, n int) {\n\t\tif n == 2 {\n\t\t\tgo block() // seed leak\n\t\t}\n\t})\n}\n";
+    let line = |marker: &str| 1 + src.lines().position(|l| l.ends_with(marker)).unwrap() as u32;
+    let dir = go_module(&[("p/p_test.go", src)]);
+    assert!(go_test(dir.path(), &["-count=1", "./..."]).status.success());
+    let (out, report) = run_with_report(dir.path(), &["--grace", "200ms"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let test = |name: &str| {
+        report.packages[0]
+            .tests
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("{name}: {stdout}"))
+    };
+    assert_eq!(test("Example_clean").outcome, TestOutcome::Pass, "{stdout}");
+    let leak = test("Example_leak");
+    assert_eq!(leak.outcome, TestOutcome::Leak, "{stdout}");
+    assert_eq!(
+        leak.leaks[0].created_by.as_ref().unwrap().line,
+        line("// example leak")
+    );
+    let fuzz = test("FuzzSeeds");
+    assert_eq!(fuzz.outcome, TestOutcome::Leak, "{stdout}");
+    assert_eq!(fuzz.leaks.len(), 1, "{stdout}");
+    assert_eq!(
+        fuzz.leaks[0].created_by.as_ref().unwrap().line,
+        line("// seed leak")
+    );
+    assert_eq!(fuzz.leaks[0].subtest, "FuzzSeeds/seed#1", "{stdout}");
+}
