@@ -6,11 +6,12 @@ package testing
 
 import (
 	"bytes"
-	"os"
+	"io"
 	"runtime"
 	leakcheckmetrics "runtime/metrics"
 	"runtime/pprof"
 	"syscall"
+	_ "unsafe" // for go:linkname
 )
 
 var (
@@ -139,15 +140,13 @@ func leakcheckInBase(gid string) bool {
 	return bytes.HasPrefix(base, header) || bytes.Contains(base, append([]byte("\n"), header...))
 }
 
-// leakcheckDump sends a message with a full dump, which becomes the base,
-// or with the goroutine leak profile (debug=2: a full dump in which the
-// goroutines the GC proves unreachable are marked "leaked").
+// leakcheckDump sends a message with a full dump, which becomes the base.
+// With profile, the goroutine leak profile is taken first (when the
+// runtime has it): its GC marks the goroutines it proves unreachable, and
+// the dump shows them "(leaked)".
 func leakcheckDump(header string, profile bool) {
 	if p := pprof.Lookup("goroutineleak"); profile && p != nil {
-		var buf bytes.Buffer
-		leakcheckWithLabels(func() { p.WriteTo(&buf, 2) })
-		leakcheckSend(header, buf.Bytes())
-		return
+		p.WriteTo(io.Discard, 1)
 	}
 	created, counted := leakcheckCreated()
 	// Counted before and after the dump: the fewer is never more than it
@@ -179,8 +178,10 @@ func leakcheckDump(header string, profile bool) {
 }
 
 // leakcheckWithLabels runs dump with pprof labels in goroutine headers
-// (GODEBUG=tracebacklabels=1), when the runtime can show them: set for
-// the moment of the dump only, so that the tests see their own GODEBUG.
+// (GODEBUG=tracebacklabels=1), when the runtime can show them: the
+// runtime is told so for the moment of the dump only (which stops the
+// world), and the process's environment never changes, so that the tests
+// read their own GODEBUG.
 func leakcheckWithLabels(dump func()) {
 	if !leakcheckLabels {
 		dump()
@@ -191,14 +192,23 @@ func leakcheckWithLabels(dump func()) {
 	if old != "" {
 		with = old + "," + with
 	}
-	os.Setenv("GODEBUG", with)
+	leakcheckRuntimeSetenv("GODEBUG", with)
 	dump()
 	if had {
-		os.Setenv("GODEBUG", old)
+		leakcheckRuntimeSetenv("GODEBUG", old)
 	} else {
-		os.Unsetenv("GODEBUG")
+		leakcheckRuntimeUnsetenv("GODEBUG")
 	}
 }
+
+// The runtime's side of os.Setenv and os.Unsetenv (it re-reads GODEBUG),
+// without the process's environment.
+//
+//go:linkname leakcheckRuntimeSetenv syscall.runtimeSetenv
+func leakcheckRuntimeSetenv(key, value string)
+
+//go:linkname leakcheckRuntimeUnsetenv syscall.runtimeUnsetenv
+func leakcheckRuntimeUnsetenv(key string)
 
 // leakcheckGoid is the calling goroutine's ID.
 func leakcheckGoid() string {

@@ -272,12 +272,13 @@ impl<'a> EventJoiner<'a> {
                 }
                 state.leaks = group_leaks_merge(std::mem::take(&mut state.leaks), leaks);
             }
-            (None, "pass" | "fail" | "skip") => {
+            (None, "pass" | "fail" | "skip") if event.test.is_none() => {
                 self.package_final = Some(event);
                 return;
             }
             (None, "output")
-                if self.coverage.is_none()
+                if event.test.is_none()
+                    && self.coverage.is_none()
                     && event
                         .output
                         .as_deref()
@@ -287,11 +288,16 @@ impl<'a> EventJoiner<'a> {
                 self.coverage = Some(text["coverage: ".len()..].trim_end().to_string());
             }
             (None, "output")
-                if event.output.as_deref() == Some("testing: warning: no tests to run\n") =>
+                if event.test.is_none()
+                    && event.output.as_deref() == Some("testing: warning: no tests to run\n") =>
             {
                 self.no_tests_to_run = true;
             }
-            (None, "output") if self.any_leak && event.output.as_deref() == Some("PASS\n") => {
+            (None, "output")
+                if event.test.is_none()
+                    && self.any_leak
+                    && event.output.as_deref() == Some("PASS\n") =>
+            {
                 event.output = Some("FAIL\n".into());
             }
             _ => {}
