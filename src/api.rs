@@ -201,6 +201,7 @@ impl Settings {
         let args = self.go_test_args(patterns, &[])?;
         let env = GoEnv::detect(&self.dir)?;
         let packages = GoList {
+            env: &env,
             dir: &self.dir,
             build_flags: &args.build_flags,
             patterns: &args.packages,

@@ -592,6 +592,7 @@ mod tests {
     fn setup(root: &Path) -> Setup {
         let env = GoEnv::detect(root).unwrap();
         let pkg = GoList {
+            env: &env,
             dir: root,
             build_flags: &[],
             patterns: &["./p".to_string()],

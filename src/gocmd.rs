@@ -68,6 +68,10 @@ pub struct GoEnv {
     pub gomod: PathBuf,
     /// The module cache (empty without `$HOME` and `GOPATH`).
     pub gomodcache: String,
+    /// Environment for every `go` command leakcheck runs after this one
+    /// (see [`GoEnv::detect`]); empty but for a toolchain that the go
+    /// command downloaded into the module cache.
+    pub vars: Vec<(String, String)>,
 }
 
 impl GoEnv {
@@ -111,14 +115,70 @@ impl GoEnv {
                 dir: dir.to_path_buf(),
             });
         }
-        Ok(GoEnv {
+        let mut env = GoEnv {
             version,
             release,
             goroot: get("GOROOT"),
             gotooldir: get("GOTOOLDIR"),
             gomod: PathBuf::from(gomod),
             gomodcache: get("GOMODCACHE"),
-        })
+            vars: Vec::new(),
+        };
+        env.outside_module_cache()?;
+        Ok(env)
+    }
+
+    /// A toolchain the go command downloaded for the module (its go.mod
+    /// asks for a newer Go, `GOTOOLCHAIN`) lives in the module cache,
+    /// where the go command refuses to overlay any file: leakcheck then
+    /// runs it through a symbolic link outside the cache
+    /// (`leakcheck/goroot/VERSION` in the user's cache directory), as
+    /// `GOROOT`, with `GOTOOLCHAIN=local` and its `bin` first on `PATH`.
+    /// The same toolchain builds, under another path.
+    fn outside_module_cache(&mut self) -> Result<(), Error> {
+        if self.gomodcache.is_empty()
+            || !Path::new(&self.goroot).starts_with(Path::new(&self.gomodcache))
+        {
+            return Ok(());
+        }
+        let dir = crate::cache::user_dir().join("goroot");
+        let link = dir.join(&self.version);
+        let points_here = std::fs::read_link(&link).is_ok_and(|t| t == Path::new(&self.goroot));
+        if !points_here {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+            // Made aside and renamed over, so concurrent runs agree.
+            let tmp = dir.join(format!(".{}.{}", self.version, std::process::id()));
+            let _ = std::fs::remove_file(&tmp);
+            std::os::unix::fs::symlink(&self.goroot, &tmp)
+                .and_then(|()| std::fs::rename(&tmp, &link))
+                .map_err(|e| {
+                    Error::io(format!("linking {} to {}", link.display(), self.goroot), e)
+                })?;
+        }
+        let root = link.to_string_lossy().into_owned();
+        let mut path = std::ffi::OsString::from(link.join("bin"));
+        if let Some(p) = std::env::var_os("PATH").filter(|p| !p.is_empty()) {
+            path.push(":");
+            path.push(p);
+        }
+        self.vars = vec![
+            ("GOROOT".to_string(), root.clone()),
+            ("GOTOOLCHAIN".to_string(), "local".to_string()),
+            ("PATH".to_string(), path.to_string_lossy().into_owned()),
+        ];
+        self.gotooldir = self.gotooldir.replacen(&self.goroot, &root, 1);
+        self.goroot = root;
+        Ok(())
+    }
+
+    /// `go ARGS` with [`GoEnv::vars`].
+    pub fn command(&self, args: &[OsString]) -> duct::Expression {
+        let mut e = duct::cmd("go", args);
+        for (k, v) in &self.vars {
+            e = e.env(k, v);
+        }
+        e
     }
 
     /// Whether `runtime.Stack` can print pprof labels
@@ -172,6 +232,7 @@ impl GoPackage {
 
 /// `go list -e -json=... [build flags] PATTERNS`.
 pub struct GoList<'a> {
+    pub env: &'a GoEnv,
     pub dir: &'a Path,
     pub build_flags: &'a [String],
     pub patterns: &'a [String],
@@ -195,7 +256,7 @@ impl GoList<'_> {
     }
 
     pub fn expression(&self) -> duct::Expression {
-        duct::cmd("go", self.args()).dir(self.dir)
+        self.env.command(&self.args()).dir(self.dir)
     }
 
     /// The packages matched, in `go list` order.
@@ -389,6 +450,7 @@ pub fn test_build_flags(release: (u32, u32), build_flags: &[String]) -> Vec<Stri
 /// `go vet CHECKS [build flags] PACKAGES...` without leakcheck's overlay:
 /// what `go test` would vet, for releases that cannot vet in the build.
 pub struct GoVet<'a> {
+    pub env: &'a GoEnv,
     pub dir: &'a Path,
     pub build_flags: &'a [String],
     pub checks: &'a [String],
@@ -416,7 +478,7 @@ impl GoVet<'_> {
             return Ok(BTreeMap::new());
         }
         let line = command_line("go", &self.args());
-        let out = run_captured(duct::cmd("go", self.args()).dir(self.dir), &line)?;
+        let out = run_captured(self.env.command(&self.args()).dir(self.dir), &line)?;
         if out.status.success() {
             return Ok(BTreeMap::new());
         }

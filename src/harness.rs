@@ -462,7 +462,10 @@ mod tests {
             .unwrap();
         let stdout = String::from_utf8_lossy(&run.stdout);
         assert!(run.status.success(), "{version}: {stdout}");
-        assert!(stdout.contains("--- PASS: TestM/sub"), "{version}: {stdout}");
+        assert!(
+            stdout.contains("--- PASS: TestM/sub"),
+            "{version}: {stdout}"
+        );
         if crate::gocmd::vets_in_build(crate::gocmd::parse_go_release(version).unwrap()) {
             go_cmd(&["vet", &overlay_flag, "testing"]);
         }

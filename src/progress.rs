@@ -156,6 +156,7 @@ mod tests {
             gotooldir: String::new(),
             gomod: "/m/go.mod".into(),
             gomodcache: String::new(),
+            vars: Vec::new(),
         };
         t.observe(&RunEvent::Started {
             go: &go,

@@ -47,7 +47,7 @@ use watchdog::Watchdog;
 /// replaced"): it gets one that does not exist, and no module proxy, so
 /// that a module that needs the cache fails as under `go test`.
 pub fn build_env(env: &GoEnv) -> Vec<(String, String)> {
-    let mut vars = Vec::new();
+    let mut vars = env.vars.clone();
     if env.gomodcache.is_empty() {
         vars.push((
             "GOMODCACHE".to_string(),
@@ -179,6 +179,7 @@ pub fn run(
         opts.go_args.packages.clone()
     };
     let packages = GoList {
+        env: &env,
         dir: &opts.dir,
         build_flags: &opts.go_args.build_flags,
         patterns: &patterns,
@@ -270,6 +271,7 @@ pub fn run(
     let vet_failed = match crate::gocmd::vet_checks(&opts.go_args.build_flags) {
         Some(checks) if !crate::gocmd::vets_in_build(env.release) && !interrupted() => {
             crate::gocmd::GoVet {
+                env: &env,
                 dir: &opts.dir,
                 build_flags: &opts.go_args.build_flags,
                 checks: &checks,
@@ -284,7 +286,7 @@ pub fn run(
         _ => BTreeMap::new(),
     };
     let no_test_files = if opts.go_args.cover && !interrupted() {
-        no_test_files_with_cover(opts, &packages, work.path())?
+        no_test_files_with_cover(&env, opts, &packages, work.path())?
     } else {
         std::collections::HashMap::new()
     };
@@ -814,6 +816,7 @@ impl PackageContext<'_> {
 /// to check for leaks in them, so `go test -json` itself runs them, once
 /// for all, its profile one of the run's. Returns their events by package.
 fn no_test_files_with_cover(
+    env: &GoEnv,
     opts: &RunOptions,
     packages: &[GoPackage],
     work: &Path,
@@ -843,7 +846,7 @@ fn no_test_files_with_cover(
     }
     args.extend(paths.iter().map(Into::into));
     let line = command_line("go", &args);
-    let out = crate::gocmd::run_captured(duct::cmd("go", &args).dir(&opts.dir), &line)?;
+    let out = crate::gocmd::run_captured(env.command(&args).dir(&opts.dir), &line)?;
     for l in String::from_utf8_lossy(&out.stdout).lines() {
         if let Ok(e) = serde_json::from_str::<TestEvent>(l) {
             if let Some(p) = e.package.clone() {

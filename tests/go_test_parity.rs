@@ -252,3 +252,32 @@ fn examples_and_fuzz_seeds_are_checked_for_leaks() {
     );
     assert_eq!(fuzz.leaks[0].subtest, "FuzzSeeds/seed#1", "{stdout}");
 }
+
+#[test]
+fn a_toolchain_the_go_command_downloads_builds_with_the_hook() {
+    // go.mod asks for a newer Go than the one installed: the go command
+    // runs a toolchain from the module cache, where it refuses overlays.
+    let dir = go_module(&[(
+        "p/p_test.go",
+        "package p\n\nimport (\n\t\"runtime\"\n\t\"testing\"\n)\n\nfunc TestVersion(t *testing.T) { t.Log(runtime.Version()) }\n\nfunc TestLeak(t *testing.T) { go func() { select {} }() }\n",
+    )]);
+    write(dir.path(), "go.mod", "module example.com/m\n\ngo 1.27.0\n");
+    let (out, report) = run_command_with_report(
+        leakcheck()
+            .current_dir(dir.path())
+            .env("GOTOOLCHAIN", "go1.27.3"),
+        &["--grace", "100ms"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(report.go_version, "go1.27.3");
+    let tests = &report.packages[0].tests;
+    let outcome = |name: &str| tests.iter().find(|t| t.name == name).unwrap().outcome;
+    assert_eq!(outcome("TestVersion"), TestOutcome::Pass, "{stdout}");
+    assert_eq!(outcome("TestLeak"), TestOutcome::Leak, "{stdout}");
+}
