@@ -136,6 +136,21 @@ fn check_report_against_markers(report: &Report) {
     }
 }
 
+/// Where a Go release's testing.tRunner lacks the anchor, tests are
+/// wrapped (`LEAKCHECK_HOOK=wrap` forces it): every marked leak is still
+/// found, and nothing else.
+#[test]
+fn wrapped_tests_report_exactly_the_marked_leaks_too() {
+    let (out, report) = run_command_with_report(
+        leakcheck()
+            .current_dir(fixtures())
+            .env(leakcheck::harness::HOOK_MODE_ENV, "wrap"),
+        &["--", "-parallel=4", "./..."],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    check_report_against_markers(&report);
+}
+
 #[test]
 fn fixtures_report_exactly_the_marked_leaks() {
     let before = tree_state(&fixtures());
@@ -164,13 +179,13 @@ fn fixtures_report_exactly_the_marked_leaks() {
     assert_eq!(outcome("notests"), PackageOutcome::Skip);
     assert_eq!(outcome("clean"), PackageOutcome::Pass);
     assert_eq!(outcome("handler"), PackageOutcome::Fail);
-    // Every package with tests ran them all (the fixtures have 54 tests).
+    // Every package with tests ran them all (the fixtures have 65 tests).
     let s = &report.summary;
     assert_eq!(
         s.tests,
         report.packages.iter().map(|p| p.tests.len()).sum::<usize>()
     );
-    assert!(s.tests >= 54, "{s:?}");
+    assert!(s.tests >= 65, "{s:?}");
     assert_eq!(s.failed + s.crashed + s.skipped, 0, "{s:?}");
 
     // Human output names each leaking test and its creation site,
