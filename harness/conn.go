@@ -4,45 +4,38 @@
 package testing
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
-// leakcheckMu guards the connection and all of the hook's state: a
-// message and its answer are one exchange, and messages reach leakcheck
-// in the order their snapshots were taken.
-var leakcheckMu sync.Mutex
+var (
+	// leakcheckMu guards the connection and all of the hook's state: a
+	// message and its answer are one exchange, and messages reach
+	// leakcheck in the order their snapshots were taken.
+	leakcheckMu sync.Mutex
+
+	// The connection (a blocking descriptor: no goroutine of the runtime's
+	// poller waits on it), and its answers.
+	leakcheckConn    *os.File
+	leakcheckAnswers *bufio.Reader
+)
 
 // leakcheckSend sends a message: a header line "KIND ARGS... LEN", then
 // LEN bytes of body (a goroutine dump), if any. Called with leakcheckMu
 // held.
 func leakcheckSend(header string, body []byte) {
-	err := leakcheckWrite([]byte(header + " " + strconv.Itoa(len(body)) + "\n"))
+	_, err := leakcheckConn.WriteString(header + " " + strconv.Itoa(len(body)) + "\n")
 	if err == nil {
-		err = leakcheckWrite(body)
+		_, err = leakcheckConn.Write(body)
 	}
 	if err != nil {
-		leakcheckFail(err)
+		leakcheckFail(fmt.Errorf("lost its connection to leakcheck: %v", err))
 	}
-}
-
-func leakcheckWrite(b []byte) error {
-	for len(b) > 0 {
-		n, err := syscall.Write(leakcheckFD, b)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		b = b[n:]
-	}
-	return nil
 }
 
 // leakcheckAwait answers leakcheck after a dump for run id (or "-": the
@@ -52,7 +45,11 @@ func leakcheckWrite(b []byte) error {
 // now on. Called with leakcheckMu held; other runs go on while it waits.
 func leakcheckAwait(id string) {
 	for {
-		kind, arg, _ := strings.Cut(leakcheckReadLine(), " ")
+		answer, err := leakcheckAnswers.ReadString('\n')
+		if err != nil {
+			leakcheckFail(fmt.Errorf("lost its connection to leakcheck: %v", err))
+		}
+		kind, arg, _ := strings.Cut(strings.TrimSuffix(answer, "\n"), " ")
 		switch kind {
 		case "again", "profile":
 			ms, _ := strconv.Atoi(arg)
@@ -66,30 +63,7 @@ func leakcheckAwait(id string) {
 			}
 			return
 		default:
-			leakcheckFail(fmt.Errorf("unexpected answer %q", kind+" "+arg))
-		}
-	}
-}
-
-// leakcheckReadLine reads one answer: a line, and nothing follows it
-// until the next message is sent.
-func leakcheckReadLine() string {
-	var line []byte
-	var buf [64]byte
-	for {
-		n, err := syscall.Read(leakcheckFD, buf[:])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil || n == 0 {
-			leakcheckFail(fmt.Errorf("connection closed (%v)", err))
-		}
-		line = append(line, buf[:n]...)
-		if i := strings.IndexByte(string(line), '\n'); i >= 0 {
-			if i != len(line)-1 {
-				leakcheckFail(fmt.Errorf("unexpected answer %q", line))
-			}
-			return string(line[:i])
+			leakcheckFail(fmt.Errorf("got an unexpected answer %q", answer))
 		}
 	}
 }
@@ -97,6 +71,6 @@ func leakcheckReadLine() string {
 // leakcheckFail: without its connection, leakcheck cannot judge the
 // tests; the process ends with the status leakcheck reads as that.
 func leakcheckFail(err error) {
-	fmt.Fprintf(os.Stderr, "leakcheck: the helper in this test binary: %v\n", err)
+	fmt.Fprintf(os.Stderr, "leakcheck: the hook in this test binary %v\n", err)
 	os.Exit(86)
 }

@@ -27,6 +27,7 @@
 package testing
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -37,10 +38,9 @@ import (
 	"time"
 )
 
-// leakcheck's settings, from LEAKCHECK_HELPER="fd=N labels=1 probe=MS defer=1".
+// leakcheck's settings, from LEAKCHECK_HELPER="fd=N labels=1 probe=MS defer=1"
+// (fd: the connection, see conn.go).
 var (
-	// leakcheckFD is the connection to leakcheck, -1 when it is not listening.
-	leakcheckFD = -1
 	// leakcheckLabels: runtime.Stack can show pprof labels (Go 1.26+).
 	leakcheckLabels bool
 	// leakcheckProbeAfter: a run going on this long gets probed (0: never).
@@ -60,14 +60,15 @@ func init() {
 	// The environment a test sees is the user's, and processes the tests
 	// start (the os.Args[0] helper-process pattern) are not checked.
 	os.Unsetenv("LEAKCHECK_HELPER")
+	fd := -1
 	for _, setting := range strings.Fields(settings) {
 		key, value, _ := strings.Cut(setting, "=")
 		n, err := strconv.Atoi(value)
 		switch {
 		case err != nil:
-			leakcheckFail(fmt.Errorf("bad setting %q", setting))
+			leakcheckFail(fmt.Errorf("has a bad setting %q", setting))
 		case key == "fd":
-			leakcheckFD = n
+			fd = n
 		case key == "labels":
 			leakcheckLabels = n == 1
 		case key == "probe":
@@ -76,10 +77,12 @@ func init() {
 			leakcheckDefer = n == 1
 		}
 	}
-	if leakcheckFD < 3 {
-		leakcheckFail(fmt.Errorf("bad setting %q", settings))
+	if fd < 3 {
+		leakcheckFail(fmt.Errorf("has bad settings %q", settings))
 	}
-	syscall.CloseOnExec(leakcheckFD)
+	syscall.CloseOnExec(fd)
+	leakcheckConn = os.NewFile(uintptr(fd), "leakcheck")
+	leakcheckAnswers = bufio.NewReader(leakcheckConn)
 }
 
 // leakcheckRunning is a test run that started and has not ended: a
@@ -107,7 +110,7 @@ var (
 // top-level test or fuzz target, or a subtest (a fuzz seed is one),
 // just before its function.
 func leakcheckRun(c *common) {
-	if leakcheckFD < 0 {
+	if leakcheckConn == nil {
 		return
 	}
 	switch {
@@ -217,7 +220,7 @@ func leakcheckEndRound() {
 
 // leakcheckExampleStart starts an example's run on the main goroutine.
 func leakcheckExampleStart(name string) {
-	if leakcheckFD >= 0 {
+	if leakcheckConn != nil {
 		leakcheckExample = leakcheckStart(name, false)
 	}
 }
@@ -248,7 +251,7 @@ func leakcheckLabel(id string) {
 // whose tRunner lacks the anchor (see leakcheck's src/harness.rs): the
 // wrapper's frame is then on the test's stack.
 func leakcheckWrap(f func(*T)) func(*T) {
-	if leakcheckFD < 0 {
+	if leakcheckConn == nil {
 		return f
 	}
 	return func(t *T) {

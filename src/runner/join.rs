@@ -479,7 +479,7 @@ impl<'a> EventJoiner<'a> {
             if !failed_tests {
                 error = Some(match exit_code {
                     Some(86) => {
-                        "the leakcheck helper could not start in this test binary (see its output)"
+                        "leakcheck's hook in this test binary could not reach leakcheck (see its output): the tests could not be judged"
                             .to_string()
                     }
                     Some(c) => format!("test binary exited with status {c}"),
