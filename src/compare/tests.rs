@@ -656,3 +656,61 @@ impl Comparator {
         self.start(run, seq, gid, dump);
     }
 }
+
+#[test]
+fn each_leak_names_the_innermost_subtest_that_started_it() {
+    let mut c = comparator(0);
+    let t0 = Instant::now();
+    c.start_from("TestA#1", 1, &test_g(10, "TestA#1"));
+    // Go 1.26+: the label names the subtest. Before: the subtest's
+    // goroutine (from its `sub` message) created it, or created its
+    // creator, which is still alive.
+    c.subtest("TestA#1/table/case_2", 12);
+    let end = dump(&[
+        test_g(10, "TestA#1"),
+        g(
+            20,
+            "chan send",
+            Some("TestA#1/inner"),
+            "labelled",
+            31,
+            Some(11),
+        ),
+        g(21, "chan send", None, "bysub", 41, Some(12)),
+        g(22, "select", None, "parent", 51, Some(12)),
+        g(23, "chan send", None, "child", 61, Some(22)),
+        g(24, "chan send", Some("TestA#1"), "own", 71, Some(10)),
+    ]);
+    let v = done(c.end("TestA#1", RunStatus::Pass, 2, &end, t0));
+    let subtest_of = |func: &str| {
+        v.leaks
+            .iter()
+            .find(|l| l.function == format!("example.com/p.{func}"))
+            .unwrap_or_else(|| panic!("{func}: {:?}", v.leaks))
+            .subtest
+            .clone()
+    };
+    assert_eq!(subtest_of("labelled"), "TestA/inner");
+    assert_eq!(subtest_of("bysub"), "TestA/table/case_2");
+    assert_eq!(subtest_of("parent"), "TestA/table/case_2");
+    assert_eq!(subtest_of("child"), "TestA/table/case_2");
+    assert_eq!(subtest_of("own"), "TestA");
+}
+
+#[test]
+fn the_hooks_own_goroutine_is_never_a_leak() {
+    let mut c = comparator(0);
+    let t0 = Instant::now();
+    c.start_from("TestA#1", 1, &test_g(10, "TestA#1"));
+    let probe = format!(
+        "goroutine 30 [sync.Mutex.Lock]:\nsync.(*Mutex).Lock(...)\n\t{GOROOT}/src/sync/mutex.go:46\ntesting.(*leakcheckProbe).send(0xc0)\n\t{GOROOT}/src/testing/zz_leakcheck_probe.go:34 +0x2c\ncreated by time.goFunc\n\t{GOROOT}/src/time/sleep.go:215 +0x2d\n"
+    );
+    let v = done(c.end(
+        "TestA#1",
+        RunStatus::Pass,
+        2,
+        &dump(&[test_g(10, "TestA#1"), probe]),
+        t0,
+    ));
+    assert!(v.leaks.is_empty(), "{:?}", v.leaks);
+}
