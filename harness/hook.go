@@ -185,8 +185,8 @@ func leakcheckEnd(r *leakcheckRunning, status string, finished, parallel bool) {
 }
 
 // leakcheckStartSubtest labels a subtest's goroutine with its run ID and
-// its name (TestX#3/a/b for TestX/a/b), and says which goroutine it runs
-// on: before Go 1.26 dumps show no labels, and the goroutines it starts
+// its name (TestX#3/a/b for TestX/a/b) where dumps show labels (Go
+// 1.26+), else says which goroutine it runs on: the goroutines it starts
 // name it as their creator.
 func leakcheckStartSubtest(c *common) {
 	top := c
@@ -200,8 +200,11 @@ func leakcheckStartSubtest(c *common) {
 		return
 	}
 	id += c.name[len(top.name):]
-	leakcheckLabel(id)
-	leakcheckSend("sub "+id+" "+leakcheckGoid(), nil)
+	if leakcheckLabels {
+		leakcheckLabel(id)
+	} else {
+		leakcheckSend("sub "+id+" "+leakcheckGoid(), nil)
+	}
 }
 
 // leakcheckEndRound: after a round's last test, the runs judged later

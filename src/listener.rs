@@ -13,7 +13,7 @@
 //! | `start RUN GID LEN` | dump | a run starts on goroutine GID | no |
 //! | `start= RUN GID 0` | | the same, and no goroutine but GID was created since the last dump: that dump plus GID is the snapshot | no |
 //! | `start~ RUN GID 0` | | the same in a crowded process: goroutines created since the last dump may be there too | no |
-//! | `sub ID GID 0` | | a subtest starts on goroutine GID; ID is its run's ID and the rest of its name (`TestX#3/a/b`) | no |
+//! | `sub ID GID 0` | | a subtest starts on goroutine GID; ID is its run's ID and the rest of its name (`TestX#3/a/b`); only where dumps show no labels (before Go 1.26), which name the subtest otherwise | no |
 //! | `end RUN STATUS LEN` | dump | the run's test function returned (after its cleanups and subtests); STATUS is `pass`, `fail` or `skip` | yes |
 //! | `end= RUN STATUS 0` | | the same, and no goroutine was created since its start: it is clean | no |
 //! | `end~ RUN STATUS COUNT 0` | | the same in a crowded process: judged with a later dump; COUNT `clean` says no more goroutines were alive than in the last dump, tests' own aside (see [`Comparator::end_deferred`]), else `-` | no |
