@@ -101,7 +101,7 @@ fn human_package(
 ) -> io::Result<()> {
     if verbose {
         for e in events {
-            if let (Some(text), "output") = (&e.output, e.action.as_str()) {
+            if let (Some(text), "output" | "build-output") = (&e.output, e.action.as_str()) {
                 out.write_all(text.as_bytes())?;
             }
         }

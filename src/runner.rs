@@ -444,6 +444,49 @@ fn package_report(
     }
 }
 
+/// The events of a package that did not build (`what`: "build failed",
+/// or "setup failed" when go could not list it), as `go test -json`
+/// gives them: from Go 1.24, the go command's output as `build-output`
+/// events of the build `id`, `build-fail`, and a package failure naming
+/// it (`FailedBuild`); before, that output as the package's.
+fn failed_build_events(
+    env: &GoEnv,
+    pkg: &str,
+    id: &str,
+    output: &str,
+    what: &str,
+) -> Vec<TestEvent> {
+    let mut events = Vec::new();
+    let mut fin = final_event(pkg, "fail", 0.0);
+    if env.release >= (1, 24) {
+        let build_event = |action: &str, output: Option<String>| {
+            let mut e = TestEvent {
+                action: action.into(),
+                output,
+                ..TestEvent::default()
+            };
+            e.other.insert("ImportPath".into(), id.into());
+            e
+        };
+        for line in output.split_inclusive('\n') {
+            events.push(build_event("build-output", Some(line.to_string())));
+        }
+        events.push(build_event("build-fail", None));
+        events.push(TestEvent {
+            time: Some(crate::testjson::now_rfc3339()),
+            action: "start".into(),
+            package: Some(pkg.into()),
+            ..TestEvent::default()
+        });
+        fin.other.insert("FailedBuild".into(), id.into());
+    } else {
+        events.push(output_event(pkg, None, output.to_string()));
+    }
+    events.push(output_event(pkg, None, format!("FAIL\t{pkg} [{what}]\n")));
+    events.push(fin);
+    events
+}
+
 pub(super) fn output_event(pkg: &str, test: Option<&str>, text: String) -> TestEvent {
     TestEvent::output(pkg, test, text)
 }
@@ -469,11 +512,7 @@ impl PackageContext<'_> {
         let path = &pkg.import_path;
         if let Some(err) = &pkg.error {
             let text = format!("# {path}\n{}\n", err.err.trim_end());
-            let events = vec![
-                output_event(path, None, text.clone()),
-                output_event(path, None, format!("FAIL\t{path} [setup failed]\n")),
-                final_event(path, "fail", 0.0),
-            ];
+            let events = failed_build_events(self.env, path, path, &text, "setup failed");
             return (
                 package_report(pkg, PackageOutcome::BuildError, Some(text)),
                 events,
@@ -522,11 +561,8 @@ impl PackageContext<'_> {
             Err(e) => (PathBuf::new(), Some(format!("{e}\n"))),
         };
         if let Some(output) = failure {
-            let events = vec![
-                output_event(path, None, output.clone()),
-                output_event(path, None, format!("FAIL\t{path} [build failed]\n")),
-                final_event(path, "fail", 0.0),
-            ];
+            let id = format!("{path} [{path}.test]");
+            let events = failed_build_events(self.env, path, &id, &output, "build failed");
             return (
                 package_report(pkg, PackageOutcome::BuildError, Some(output)),
                 events,

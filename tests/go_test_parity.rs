@@ -281,3 +281,43 @@ fn a_toolchain_the_go_command_downloads_builds_with_the_hook() {
     assert_eq!(outcome("TestVersion"), TestOutcome::Pass, "{stdout}");
     assert_eq!(outcome("TestLeak"), TestOutcome::Leak, "{stdout}");
 }
+
+#[test]
+fn a_package_that_does_not_build_gives_go_tests_json_events() {
+    let dir = go_module(&[(
+        "b/b_test.go",
+        "package b\n\nimport \"testing\"\n\nfunc TestB(t *testing.T) { undefined() }\n",
+    )]);
+    // Events without their times, as (action, package, import path,
+    // failed build, output).
+    let events = |stdout: &[u8]| -> Vec<String> {
+        String::from_utf8_lossy(stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|e| {
+                format!(
+                    "{} {} {} {} {:?}",
+                    e["Action"], e["Package"], e["ImportPath"], e["FailedBuild"], e["Output"]
+                )
+            })
+            .collect()
+    };
+    let want = go_test(dir.path(), &["-json", "-count=1", "./..."]);
+    let got = leakcheck()
+        .current_dir(dir.path())
+        .args(["--json", "./..."])
+        .output()
+        .unwrap();
+    assert_eq!(got.status.code(), Some(2));
+    if go_minor() >= 24 {
+        assert_eq!(events(&got.stdout), events(&want.stdout));
+    } else {
+        // Before Go 1.24 go test prints the compiler's output as text.
+        let got = String::from_utf8_lossy(&got.stdout);
+        assert!(got.contains("undefined: undefined"), "{got}");
+        assert!(
+            got.contains("FAIL\\texample.com/m/b [build failed]"),
+            "{got}"
+        );
+    }
+}
