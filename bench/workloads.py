@@ -1,12 +1,16 @@
 """Workload generators for bench/run (Python 3 standard library only).
 
 Each function writes one Go module under a directory and returns a short
-description. Nothing here runs Go except `go mod tidy` for the module that
-fetches goleak and leaktest from the module proxy.
+description. Nothing here runs Go except `go get` for the module that
+fetches goleak and leaktest from the module proxy and `go mod download`
+for the real module (real_module).
 """
 
+import json
 import os
+import shutil
 import subprocess
+import sys
 
 CLEAN_PACKAGES = 50
 CLEAN_TESTS = 40
@@ -15,6 +19,7 @@ CROWDED_GOROUTINES = 20000
 CROWDED_TESTS = 200
 LEAKY_TESTS = 20
 BIG_LEAK = 100000
+REAL_MODULE = "github.com/sourcegraph/conc@v0.3.0"
 
 
 def _write(path, text):
@@ -200,6 +205,36 @@ def leaky(root, tests=LEAKY_TESTS, proxy=True):
                 os.remove(os.path.join(d, f))
             os.rmdir(d)
     return f"{tests} tests each leaking one goroutine (chan receive, unreachable)", ok
+
+
+def real_module(root, module=REAL_MODULE):
+    """A real module from the Go module proxy (MOD@VERSION), copied into
+    root and made writable (its directory in the module cache is
+    read-only); `go mod download` in the copy puts its dependencies in the
+    module cache, so that timed runs download nothing. Returns a short
+    description, or None if the proxy could not serve it."""
+    parent = os.path.dirname(os.path.abspath(root))  # outside any module
+    os.makedirs(parent, exist_ok=True)
+    r = subprocess.run(["go", "mod", "download", "-json", module],
+                       cwd=parent, capture_output=True, text=True, timeout=300)
+    try:
+        info = json.loads(r.stdout)
+    except ValueError:
+        info = {}
+    if r.returncode != 0 or not info.get("Dir"):
+        print(f"go mod download {module} failed: {info.get('Error') or r.stderr.strip()}",
+              file=sys.stderr, flush=True)
+        return None
+    shutil.copytree(info["Dir"], root)
+    for d, dirs, files in os.walk(root):
+        for name in [d] + [os.path.join(d, f) for f in files]:
+            os.chmod(name, os.stat(name).st_mode | 0o200)
+    r = subprocess.run(["go", "mod", "download"], cwd=root, capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        print(f"go mod download in {module} failed: {r.stderr.strip()}",
+              file=sys.stderr, flush=True)
+        return None
+    return f"{module} (proxy), dependencies in the module cache"
 
 
 def big_leak(root, goroutines):
