@@ -90,7 +90,9 @@ func init() {
 type leakcheckRunning struct {
 	id      string // Name#N
 	created uint64 // goroutines created before its start snapshot, if counted
-	probe   *leakcheckProbe
+	// listed: the test's name while the testing package lists it as
+	// running (see probe.go), else "".
+	listed string
 	// test: a test or fuzz target, on a goroutine of its own (an example
 	// runs on the main goroutine).
 	test bool
@@ -142,7 +144,7 @@ func leakcheckStart(name string, test bool) *leakcheckRunning {
 	}
 	leakcheckLabel(r.id)
 	r.created = leakcheckSendStart(r.id, leakcheckGoid())
-	r.probe = leakcheckStartProbe()
+	leakcheckStartProbe(r, name)
 	return r
 }
 
@@ -172,7 +174,7 @@ func leakcheckEndTest(c *common, r *leakcheckRunning) {
 func leakcheckEnd(r *leakcheckRunning, status string, finished, parallel bool) {
 	leakcheckMu.Lock()
 	defer leakcheckMu.Unlock()
-	r.probe.stop()
+	leakcheckStopProbe(r)
 	if r.test {
 		defer func() { leakcheckTestsRunning-- }()
 	}

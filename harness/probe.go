@@ -6,51 +6,59 @@ package testing
 
 import "time"
 
-// leakcheckProbe is one run's probe timer. Its goroutine exists only
-// while it sends.
-type leakcheckProbe struct {
-	timer *time.Timer
-	wait  time.Duration
-	ended bool
-}
+var (
+	// The runs going on, and when each started. One timer serves them
+	// all: its goroutine exists only while it fires.
+	leakcheckProbed     = map[*leakcheckRunning]time.Time{}
+	leakcheckProbeTimer *time.Timer
+	leakcheckProbeWait  time.Duration
+)
 
-// leakcheckProbedAt is when the last probe was sent, by any run's timer.
-var leakcheckProbedAt time.Time
-
-// leakcheckStartProbe starts the calling run's probes: after
-// leakcheckProbeAfter, then at doubling intervals up to 10 s. Called
-// with leakcheckMu held.
-func leakcheckStartProbe() *leakcheckProbe {
+// leakcheckStartProbe counts run r of test name among those probed, and
+// arms the timer if it is not: it fires after leakcheckProbeAfter, then at
+// doubling intervals up to 10 s while runs go on. Called with leakcheckMu
+// held.
+func leakcheckStartProbe(r *leakcheckRunning, name string) {
 	if leakcheckProbeAfter <= 0 {
-		return nil
-	}
-	p := &leakcheckProbe{wait: leakcheckProbeAfter}
-	p.timer = time.AfterFunc(p.wait, p.send)
-	return p
-}
-
-func (p *leakcheckProbe) send() {
-	leakcheckMu.Lock()
-	defer leakcheckMu.Unlock()
-	if p.ended {
 		return
 	}
-	// One probe covers every run going on.
-	if time.Since(leakcheckProbedAt) >= p.wait/2 {
-		leakcheckDump("probe -", true)
-		leakcheckProbedAt = time.Now()
+	// The testing package lists a test in running while it runs, not
+	// paused (a parallel test waiting for its turn is not); it does not
+	// list examples and fuzz targets, which are probed all the same.
+	if _, listed := running.Load(name); listed {
+		r.listed = name
 	}
-	// (Not the builtin min: Go 1.21's testing package has a min of its own.)
-	if p.wait *= 2; p.wait > 10*time.Second {
-		p.wait = 10 * time.Second
+	leakcheckProbed[r] = time.Now()
+	if leakcheckProbeTimer == nil {
+		leakcheckProbeWait = leakcheckProbeAfter
+		leakcheckProbeTimer = time.AfterFunc(leakcheckProbeWait, leakcheckProbe)
 	}
-	p.timer.Reset(p.wait)
 }
 
-// stop ends the probes. Called with leakcheckMu held.
-func (p *leakcheckProbe) stop() {
-	if p != nil {
-		p.ended = true
-		p.timer.Stop()
+// leakcheckStopProbe: run r has ended. Called with leakcheckMu held.
+func leakcheckStopProbe(r *leakcheckRunning) {
+	delete(leakcheckProbed, r)
+}
+
+// leakcheckProbe sends the leak profile when a run has gone on, not
+// paused, for leakcheckProbeAfter; disarms when no run goes on.
+func leakcheckProbe() {
+	leakcheckMu.Lock()
+	defer leakcheckMu.Unlock()
+	if len(leakcheckProbed) == 0 {
+		leakcheckProbeTimer = nil
+		return
 	}
+	for r, started := range leakcheckProbed {
+		_, unpaused := running.Load(r.listed)
+		if (r.listed == "" || unpaused) && time.Since(started) >= leakcheckProbeAfter {
+			leakcheckDump("probe -", true)
+			break
+		}
+	}
+	// (Not the builtin min: Go 1.21's testing package has a min of its own.)
+	if leakcheckProbeWait *= 2; leakcheckProbeWait > 10*time.Second {
+		leakcheckProbeWait = 10 * time.Second
+	}
+	leakcheckProbeTimer.Reset(leakcheckProbeWait)
 }

@@ -717,6 +717,25 @@ impl Comparator {
         self.runs_in_start_order(|r| r.test == test && r.phase == Phase::Running)
     }
 
+    /// The tests whose run is running and whose own goroutine `dump` (the
+    /// goroutine leak profile) marks as proven leaked: deadlocks nothing
+    /// can undo. Only those goroutines are parsed.
+    pub fn proven_deadlocked(&self, dump: &str) -> Vec<String> {
+        let running: HashMap<u64, &str> = self
+            .runs
+            .values()
+            .filter(|r| r.phase == Phase::Running)
+            .map(|r| (r.gid, r.test.as_str()))
+            .collect();
+        let mut tests: Vec<String> = Goroutines::new(dump, |id| running.contains_key(&id))
+            .filter(|g| g.leaked)
+            .map(|g| running[&g.id].to_string())
+            .collect();
+        tests.sort();
+        tests.dedup();
+        tests
+    }
+
     /// The run a goroutine of `snapshot` belongs to, when it is known
     /// exactly (the run's own goroutine, its label, or creator links).
     pub fn run_of(&self, snapshot: &Snapshot<'_>, gid: u64) -> Option<String> {

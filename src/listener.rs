@@ -82,9 +82,11 @@ struct State {
     closed: bool,
     /// The hook was told to dump every run again.
     exact_told: bool,
-    /// The latest probe's leak profile, and how many have come.
-    probe: Option<Arc<String>>,
+    /// How many probes have come, and the latest that proved tests
+    /// deadlocked: those tests, and its leak profile (for their hang
+    /// reports). Other probes are not kept.
     probes: u64,
+    proven: Option<(u64, Vec<String>, Arc<String>)>,
 }
 
 struct Shared {
@@ -161,8 +163,8 @@ impl HelperListener {
                 errors: Vec::new(),
                 closed: false,
                 exact_told: false,
-                probe: None,
                 probes: 0,
+                proven: None,
             }),
             changed: Condvar::new(),
         });
@@ -220,42 +222,15 @@ impl HelperListener {
         Some(Comparator::test_of_run(&run).to_string())
     }
 
-    /// The latest probe, if one came after the `seen`-th: its number, and
-    /// the goroutine leak profile it sent.
-    pub fn probe_after(&self, seen: u64) -> Option<(u64, Arc<String>)> {
+    /// The latest probe that proved some of `tests` deadlocked, if it came
+    /// after the `seen`-th probe: its number, the first of `tests` it
+    /// proved (their own goroutine can never run again), and its leak
+    /// profile.
+    pub fn proven_after(&self, seen: u64, tests: &[String]) -> Option<(u64, String, Arc<String>)> {
         let state = self.shared.lock();
-        if state.probes <= seen {
-            return None;
-        }
-        state.probe.clone().map(|p| (state.probes, p))
-    }
-
-    /// The first of `tests` whose own goroutine `dump` marks as proven
-    /// leaked: a deadlock nothing can undo.
-    pub fn proven_deadlocked(&self, tests: &[String], dump: &str) -> Option<String> {
-        let state = self.shared.lock();
-        let gids: Vec<Vec<u64>> = tests
-            .iter()
-            .map(|t| {
-                let runs = state.comparator.running_runs_of(t);
-                runs.iter()
-                    .filter_map(|run| state.comparator.gid_of_run(run))
-                    .collect()
-            })
-            .collect();
-        drop(state);
-        // Only the tests' own goroutines are parsed, the first of each ID
-        // (as Snapshot::get finds them).
-        let mut leaked: HashMap<u64, bool> = HashMap::new();
-        let wanted = |id: u64| gids.iter().flatten().any(|g| *g == id);
-        for g in crate::stack::Goroutines::new(dump, wanted) {
-            leaked.entry(g.id).or_insert(g.leaked);
-        }
-        tests
-            .iter()
-            .zip(&gids)
-            .find(|(_, gids)| gids.iter().any(|g| leaked.get(g) == Some(&true)))
-            .map(|(t, _)| t.clone())
+        let (n, proven, dump) = state.proven.as_ref().filter(|(n, _, _)| *n > seen)?;
+        let test = tests.iter().find(|t| proven.contains(t))?;
+        Some((*n, test.clone(), dump.clone()))
     }
 
     /// The oldest verdict not yet taken for `test`, waiting for it: for a
@@ -394,6 +369,10 @@ fn parse_header(line: &str) -> Option<Message> {
     })
 }
 
+/// The most memory a message's header alone may have reserved for its
+/// body.
+const MAX_RESERVE: usize = 256 << 20;
+
 /// The longest header line accepted: a test name can be long, not this.
 const MAX_HEADER: u64 = 1 << 20;
 
@@ -417,8 +396,10 @@ fn serve(stream: UnixStream, shared: &Shared) -> Result<(), String> {
                 line.chars().take(200).collect::<String>()
             )
         })?;
-        // Read as it comes, never allocated up front from the header.
+        // Room for it at once, up to a bound (a bogus header is not
+        // trusted with memory): the rest, if any, is read as it comes.
         body.clear();
+        body.reserve(msg.len.min(MAX_RESERVE));
         let read = (&mut reader)
             .take(msg.len as u64)
             .read_to_end(&mut body)
@@ -436,11 +417,9 @@ fn serve(stream: UnixStream, shared: &Shared) -> Result<(), String> {
                 return Ok(());
             }
         }
-        if body.capacity() > 1 << 20 {
-            // A big dump: give the memory back rather than keep it for the
-            // connection's lifetime.
-            body = Vec::new();
-        }
+        // The buffer is kept for the next dump, of about the same size: a
+        // new one each time left the old one's pages to the process
+        // (about one more dump at its peak).
     }
 }
 
@@ -526,8 +505,11 @@ fn handle(msg: &Message, text: std::borrow::Cow<'_, str>, shared: &Shared) -> Op
             if !c.has_deferred() {
                 c.observe_dump(seq, &text);
             }
-            state.probe = Some(Arc::new(text.into_owned()));
             state.probes += 1;
+            let proven = state.comparator.proven_deadlocked(&text);
+            if !proven.is_empty() {
+                state.proven = Some((state.probes, proven, Arc::new(text.into_owned())));
+            }
             None
         }
     };

@@ -151,21 +151,19 @@ fn watch(
             .filter(|(_, since)| now.duration_since(*since) >= PROBE_AFTER)
             .cloned()
             .collect();
-        let probe = listener
+        let names: Vec<String> = long.iter().map(|(t, _)| t.clone()).collect();
+        let proven = listener
             .as_ref()
-            .filter(|_| !long.is_empty())
-            .and_then(|l| l.probe_after(probes_seen).map(|p| (l, p)));
-        if let Some((l, (n, dump))) = probe {
+            .filter(|_| !names.is_empty())
+            .and_then(|l| l.proven_after(probes_seen, &names));
+        if let Some((n, test, dump)) = proven {
             probes_seen = n;
-            let names: Vec<String> = long.iter().map(|(t, _)| t.clone()).collect();
-            if let Some(test) = l.proven_deadlocked(&names, &dump) {
-                if let Some((_, since)) = long.iter().find(|(t, _)| *t == test) {
-                    st.hung = Some((test, since.elapsed()));
-                    st.proven_dump = Some(dump.to_string());
-                    drop(st);
-                    signal(pid, libc::SIGKILL);
-                    return;
-                }
+            if let Some((_, since)) = long.iter().find(|(t, _)| *t == test) {
+                st.hung = Some((test, since.elapsed()));
+                st.proven_dump = Some(dump.to_string());
+                drop(st);
+                signal(pid, libc::SIGKILL);
+                return;
             }
         }
         st = cvar
