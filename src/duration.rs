@@ -39,6 +39,12 @@ pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
         total += n * unit;
         rest = &rest[unit_len..];
     }
+    // As Go's time.Duration: at most about 292 years (i64 nanoseconds).
+    if total > i64::MAX as f64 / 1e9 {
+        return Err(format!(
+            "invalid duration {s:?}: longer than Go's longest (2562047h)"
+        ));
+    }
     Duration::try_from_secs_f64(total).map_err(|_| err())
 }
 
@@ -84,7 +90,18 @@ mod tests {
             parse_go_duration("10us").unwrap(),
             Duration::from_micros(10)
         );
-        for bad in ["", "1", "s", "-1s", "1x", "1.2.3s", "ms"] {
+        assert!(parse_go_duration("2562047h").is_ok());
+        for bad in [
+            "",
+            "1",
+            "s",
+            "-1s",
+            "1x",
+            "1.2.3s",
+            "ms",
+            "3000000000000000h",
+            "2562048h",
+        ] {
             assert!(parse_go_duration(bad).is_err(), "{bad}");
         }
     }

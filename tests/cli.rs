@@ -202,7 +202,13 @@ fn help_and_version_document_exit_codes() {
 
 #[test]
 fn ctrl_c_writes_what_finished_and_exits_130() {
-    let (code, dir) = interrupted_run(&["--report", "report.json"]);
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        interrupted_run_writes_what_finished(sig);
+    }
+}
+
+fn interrupted_run_writes_what_finished(sig: libc::c_int) {
+    let (code, dir) = interrupted_run_by(&["--report", "report.json"], sig);
     assert_eq!(code, Some(130));
     let text = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
     let r: leakcheck::report::Report = serde_json::from_str(&text).unwrap();

@@ -219,6 +219,12 @@ pub fn write(dir: &Path, name: &str, text: &str) {
 /// and sends it Ctrl-C (SIGINT) once `a` is done. Returns the exit code,
 /// and the module's directory (the run's working directory).
 pub fn interrupted_run(args: &[&str]) -> (Option<i32>, tempfile::TempDir) {
+    interrupted_run_by(args, libc::SIGINT)
+}
+
+/// [`interrupted_run`] with signal `sig` (SIGTERM: what `timeout`, `docker
+/// stop` and CI cancellation send).
+pub fn interrupted_run_by(args: &[&str], sig: libc::c_int) -> (Option<i32>, tempfile::TempDir) {
     use std::io::{BufRead, BufReader};
     let dir = go_module(&[
         ("a/a_test.go", "package a\n\nimport \"testing\"\n\nfunc TestQuick(t *testing.T) {}\n"),
@@ -244,7 +250,7 @@ pub fn interrupted_run(args: &[&str]) -> (Option<i32>, tempfile::TempDir) {
     }
     std::thread::sleep(std::time::Duration::from_millis(500));
     // SAFETY: kill(2) on our own child, not reaped yet.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    unsafe { libc::kill(child.id() as libc::pid_t, sig) };
     let _rest: Vec<String> = lines.map_while(Result::ok).collect();
     (child.wait().unwrap().code(), dir)
 }
