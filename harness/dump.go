@@ -175,6 +175,11 @@ func leakcheckDump(header string, profile bool) {
 	}
 	clear(leakcheckBaseExtra)
 	leakcheckSend(header, leakcheckBuf[:n])
+	// The dump stopped the world: goroutines it caught running wait in
+	// the global run queue, one of them perhaps the last test's, about to
+	// exit. They go first, as they would have without the dump, so that a
+	// test counting goroutines at its start sees what go test shows it.
+	runtime.Gosched()
 }
 
 // leakcheckWithLabels runs dump with pprof labels in goroutine headers

@@ -97,3 +97,10 @@ func TestCountParallel(t *testing.T) {
 	startJoin(10)
 	settle(t, start)
 }
+
+// countInTurn joins two goroutines and wants the count it started with.
+func countInTurn(t *testing.T) {
+	start := runtime.NumGoroutine()
+	startJoin(2)
+	settle(t, start)
+}
