@@ -23,13 +23,18 @@ var (
 	// poller waits on it), and its answers.
 	leakcheckConn    *os.File
 	leakcheckAnswers *bufio.Reader
+
+	// leakcheckKey is the secret leakcheck gave this process: the first
+	// word of every message, so that one a test writes on the connection
+	// is told apart.
+	leakcheckKey string
 )
 
-// leakcheckSend sends a message: a header line "KIND ARGS... LEN", then
-// LEN bytes of body (a goroutine dump), if any. Called with leakcheckMu
-// held.
+// leakcheckSend sends a message: a header line "KEY KIND ARGS... LEN",
+// then LEN bytes of body (a goroutine dump), if any. Called with
+// leakcheckMu held.
 func leakcheckSend(header string, body []byte) {
-	_, err := leakcheckConn.WriteString(header + " " + strconv.Itoa(len(body)) + "\n")
+	_, err := leakcheckConn.WriteString(leakcheckKey + " " + header + " " + strconv.Itoa(len(body)) + "\n")
 	if err == nil {
 		_, err = leakcheckConn.Write(body)
 	}

@@ -83,6 +83,14 @@ func init() {
 	syscall.CloseOnExec(fd)
 	leakcheckConn = os.NewFile(uintptr(fd), "leakcheck")
 	leakcheckAnswers = bufio.NewReader(leakcheckConn)
+	// The key that starts every message (see conn.go): read before any
+	// test's code runs.
+	line, err := leakcheckAnswers.ReadString('\n')
+	key, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "key ")
+	if err != nil || !ok || key == "" {
+		leakcheckFail(fmt.Errorf("got no key from leakcheck (%q, %v)", line, err))
+	}
+	leakcheckKey = key
 }
 
 // leakcheckRunning is a test run that started and has not ended: a

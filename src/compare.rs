@@ -360,6 +360,19 @@ impl Comparator {
         self.observe_full(seq, dump, &ids);
     }
 
+    /// Whether run `run` is known and its test function still runs
+    /// (`Some(true)`), or it has ended (`Some(false)`).
+    pub fn run_is_running(&self, run: &str) -> Option<bool> {
+        self.runs.get(run).map(|r| r.phase == Phase::Running)
+    }
+
+    /// Whether run `run` has ended and is not judged yet.
+    pub fn run_is_checked(&self, run: &str) -> bool {
+        self.runs
+            .get(run)
+            .is_some_and(|r| r.phase == Phase::Checking)
+    }
+
     /// The goroutine ID of a run's own goroutine.
     pub fn gid_of_run(&self, run: &str) -> Option<u64> {
         self.runs.get(run).map(|r| r.gid)

@@ -2,8 +2,16 @@
 //! binary process, a Unix socket pair whose other end the process gets as
 //! a file descriptor (see [`HelperListener::new`]).
 //!
-//! Protocol. The hook (`harness/*.go`) sends messages, each a header line
-//! `KIND ARGS... LEN\n` and LEN bytes of body (a goroutine dump, or none).
+//! Protocol. leakcheck first writes `key KEY\n` on the connection, before
+//! the process starts: KEY is 32 random hex digits, new for each process.
+//! The hook reads it in its `init` and then sends messages, each a header
+//! line `KEY KIND ARGS... LEN\n` and LEN bytes of body (a goroutine dump,
+//! or none). A test can find the connection (it is fd 3 in its own
+//! process) and write to it, but it cannot read what leakcheck never
+//! sends back: a header without the key is tampering, and fails the
+//! package. So does a header that does not parse, a body over
+//! [`MAX_BODY`] bytes, or a message that contradicts the runs known (a
+//! run started twice, or ended before it started).
 //! Messages come in the order the hook took their snapshots, one exchange
 //! at a time; each is numbered here as it comes (its SEQ for the
 //! [`Comparator`]). RUN is a run's ID, `TestName#N`.
@@ -150,8 +158,12 @@ impl HelperListener {
     /// A connection for one process: the listener, and the other end, for
     /// the process to inherit (see [`HelperListener::hook_env`]).
     pub fn new(comparator: Comparator) -> Result<(HelperListener, UnixStream), Error> {
-        let (ours, theirs) =
+        let (mut ours, theirs) =
             UnixStream::pair().map_err(|e| Error::io("creating a socket pair", e))?;
+        let key = new_key()?;
+        // Waits in the socket's buffer for the hook's init.
+        ours.write_all(format!("key {key}\n").as_bytes())
+            .map_err(|e| Error::io("writing to a socket pair", e))?;
         let shutdown = ours
             .try_clone()
             .map_err(|e| Error::io("creating a socket pair", e))?;
@@ -171,7 +183,7 @@ impl HelperListener {
         let thread = {
             let shared = shared.clone();
             std::thread::spawn(move || {
-                if let Err(e) = serve(ours, &shared) {
+                if let Err(e) = serve(ours, &key, &shared) {
                     shared.lock().errors.push(e);
                 }
                 shared.lock().closed = true;
@@ -298,6 +310,18 @@ impl HelperListener {
     }
 }
 
+/// A new connection's key: 128 random bits, in hex.
+fn new_key() -> Result<String, Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        Error::io(
+            "getting random bytes for the hook's key",
+            std::io::Error::other(e.to_string()),
+        )
+    })?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// What a listener leaves when its binary has exited.
 pub struct Finished {
     /// Runs that started and were never judged, in start order.
@@ -373,29 +397,65 @@ fn parse_header(line: &str) -> Option<Message> {
 /// body.
 const MAX_RESERVE: usize = 256 << 20;
 
+/// The largest body accepted: a goroutine dump of 4 million goroutines or
+/// so. A header that announces more fails the package.
+pub const MAX_BODY: usize = 2 << 30;
+
 /// The longest header line accepted: a test name can be long, not this.
 const MAX_HEADER: u64 = 1 << 20;
 
 /// Serves the connection until its end; an error is a protocol problem.
-fn serve(stream: UnixStream, shared: &Shared) -> Result<(), String> {
+fn serve(stream: UnixStream, key: &str, shared: &Shared) -> Result<(), String> {
     let mut writer = stream
         .try_clone()
         .map_err(|e| format!("the connection to the hook: {e}"))?;
-    let mut reader = BufReader::new(stream);
+    let result = serve_messages(BufReader::new(stream), &mut writer, key, shared);
+    // After a protocol problem the hook finds its connection gone, and
+    // its process ends (exit status 86) instead of waiting for answers.
+    let _ = writer.shutdown(std::net::Shutdown::Both);
+    result
+}
+
+fn serve_messages(
+    mut reader: BufReader<UnixStream>,
+    writer: &mut UnixStream,
+    key: &str,
+    shared: &Shared,
+) -> Result<(), String> {
     let mut line = String::new();
     let mut body = Vec::new();
     loop {
         line.clear();
         match (&mut reader).take(MAX_HEADER).read_line(&mut line) {
             Ok(0) | Err(_) => return Ok(()),
-            Ok(_) => log_message(&line),
+            Ok(_) => {}
         }
-        let msg = parse_header(&line).ok_or_else(|| {
-            format!(
-                "unexpected message from the hook: {:?}",
-                line.chars().take(200).collect::<String>()
-            )
-        })?;
+        let shown = || format!("{:?}", line.chars().take(200).collect::<String>());
+        let Some(header) = line
+            .strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix(' '))
+        else {
+            return Err(format!(
+                "tampering: a message on the hook's connection that the hook did not send: {}",
+                shown()
+            ));
+        };
+        log_message(header);
+        let msg = parse_header(header)
+            .ok_or_else(|| format!("unexpected message from the hook: {}", shown()))?;
+        if msg.len > MAX_BODY {
+            return Err(format!(
+                "the hook's message {:?} announces {} bytes, over the limit of {MAX_BODY}",
+                header.trim_end(),
+                msg.len
+            ));
+        }
+        if let Some(wrong) = contradiction(&shared.lock().comparator, &msg) {
+            return Err(format!(
+                "the hook's message {:?} {wrong}",
+                header.trim_end()
+            ));
+        }
         // Room for it at once, up to a bound (a bogus header is not
         // trusted with memory): the rest, if any, is read as it comes.
         body.clear();
@@ -407,7 +467,7 @@ fn serve(stream: UnixStream, shared: &Shared) -> Result<(), String> {
         if read < msg.len {
             return Err(format!(
                 "the hook's message {:?} ended after {read} of {} bytes",
-                line.trim_end(),
+                line.strip_prefix(key).unwrap_or("").trim(),
                 msg.len
             ));
         }
@@ -420,6 +480,30 @@ fn serve(stream: UnixStream, shared: &Shared) -> Result<(), String> {
         // The buffer is kept for the next dump, of about the same size: a
         // new one each time left the old one's pages to the process
         // (about one more dump at its peak).
+    }
+}
+
+/// What is wrong with message `msg` given the runs known, if anything.
+fn contradiction(c: &Comparator, msg: &Message) -> Option<&'static str> {
+    let run = msg.run.as_str();
+    match msg.kind {
+        Kind::Start | Kind::StartSame | Kind::StartStale => c
+            .run_is_running(run)
+            .map(|_| "starts a run that had started before"),
+        Kind::Subtest => {
+            let parent = run.split_once('/').map_or(run, |(p, _)| p);
+            (c.run_is_running(parent) != Some(true))
+                .then_some("starts a subtest of a run that is not running")
+        }
+        Kind::End | Kind::EndSame | Kind::EndLater => match c.run_is_running(run) {
+            None => Some("ends a run that never started"),
+            Some(false) => Some("ends a run that had ended before"),
+            Some(true) => None,
+        },
+        Kind::Dump if run != "-" => {
+            (!c.run_is_checked(run)).then_some("sends a dump for a run that is not being checked")
+        }
+        Kind::Dump | Kind::Probe => None,
     }
 }
 
@@ -523,33 +607,73 @@ mod tests {
     use super::*;
     use std::io::BufRead;
 
-    fn listener() -> (HelperListener, UnixStream) {
+    /// The test's side of a connection, as the hook in a test binary.
+    struct Hook {
+        key: String,
+        answers: BufReader<UnixStream>,
+        w: UnixStream,
+    }
+
+    impl Hook {
+        /// Sends a header (with the key first) and a body.
+        fn send(&mut self, header: &str, body: &str) {
+            let msg = format!("{} {header} {}\n{body}", self.key, body.len());
+            self.w.write_all(msg.as_bytes()).unwrap();
+        }
+
+        /// Writes raw bytes, as a test that found the connection might.
+        fn forge(&mut self, bytes: &[u8]) {
+            self.w.write_all(bytes).unwrap();
+        }
+
+        fn answer(&mut self) -> String {
+            let mut answer = String::new();
+            self.answers.read_line(&mut answer).unwrap();
+            answer
+        }
+    }
+
+    fn listener() -> (HelperListener, Hook) {
         let comparator = Comparator::new(crate::compare::CompareConfig {
             grace: Duration::from_millis(100),
             ignore: Default::default(),
             goroot: "/usr/local/go".into(),
             leak_profile: false,
         });
-        HelperListener::new(comparator).unwrap()
+        let (listener, theirs) = HelperListener::new(comparator).unwrap();
+        let w = theirs.try_clone().unwrap();
+        let mut answers = BufReader::new(theirs);
+        let mut line = String::new();
+        answers.read_line(&mut line).unwrap();
+        let key = line.strip_prefix("key ").unwrap().trim_end().to_string();
+        assert_eq!(key.len(), 32, "{line:?}");
+        (listener, Hook { key, answers, w })
     }
 
     const DUMP: &str = "goroutine 7 [running]:\nmain.TestA(0xc000)\n\t/m/a_test.go:9 +0x1d\n";
 
     #[test]
+    fn each_connection_gets_a_key_of_its_own() {
+        let (a, b) = (listener(), listener());
+        assert_ne!(a.1.key, b.1.key);
+    }
+
+    #[test]
     fn end_without_a_dump_is_judged_but_not_answered() {
         let (listener, mut hook) = listener();
-        let start = format!("start TestA#1 7 {}\n{DUMP}", DUMP.len());
-        hook.write_all(start.as_bytes()).unwrap();
-        hook.write_all(b"end= TestA#1 pass 0\n").unwrap();
+        hook.send("start TestA#1 7", DUMP);
+        hook.send("end= TestA#1 pass", "");
         // The result line comes after `end=` was sent: the verdict is
         // waited for, whatever the listener's lag.
         let v = listener.wait_verdict("TestA").expect("a verdict");
         assert_eq!((v.run.as_str(), v.status), ("TestA#1", RunStatus::Pass));
         assert!(v.leaks.is_empty());
-        hook.set_read_timeout(Some(Duration::from_millis(50)))
+        hook.answers
+            .get_ref()
+            .set_read_timeout(Some(Duration::from_millis(50)))
             .unwrap();
         let mut byte = [0u8; 1];
-        let read = hook.read(&mut byte);
+        let read = hook.answers.get_mut().read(&mut byte);
         assert!(
             matches!(&read, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
             "end= got an answer: {read:?}"
@@ -565,27 +689,20 @@ mod tests {
 
     #[test]
     fn an_end_dump_is_answered_until_the_run_is_judged() {
-        let (listener, hook) = listener();
-        let mut w = hook.try_clone().unwrap();
-        let mut answers = std::io::BufReader::new(hook);
-        w.write_all(format!("start TestA#1 7 {}\n{DUMP}", DUMP.len()).as_bytes())
-            .unwrap();
-        w.write_all(b"sub TestA#1/inner 8 0\n").unwrap();
+        let (listener, mut hook) = listener();
+        hook.send("start TestA#1 7", DUMP);
+        hook.send("sub TestA#1/inner 8", "");
         let leaked = format!(
             "{DUMP}\ngoroutine 9 [chan send]:\nmain.f()\n\t/m/a.go:3 +0x1\ncreated by main.TestA.func1 in goroutine 8\n\t/m/a_test.go:12 +0x2\n"
         );
-        w.write_all(format!("end TestA#1 pass {}\n{leaked}", leaked.len()).as_bytes())
-            .unwrap();
-        let mut answer = String::new();
-        answers.read_line(&mut answer).unwrap();
+        hook.send("end TestA#1 pass", &leaked);
+        let mut answer = hook.answer();
         assert!(answer.starts_with("again "), "{answer:?}");
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             std::thread::sleep(Duration::from_millis(20));
-            w.write_all(format!("dump TestA#1 {}\n{leaked}", leaked.len()).as_bytes())
-                .unwrap();
-            answer.clear();
-            answers.read_line(&mut answer).unwrap();
+            hook.send("dump TestA#1", &leaked);
+            answer = hook.answer();
             if answer == "done\n" || Instant::now() > deadline {
                 break;
             }
@@ -595,8 +712,27 @@ mod tests {
         let v = listener.take_verdict("TestA").expect("a verdict");
         assert_eq!(v.leaks.len(), 1);
         assert_eq!(v.leaks[0].subtest, "TestA/inner");
-        drop((w, answers));
+        drop(hook);
         listener.finish();
+    }
+
+    /// Sends `messages` (headers and bodies, keyed), then `raw` as is;
+    /// returns the protocol errors, and whether the hook found its
+    /// connection shut down after them.
+    fn errors_after(messages: &[(&str, &str)], raw: &[u8]) -> (Vec<String>, bool) {
+        let (listener, mut hook) = listener();
+        for (header, body) in messages {
+            hook.send(header, body);
+        }
+        hook.forge(raw);
+        hook.answers
+            .get_ref()
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut rest = Vec::new();
+        let shut = hook.answers.read_to_end(&mut rest).is_ok();
+        drop(hook);
+        (listener.finish().errors, shut)
     }
 
     #[test]
@@ -605,13 +741,68 @@ mod tests {
             "hello\n".to_string(),
             format!("start TestA#1 7 {}\n", u64::MAX),
             "start TestA#1 7 68719476736\nshort".to_string(),
+            "start TestA#1 7 100\nshort".to_string(),
             "end TestA#1 maybe 0\n".to_string(),
         ] {
             let (listener, mut hook) = listener();
-            hook.write_all(bad.as_bytes()).unwrap();
+            let keyed = format!("{} {bad}", hook.key);
+            hook.forge(keyed.as_bytes());
             drop(hook);
             let finished = listener.finish();
             assert_eq!(finished.errors.len(), 1, "{bad:?}: {:?}", finished.errors);
+        }
+        let (listener, mut hook) = listener();
+        let huge = format!("{} start TestA#1 7 {}\n", hook.key, 3u64 << 30);
+        hook.forge(huge.as_bytes());
+        drop(hook);
+        let errors = listener.finish().errors;
+        assert!(errors[0].contains("over the limit"), "{errors:?}");
+    }
+
+    #[test]
+    fn a_message_without_the_key_is_tampering_and_shuts_the_connection() {
+        // A test that found the connection writes what the hook would,
+        // but for the key: its run's end, a round's end, garbage.
+        for forged in [
+            "end= TestA#1 pass 0\n".to_string(),
+            "dump - 0\n".to_string(),
+            "0123456789abcdef0123456789abcdef end= TestA#1 pass 0\n".to_string(),
+            "\u{0}\u{1}garbage".to_string() + "\n",
+        ] {
+            let (errors, shut) = errors_after(&[("start TestA#1 7", DUMP)], forged.as_bytes());
+            assert_eq!(errors.len(), 1, "{forged:?}: {errors:?}");
+            assert!(errors[0].starts_with("tampering: "), "{errors:?}");
+            assert!(shut, "{forged:?}: the connection stayed open");
+        }
+    }
+
+    #[test]
+    fn a_message_that_contradicts_the_known_runs_is_a_protocol_error() {
+        let start = ("start TestA#1 7", DUMP);
+        for (messages, wrong) in [
+            (vec![start, start], "had started before"),
+            (vec![("start= TestA#1 7", "")], "never started"),
+            (vec![("end= TestA#2 pass", "")], "never started"),
+            (
+                vec![start, ("end= TestA#1 pass", ""), ("end= TestA#1 fail", "")],
+                "had ended before",
+            ),
+            (vec![start, ("dump TestA#1", DUMP)], "not being checked"),
+            (vec![("sub TestB#1/x 9", "")], "not running"),
+        ] {
+            let (listener, mut hook) = listener();
+            for (header, body) in &messages {
+                hook.send(header, body);
+            }
+            drop(hook);
+            let errors = listener.finish().errors;
+            // `start= TestA#1 7` is fine on its own: no contradiction.
+            if messages.len() == 1 && messages[0].0.starts_with("start=") {
+                assert!(errors.is_empty(), "{errors:?}");
+                continue;
+            }
+            assert_eq!(errors.len(), 1, "{messages:?}: {errors:?}");
+            assert!(errors[0].contains(wrong), "{messages:?}: {errors:?}");
         }
     }
 

@@ -831,9 +831,16 @@ impl PackageContext<'_> {
                 Some(t) => vec![t],
                 None => unfinished.clone(),
             };
-            let details = match &crash {
-                Some(c) => c.summary(&all_output),
-                None => format!(
+            let details = match (&crash, end.errors.first()) {
+                // The listener found a protocol problem (a test tampering
+                // with the connection, say) and shut the connection: the
+                // hook ended the process.
+                (_, Some(problem)) if exit_code == Some(HOOK_LOST_EXIT) => format!(
+                    "{problem}; leakcheck stopped listening to this test's process, which \
+                     then exited with status {HOOK_LOST_EXIT}"
+                ),
+                (Some(c), _) => c.summary(&all_output),
+                (None, _) => format!(
                     "the test binary exited with {} while this test ran",
                     exit_code.map_or("a signal".to_string(), |c| format!("status {c}"))
                 ),
@@ -846,6 +853,10 @@ impl PackageContext<'_> {
         Ok(end)
     }
 }
+
+/// The exit status of a test binary whose hook lost its connection to
+/// leakcheck (harness/conn.go).
+pub const HOOK_LOST_EXIT: i32 = 86;
 
 /// With coverage on, `go test` reports packages without test files too
 /// (their statements count as not covered, from Go 1.22): there is nothing

@@ -478,7 +478,7 @@ impl<'a> EventJoiner<'a> {
         } else if exit_code != Some(0) && !tests.iter().any(|t| t.outcome == TestOutcome::Hang) {
             if !failed_tests {
                 error = Some(match exit_code {
-                    Some(86) => {
+                    Some(super::HOOK_LOST_EXIT) => {
                         "leakcheck's hook in this test binary could not reach leakcheck (see its output): the tests could not be judged"
                             .to_string()
                     }
