@@ -113,8 +113,7 @@ impl Baseline {
 
     pub fn write(&self, path: &Path) -> Result<(), Error> {
         let text = serde_json::to_string_pretty(self).expect("baseline serializes") + "\n";
-        std::fs::write(path, text)
-            .map_err(|e| Error::io(format!("writing baseline {}", path.display()), e))
+        crate::outfile::write_atomic("baseline", path, text.as_bytes())
     }
 }
 

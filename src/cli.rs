@@ -5,7 +5,6 @@
 //! positional. `main` stays a thin shell around [`main_with`].
 
 use std::ffi::OsString;
-use std::fs;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -41,7 +40,7 @@ When several apply, the highest wins. Interrupted (Ctrl-C): 130, after
 writing the reports of what finished.
 
 Merging the reports of shards (--partition):
-  leakcheck merge-reports [--junit OUT.xml] OUT.json IN.json...
+  leakcheck merge-reports -o OUT.json [--junit OUT.xml] IN.json...
 
 Settings can also live in leakcheck.toml at the module root (or --config
 FILE); command-line options override it. The effective configuration,
@@ -60,14 +59,14 @@ with where each value came from:
 pub struct Cli {
     /// How long a test's goroutines may outlive it before they count as
     /// leaked (Go duration: 500ms, 1s, 2m) [default: 1s].
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub grace: Option<String>,
 
     /// A test still running after DURATION is declared hung: its goroutines
     /// are dumped, the binary killed, and the package's remaining tests
     /// resumed in a fresh process. `0` turns it off. `go test`'s own
     /// -timeout keeps its meaning for the whole binary [default: 60s].
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub test_timeout: Option<String>,
 
     /// Ignore goroutines whose top (blocking) frame is FUNC: a full Go
@@ -223,8 +222,8 @@ pub struct MergeCli {
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
 
-    /// The merged report to write.
-    #[arg(value_name = "OUT.json")]
+    /// The merged report to write (never one of the inputs).
+    #[arg(short = 'o', long = "output", value_name = "OUT.json", required = true)]
     pub out: PathBuf,
 
     /// The shards' reports.
@@ -311,12 +310,7 @@ impl Cli {
         let cwd0 =
             std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
         let dir0 = self.dir.as_ref().map_or(cwd0.clone(), |d| cwd0.join(d));
-        if !dir0.is_dir() {
-            return Err(Error::Usage(format!(
-                "-C {}: no such directory",
-                dir0.display()
-            )));
-        }
+        check_dir(&dir0)?;
         let settings = self.settings(&dir0, rules)?;
         let grace = settings.grace.0;
         let goflags = std::env::var("GOFLAGS").ok();
@@ -326,12 +320,7 @@ impl Cli {
         let dir = match &self.dir {
             Some(d) => {
                 let d = cwd.join(d);
-                if !d.is_dir() {
-                    return Err(Error::Usage(format!(
-                        "-C {}: no such directory",
-                        d.display()
-                    )));
-                }
+                check_dir(&d)?;
                 d
             }
             None => cwd,
@@ -439,8 +428,37 @@ fn finish(result: Result<i32, Error>) -> i32 {
 
 fn run_merge(cli: &MergeCli) -> Result<i32, Error> {
     let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
+    let outputs = [("-o", Some(&cli.out)), ("--junit", cli.junit.as_ref())];
+    for (flag, path) in outputs {
+        let Some(path) = path else { continue };
+        if let Some(input) = cli.inputs.iter().find(|i| same_file(i, path)) {
+            return Err(Error::Usage(format!(
+                "merge-reports: {flag} {} is also an input ({}): it would be overwritten",
+                path.display(),
+                input.display()
+            )));
+        }
+        crate::outfile::check_writable(&format!("merge-reports: {flag}"), path)?;
+    }
     let merged = crate::merge::merge_files(&cli.out, &cli.inputs, cli.junit.as_deref(), &cwd)?;
     Ok(merged.exit_code())
+}
+
+/// Checks `-C DIR`'s directory.
+fn check_dir(dir: &Path) -> Result<(), Error> {
+    let why = match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => return Ok(()),
+        Ok(_) => "not a directory".to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "no such directory".to_string(),
+        Err(e) => e.to_string(),
+    };
+    Err(Error::Usage(format!("-C {}: {why}", dir.display())))
+}
+
+/// Whether `a` and `b` name the same file (the same spelling, or the same
+/// file once links are resolved).
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
 /// The repository root for annotations, as every spelling the report's
@@ -477,6 +495,16 @@ pub fn repository_roots(dir: &Path) -> Vec<PathBuf> {
 
 fn run_cli(cli: &Cli, rules: Vec<IgnoreRule>) -> Result<i32, Error> {
     let (opts, _) = cli.options_with_rules(rules)?;
+    // Files the run ends with must be writable before it starts.
+    if let Some(path) = &cli.report {
+        crate::outfile::check_writable("--report", path)?;
+    }
+    if let Some(path) = &cli.junit {
+        crate::outfile::check_writable("--junit", path)?;
+    }
+    if let Some(path) = &cli.write_baseline {
+        crate::outfile::check_writable("--write-baseline", &opts.dir.join(path))?;
+    }
     // Ctrl-C: stop, kill the test binaries, and still write what finished.
     // A second Ctrl-C exits at once.
     let _ = ctrlc::set_handler(|| {
@@ -602,9 +630,9 @@ fn run_cli(cli: &Cli, rules: Vec<IgnoreRule>) -> Result<i32, Error> {
 fn write_files(cli: &Cli, opts: &RunOptions, report: &Report, outputs: &TestOutputs) -> bool {
     let mut ok = true;
     if let Some(path) = &cli.report {
-        let text = serde_json::to_string_pretty(report).expect("report serializes");
-        if let Err(e) = fs::write(path, text + "\n") {
-            eprintln!("leakcheck: writing report {}: {e}", path.display());
+        let text = serde_json::to_string_pretty(report).expect("report serializes") + "\n";
+        if let Err(e) = crate::outfile::write_atomic("report", path, text.as_bytes()) {
+            eprintln!("leakcheck: {e}");
             ok = false;
         }
     }

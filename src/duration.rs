@@ -9,7 +9,10 @@ pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
     if s == "0" {
         return Ok(Duration::ZERO);
     }
-    if s.is_empty() || s.starts_with('-') {
+    if s.starts_with('-') {
+        return Err(format!("negative durations are not allowed: {s}"));
+    }
+    if s.is_empty() {
         return Err(err());
     }
     let s2 = s.strip_prefix('+').unwrap_or(s);

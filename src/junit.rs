@@ -211,8 +211,7 @@ pub fn write_junit(
             std::io::Error::other(e.to_string()),
         )
     })?;
-    std::fs::write(path, text)
-        .map_err(|e| Error::io(format!("writing JUnit report {}", path.display()), e))
+    crate::outfile::write_atomic("JUnit report", path, text.as_bytes())
 }
 
 #[cfg(test)]

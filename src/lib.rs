@@ -31,6 +31,7 @@ pub mod junit;
 pub mod listener;
 pub mod merge;
 pub mod mimic;
+pub mod outfile;
 pub mod partition;
 pub mod progress;
 pub mod report;

@@ -1,4 +1,4 @@
-//! `leakcheck merge-reports OUT.json IN1.json IN2.json...`: this module
+//! `leakcheck merge-reports -o OUT.json IN1.json IN2.json...`: this module
 //! owns combining the `--report` files of shards (`--partition`) into the
 //! report of the whole run, and the checks that make that safe: every
 //! input must be a leakcheck report, all from the same Go version, and no
@@ -86,8 +86,7 @@ pub fn merge_files(
     let merged = merge(reports)?;
     let text = serde_json::to_string_pretty(&merged)
         .map_err(|e| Error::io("serializing the merged report", std::io::Error::other(e)))?;
-    std::fs::write(out, text + "\n")
-        .map_err(|e| Error::io(format!("writing report {}", out.display()), e))?;
+    crate::outfile::write_atomic("report", out, (text + "\n").as_bytes())?;
     if let Some(path) = junit {
         crate::junit::write_junit(path, &merged, base, &Default::default())?;
     }

@@ -469,6 +469,7 @@ fn shards_cover_the_fixtures_once_and_merge_back_to_the_whole_run() {
             .arg("merge-reports")
             .arg("--junit")
             .arg(&junit)
+            .arg("-o")
             .arg(&merged_path)
             .args(&shards)
             .output()
@@ -563,7 +564,7 @@ fn merge_reports_refuses_bad_inputs() {
             .unwrap()
     };
     // The good case, recounted.
-    let out = merge(&["out.json", "a.json", "b.json"]);
+    let out = merge(&["-o", "out.json", "a.json", "b.json"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let merged: Report =
         serde_json::from_str(&std::fs::read_to_string(d.join("out.json")).unwrap()).unwrap();
@@ -572,22 +573,25 @@ fn merge_reports_refuses_bad_inputs() {
 
     for (args, needle) in [
         (
-            vec!["x.json", "b.json", "overlap.json"],
+            vec!["-o", "x.json", "b.json", "overlap.json"],
             "package m/c is in both b.json and overlap.json",
         ),
         (
-            vec!["x.json", "a.json", "a.json"],
+            vec!["-o", "x.json", "a.json", "a.json"],
             "package m/a is in both a.json and a.json",
         ),
         (
-            vec!["x.json", "a.json", "old.json"],
+            vec!["-o", "x.json", "a.json", "old.json"],
             "old.json was made with go1.21.13 but a.json with go1.26.1",
         ),
         (
-            vec!["x.json", "a.json", "junk.json"],
+            vec!["-o", "x.json", "a.json", "junk.json"],
             "junk.json is not a leakcheck report",
         ),
-        (vec!["x.json", "a.json", "missing.json"], "missing.json"),
+        (
+            vec!["-o", "x.json", "a.json", "missing.json"],
+            "missing.json",
+        ),
     ] {
         let out = merge(&args);
         let err = text(&out.stderr);
@@ -597,12 +601,44 @@ fn merge_reports_refuses_bad_inputs() {
         assert!(err.contains(needle), "{needle} in {err}");
         assert!(!d.join("x.json").exists(), "nothing written on error");
     }
-    // Usage: an output and at least one input.
-    let out = merge(&["only.json"]);
+    // An output that is also an input is refused before anything is
+    // read or written: the shell's `shard-*.json` once overwrote shard 1.
+    let a_before = std::fs::read_to_string(d.join("a.json")).unwrap();
+    for args in [
+        vec!["-o", "a.json", "a.json", "b.json"],
+        vec!["-o", "./a.json", "a.json", "b.json"],
+        vec!["-o", "out2.json", "--junit", "b.json", "a.json", "b.json"],
+    ] {
+        let out = merge(&args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", show(&out));
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("is also an input"), "{err}");
+        assert!(!d.join("out2.json").exists());
+    }
+    assert_eq!(std::fs::read_to_string(d.join("a.json")).unwrap(), a_before);
+    // An output that cannot be written is found before the inputs are read.
+    let out = merge(&["-o", "no/such/dir/m.json", "a.json"]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("no such directory"),
+        "{}",
+        show(&out)
+    );
+    // Usage: an output and at least one input; the old form (output
+    // first, no -o) is refused.
+    for args in [vec!["only.json"], vec!["out.json", "a.json", "b.json"]] {
+        let out = merge(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", show(&out));
+    }
     let out = merge(&["--help"]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).contains("leakcheck merge-reports [OPTIONS] <OUT.json> <IN.json>..."));
+    assert!(
+        text(&out.stdout)
+            .contains("leakcheck merge-reports [OPTIONS] --output <OUT.json> <IN.json>..."),
+        "{}",
+        show(&out)
+    );
 }
 
 #[test]

@@ -81,7 +81,24 @@ fn bad_flags_are_refused_before_building() {
         (vec!["--", "-c"], "-c is not supported"),
         (vec!["--grace", "soon"], "--grace: invalid duration"),
         (vec!["--jobs", "0"], "--jobs must be at least 1"),
-        (vec!["-C", "/nonexistent/dir"], "no such directory"),
+        (
+            vec!["-C", "/nonexistent/dir"],
+            "-C /nonexistent/dir: no such directory",
+        ),
+        (vec!["-C", "go.mod"], "go.mod: not a directory"),
+        (
+            vec!["--grace", "-1s"],
+            "--grace: negative durations are not allowed: -1s",
+        ),
+        (
+            vec!["--test-timeout=-5m"],
+            "--test-timeout: negative durations are not allowed: -5m",
+        ),
+        (
+            vec!["--report", "/nonexistent/dir/r.json"],
+            "--report /nonexistent/dir/r.json: no such directory",
+        ),
+        (vec!["--junit", "."], "--junit .: is a directory"),
     ] {
         let out = leakcheck()
             .current_dir(fixtures())
