@@ -198,6 +198,22 @@ pub fn junit(report: &Report, base: &Path, outputs: &TestOutputs) -> quick_junit
     out
 }
 
+/// The JUnit report for `report` as XML text. quick-junit drops the
+/// control characters XML 1.0 forbids; U+FFFE and U+FFFF, which it also
+/// forbids and tests can print, become U+FFFD (they are never markup).
+pub fn junit_xml(
+    report: &Report,
+    base: &Path,
+    outputs: &TestOutputs,
+) -> Result<String, quick_junit::SerializeError> {
+    let text = junit(report, base, outputs).to_string()?;
+    Ok(if text.contains(['\u{FFFE}', '\u{FFFF}']) {
+        text.replace(['\u{FFFE}', '\u{FFFF}'], "\u{FFFD}")
+    } else {
+        text
+    })
+}
+
 /// Writes the JUnit report for `report` to `path`.
 pub fn write_junit(
     path: &Path,
@@ -205,7 +221,7 @@ pub fn write_junit(
     base: &Path,
     outputs: &TestOutputs,
 ) -> Result<(), Error> {
-    let text = junit(report, base, outputs).to_string().map_err(|e| {
+    let text = junit_xml(report, base, outputs).map_err(|e| {
         Error::io(
             format!("writing JUnit report {}", path.display()),
             std::io::Error::other(e.to_string()),
@@ -371,6 +387,31 @@ mod tests {
         assert_eq!(build.attribute("classname"), Some("example.com/m/bad"));
         let f = failure_of(build);
         assert_eq!(f.attribute("message"), Some("bad/bad.go:3:1: syntax error"));
+    }
+
+    #[test]
+    fn any_text_tests_print_still_makes_well_formed_xml() {
+        // What a test can print, valid UTF-8 (test2json already made
+        // invalid bytes U+FFFD): controls, escapes, XML's non-characters,
+        // markup, the last code point.
+        let nasty = "a\u{0}b\u{7}c\u{b}\u{1b}[31mred\u{1b}[0m \u{FFFE}\u{FFFF}\u{FFFD} \
+                     <x a=\"1\">&amp;]]> é 日本 \u{10FFFF}\r\n";
+        let mut report = sample();
+        let p = &mut report.packages[0];
+        p.tests[2].name = format!("TestFail/{nasty}");
+        p.tests[5].details = Some(format!("panic: {nasty}"));
+        let mut outputs = TestOutputs::new();
+        let key = ("example.com/m/p".to_string(), p.tests[2].name.clone());
+        outputs.insert(key, nasty.repeat(3));
+        let xml = junit_xml(&report, Path::new("/m"), &outputs).unwrap();
+        let doc = parse(&xml);
+        let text: String = doc.descendants().filter_map(|n| n.text()).collect();
+        assert!(text.contains("日本 \u{10FFFF}"), "{text:?}");
+        assert!(text.contains("<x a=\"1\">&amp;]]>"), "{text:?}");
+        assert!(
+            !text.contains(['\u{FFFE}', '\u{FFFF}', '\u{0}']),
+            "{text:?}"
+        );
     }
 
     #[test]
