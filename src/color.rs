@@ -84,11 +84,21 @@ pub fn colorize_line(line: &str) -> String {
     if let Some(rest) = line.strip_prefix("ok  \t") {
         return format!("{}  \t{rest}", paint(GREEN, "ok"));
     }
-    if matches!(line, "Leaking tests:" | "Hung tests:" | "Crashed tests:") {
+    if matches!(
+        line,
+        "Leaking tests:"
+            | "Hung tests:"
+            | "Crashed tests:"
+            | "Packages that failed outside their tests:"
+    ) {
         return paint(RED, line);
     }
-    if line.starts_with("leakcheck: ") && line.contains(" tests, ") && line.ends_with(" skipped") {
-        let clean = line.contains(" 0 failed, 0 leaked, 0 hung, 0 crashed");
+    let counts = line.split_once("; ").map_or(line, |(c, _)| c);
+    if counts.starts_with("leakcheck: ")
+        && counts.contains(" tests, ")
+        && counts.ends_with(" skipped")
+    {
+        let clean = counts.contains(" 0 failed, 0 leaked, 0 hung, 0 crashed") && counts == line;
         return paint(if clean { BOLD_GREEN } else { BOLD_RED }, line);
     }
     line.to_string()
@@ -204,6 +214,11 @@ mod tests {
         let clean =
             "leakcheck: 3 tests, 3 passed, 0 failed, 0 leaked, 0 hung, 0 crashed, 0 skipped";
         assert_eq!(colorize_line(clean), format!("\x1b[1;32m{clean}\x1b[0m"));
+        let outside = "leakcheck: 3 tests, 3 passed, 0 failed, 0 leaked, 0 hung, 0 crashed, 0 skipped; 1 package failed outside its tests";
+        assert_eq!(
+            colorize_line(outside),
+            format!("\x1b[1;31m{outside}\x1b[0m")
+        );
         let dirty =
             "leakcheck: 3 tests, 2 passed, 0 failed, 1 leaked, 0 hung, 0 crashed, 0 skipped";
         assert_eq!(colorize_line(dirty), format!("\x1b[1;31m{dirty}\x1b[0m"));

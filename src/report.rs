@@ -137,7 +137,32 @@ pub struct PackageReport {
     pub tests: Vec<TestReport>,
 }
 
-/// Test counts.
+impl PackageReport {
+    /// Whether the package failed although none of its tests did: its
+    /// failure is not in the test counts.
+    pub fn failed_outside_tests(&self) -> bool {
+        matches!(
+            self.outcome,
+            PackageOutcome::Fail | PackageOutcome::Crash | PackageOutcome::BuildError
+        ) && !self.tests.iter().any(|t| t.outcome.is_failure())
+    }
+
+    /// Why it failed, in one line, for a package that
+    /// [failed outside its tests](PackageReport::failed_outside_tests).
+    pub fn failure_reason(&self) -> &str {
+        self.error
+            .as_deref()
+            .and_then(|e| e.lines().map(str::trim).find(|l| !l.is_empty()))
+            .unwrap_or(match self.outcome {
+                PackageOutcome::BuildError => "build failed",
+                _ => "the test binary failed",
+            })
+    }
+}
+
+/// Test counts: each test counts once, by its outcome (a test that failed
+/// and leaked counts as failed, and in `failed_and_leaked`); packages that
+/// failed outside their tests are counted apart.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub tests: usize,
@@ -149,6 +174,15 @@ pub struct Summary {
     pub crashed: usize,
     #[serde(default)]
     pub hung: usize,
+    /// Of the failed tests, those that also leaked (counted as failed).
+    #[serde(default)]
+    pub failed_and_leaked: usize,
+    /// Packages that failed although none of their tests did (a build
+    /// error, a TestMain that failed, a binary that exited non-zero after
+    /// its tests, a protocol problem); see
+    /// [`PackageReport::failed_outside_tests`].
+    #[serde(default)]
+    pub packages_failed: usize,
 }
 
 /// The whole run.
@@ -178,11 +212,17 @@ impl Report {
                 TestOutcome::Pass => summary.passed += 1,
                 TestOutcome::Skip => summary.skipped += 1,
                 TestOutcome::Leak => summary.leaked += 1,
-                TestOutcome::Fail => summary.failed += 1,
+                TestOutcome::Fail => {
+                    summary.failed += 1;
+                    if t.leaks.iter().any(|l| !l.known) {
+                        summary.failed_and_leaked += 1;
+                    }
+                }
                 TestOutcome::Hang => summary.hung += 1,
                 TestOutcome::Crash => summary.crashed += 1,
             }
         }
+        summary.packages_failed = packages.iter().filter(|p| p.failed_outside_tests()).count();
         Report {
             go_version,
             packages,

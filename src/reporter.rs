@@ -93,6 +93,93 @@ fn is_framing(line: &str) -> bool {
         })
 }
 
+/// The `--- FAIL: NAME (` line of test `name`, if `text` is one (or PASS,
+/// SKIP): the status.
+fn result_header<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let rest = text.trim_start().strip_prefix("--- ")?;
+    let (status, rest) = rest.split_once(": ")?;
+    let ended = rest.strip_prefix(name)?.starts_with(" (");
+    (ended && matches!(status, "FAIL" | "PASS" | "SKIP")).then_some(status)
+}
+
+/// The output of failed top-level test `test`, laid out as `go test`
+/// prints it without `-v`: its `--- FAIL` line first, then its own lines
+/// and its failed subtests' blocks in the order they came, each level
+/// indented four more spaces (subtests that passed or were skipped, and
+/// their output, left out); then what leakcheck added after its result
+/// (its leak block). From the `-v` stream, where a test's lines come
+/// before its result line and nothing is indented by depth. `None` when
+/// the test has no `--- FAIL` line.
+fn failed_test_block(test: &str, events: &[TestEvent]) -> Option<Vec<String>> {
+    enum Item<'a> {
+        Line(&'a str),
+        Child(&'a str),
+    }
+    #[derive(Default)]
+    struct Node<'a> {
+        header: Option<(&'a str, bool)>,
+        items: Vec<Item<'a>>,
+    }
+    let mut nodes: HashMap<&str, Node> = HashMap::new();
+    let mut after: Vec<&str> = Vec::new();
+    for e in events {
+        let (Some(name), Some(text), "output") =
+            (e.test.as_deref(), e.output.as_deref(), e.action.as_str())
+        else {
+            continue;
+        };
+        if e.top_level_test() != Some(test) || is_framing(text) {
+            continue;
+        }
+        if let Some(status) = result_header(text, name) {
+            if nodes.get(name).is_none_or(|n| n.header.is_none()) {
+                nodes.entry(name).or_default().header = Some((text.trim_start(), status == "FAIL"));
+                if let Some((parent, _)) = name.rsplit_once('/') {
+                    nodes
+                        .entry(parent)
+                        .or_default()
+                        .items
+                        .push(Item::Child(name));
+                }
+                continue;
+            }
+        }
+        if name == test && nodes.get(test).is_some_and(|n| n.header.is_some()) {
+            after.push(text); // leakcheck's block, after the result line
+        } else {
+            nodes.entry(name).or_default().items.push(Item::Line(text));
+        }
+    }
+    let Some((_, true)) = nodes.get(test)?.header else {
+        return None;
+    };
+    fn render(nodes: &HashMap<&str, Node>, name: &str, depth: usize, out: &mut Vec<String>) {
+        let Some(node) = nodes.get(name) else { return };
+        let indent = "    ".repeat(depth);
+        if let Some((header, _)) = node.header {
+            out.push(format!("{indent}{header}"));
+        }
+        for item in &node.items {
+            match item {
+                Item::Line(text) => out.push(format!("{indent}{text}")),
+                Item::Child(child) => {
+                    if nodes
+                        .get(child)
+                        .and_then(|n| n.header)
+                        .is_some_and(|(_, failed)| failed)
+                    {
+                        render(nodes, child, depth + 1, out);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    render(&nodes, test, 0, &mut out);
+    out.extend(after.into_iter().map(str::to_string));
+    Some(out)
+}
+
 fn human_package(
     out: &mut impl Write,
     verbose: bool,
@@ -150,9 +237,18 @@ fn human_package(
                     && text.contains(&format!(": {test} ("))
                 {
                     printed.push(test);
-                    for line in &by_test[test] {
-                        if !is_framing(line) {
-                            out.write_all(line.as_bytes())?;
+                    match failed_test_block(test, events) {
+                        Some(lines) => {
+                            for line in lines {
+                                out.write_all(line.as_bytes())?;
+                            }
+                        }
+                        None => {
+                            for line in &by_test[test] {
+                                if !is_framing(line) {
+                                    out.write_all(line.as_bytes())?;
+                                }
+                            }
                         }
                     }
                 }
@@ -182,7 +278,12 @@ fn human_summary(out: &mut impl Write, report: &Report, base: &Path) -> io::Resu
         writeln!(out, "\nLeaking tests:")?;
         for (pkg, t) in &leaking {
             let site = creation_site(&t.leaks[0], base);
-            writeln!(out, "    {pkg}.{}: created at {site}", t.name)?;
+            let failed = if t.outcome == TestOutcome::Fail {
+                " (failed, and leaked)"
+            } else {
+                ""
+            };
+            writeln!(out, "    {pkg}.{}{failed}: created at {site}", t.name)?;
         }
     }
     let hung: Vec<_> = tests()
@@ -217,6 +318,17 @@ fn human_summary(out: &mut impl Write, report: &Report, base: &Path) -> io::Resu
             writeln!(out, "    {pkg}.{}: {why}", t.name)?;
         }
     }
+    let outside: Vec<_> = report
+        .packages
+        .iter()
+        .filter(|p| p.failed_outside_tests())
+        .collect();
+    if !outside.is_empty() {
+        writeln!(out, "\nPackages that failed outside their tests:")?;
+        for p in &outside {
+            writeln!(out, "    {}: {}", p.import_path, p.failure_reason())?;
+        }
+    }
     let slowest = slowest_packages(report, SLOWEST_SHOWN);
     if report.packages.len() > 1 && !slowest.is_empty() {
         writeln!(out, "\nSlowest packages:")?;
@@ -224,11 +336,27 @@ fn human_summary(out: &mut impl Write, report: &Report, base: &Path) -> io::Resu
             writeln!(out, "    {:>8.3}s  {pkg}", ms / 1000.0)?;
         }
     }
-    writeln!(
-        out,
-        "\nleakcheck: {} tests, {} passed, {} failed, {} leaked, {} hung, {} crashed, {} skipped",
-        s.tests, s.passed, s.failed, s.leaked, s.hung, s.crashed, s.skipped
-    )
+    writeln!(out, "\nleakcheck: {}", summary_line(s))
+}
+
+/// `6 tests, 1 passed, 1 failed, ...`: every test counted once, by its
+/// outcome; a failed test that also leaked counts as failed, and says so;
+/// packages that failed outside their tests are counted apart.
+pub fn summary_line(s: &crate::report::Summary) -> String {
+    let failed = match s.failed_and_leaked {
+        0 => format!("{} failed", s.failed),
+        n => format!("{} failed ({n} also leaked)", s.failed),
+    };
+    let mut line = format!(
+        "{} tests, {} passed, {failed}, {} leaked, {} hung, {} crashed, {} skipped",
+        s.tests, s.passed, s.leaked, s.hung, s.crashed, s.skipped
+    );
+    match s.packages_failed {
+        0 => {}
+        1 => line.push_str("; 1 package failed outside its tests"),
+        n => line.push_str(&format!("; {n} packages failed outside their tests")),
+    }
+    line
 }
 
 /// The `n` packages that took longest (and took any time), slowest first.
@@ -409,13 +537,24 @@ mod tests {
             details: details.map(str::to_string),
             ..TestReport::new(name, outcome, leaks)
         };
-        let package = |path: &str, ms: f64, tests| PackageReport {
+        let package = |path: &str, ms: f64, tests: Vec<TestReport>| PackageReport {
             import_path: path.into(),
-            outcome: PackageOutcome::Fail,
+            outcome: if tests.iter().any(|t| t.outcome.is_failure()) {
+                PackageOutcome::Fail
+            } else {
+                PackageOutcome::Pass
+            },
             error: None,
             elapsed_ms: ms,
             tests,
         };
+        let mut outside = package(
+            "example.com/t",
+            1.0,
+            vec![test("TestFine", TestOutcome::Pass, vec![], None)],
+        );
+        outside.outcome = PackageOutcome::Fail;
+        outside.error = Some("\ngoleak: found unexpected goroutines:\n[...]".into());
         let mut own = leak(1);
         own.file = "/m/p/p_test.go".into();
         own.line = 22;
@@ -445,7 +584,7 @@ mod tests {
                     "example.com/r",
                     3000.0,
                     vec![
-                        test("TestC", TestOutcome::Fail, vec![], None),
+                        test("TestC", TestOutcome::Fail, vec![leak(1)], None),
                         test(
                             "TestBoom",
                             TestOutcome::Crash,
@@ -456,15 +595,19 @@ mod tests {
                 ),
                 package("example.com/s", 5.0, vec![]),
                 package("example.com/empty", 0.0, vec![]),
+                outside,
             ],
         );
         assert_eq!(
             summary_of(&report),
-            "\nLeaking tests:\n    example.com/p.TestLeak: created at p/p.go:9\n\
+            "\nLeaking tests:\n    example.com/p.TestLeak: created at p/p.go:9\n    \
+             example.com/r.TestC (failed, and leaked): created at p/p.go:9\n\
              \nHung tests:\n    example.com/p.TestHang: blocked at p/p_test.go:22\n\
              \nCrashed tests:\n    example.com/r.TestBoom: panic: boom\n\
+             \nPackages that failed outside their tests:\n    example.com/t: goleak: found unexpected goroutines:\n\
              \nSlowest packages:\n       3.000s  example.com/r\n       1.500s  example.com/p\n       0.020s  example.com/q\n\
-             \nleakcheck: 6 tests, 1 passed, 1 failed, 1 leaked, 1 hung, 1 crashed, 1 skipped\n"
+             \nleakcheck: 7 tests, 2 passed, 1 failed (1 also leaked), 1 leaked, 1 hung, 1 crashed, 1 skipped; \
+             1 package failed outside its tests\n"
         );
     }
 

@@ -321,3 +321,73 @@ fn a_package_that_does_not_build_gives_go_tests_json_events() {
         );
     }
 }
+
+/// The lines of `go test`'s output for failed tests (timings taken out),
+/// up to the package's FAIL line.
+fn failure_lines(stdout: &[u8]) -> Vec<String> {
+    let time = regex::Regex::new(r"\(\d+\.\d+s\)").unwrap();
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .take_while(|l| !l.starts_with("FAIL\t"))
+        .map(|l| time.replace(l, "(T)").into_owned())
+        .collect()
+}
+
+#[test]
+fn a_failed_tests_output_sits_under_its_header_as_go_test_prints_it() {
+    let dir = go_module(&[(
+        "a/a_test.go",
+        r#"package a
+
+import "testing"
+
+func TestNest(t *testing.T) {
+	t.Log("top log\nsecond line")
+	t.Run("ok", func(t *testing.T) { t.Log("ok log") })
+	t.Run("bad", func(t *testing.T) {
+		t.Log("bad log")
+		t.Run("deep", func(t *testing.T) { t.Error("deep err") })
+		t.Log("after deep")
+	})
+	t.Run("skip", func(t *testing.T) { t.Skip("why") })
+	t.Error("top err")
+}
+
+func TestPasses(t *testing.T) { t.Log("not shown") }
+
+func TestPlain(t *testing.T) { t.Fatal("plain") }
+
+func TestLeaksToo(t *testing.T) {
+	go func() { select {} }()
+	t.Log("leaking")
+	t.Fail()
+}
+"#,
+    )]);
+    let go = go_test(dir.path(), &["./a"]);
+    let lc = leakcheck()
+        .current_dir(dir.path())
+        .arg("./a")
+        .output()
+        .unwrap();
+    let want = failure_lines(&go.stdout);
+    let mut got = failure_lines(&lc.stdout);
+    // leakcheck adds the leak block after the failed test's lines.
+    let leak_at = got
+        .iter()
+        .position(|l| l.starts_with("--- LEAK: TestLeaksToo"))
+        .unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(&lc.stdout)));
+    let leak_end = got[leak_at + 1..]
+        .iter()
+        .position(|l| !l.starts_with("    "))
+        .map_or(got.len(), |n| leak_at + 1 + n);
+    got.drain(leak_at..leak_end);
+    assert_eq!(
+        got,
+        want,
+        "go test:\n{}\nleakcheck:\n{}",
+        String::from_utf8_lossy(&go.stdout),
+        String::from_utf8_lossy(&lc.stdout)
+    );
+    assert!(want.len() >= 14, "{want:?}");
+}
