@@ -36,8 +36,8 @@ Exit codes:
   1  a test failed or leaked
   2  leakcheck could not do its job (usage error, no Go toolchain,
      no Go module, a package failed to build)
-When several apply, the highest wins. Interrupted (Ctrl-C): 130, after
-writing the reports of what finished.
+When several apply, the highest wins. Stopped by a signal: 128 + it
+(Ctrl-C 130, SIGTERM 143), after writing the reports of what finished.
 
 Merging the reports of shards (--partition):
   leakcheck merge-reports -o OUT.json [--junit OUT.xml] IN.json...
@@ -393,7 +393,9 @@ pub fn main_with(args: impl IntoIterator<Item = OsString>) -> i32 {
             if config_only {
                 run_config(&cli, rules)
             } else {
-                run_cli(&cli, rules)
+                let code = run_cli(&cli, rules);
+                crate::signals::remove_temp_dirs();
+                code
             }
         })),
         Err(e) => clap_exit(e),
@@ -505,15 +507,9 @@ fn run_cli(cli: &Cli, rules: Vec<IgnoreRule>) -> Result<i32, Error> {
     if let Some(path) = &cli.write_baseline {
         crate::outfile::check_writable("--write-baseline", &opts.dir.join(path))?;
     }
-    // Ctrl-C: stop, kill the test binaries, and still write what finished.
-    // A second Ctrl-C exits at once.
-    let _ = ctrlc::set_handler(|| {
-        if crate::runner::interrupted() {
-            std::process::exit(crate::error::EXIT_INTERRUPTED);
-        }
-        eprintln!("\nleakcheck: interrupted; writing what finished (Ctrl-C again to quit now)");
-        crate::runner::interrupt();
-    });
+    // Ctrl-C, SIGTERM, SIGHUP: stop, kill the builds and test binaries,
+    // and still write what finished. A second signal exits at once.
+    crate::signals::install();
     let json = cli.json || opts.go_args.json;
     let stdout = std::io::stdout();
     let terminal = stdout.is_terminal();

@@ -6,8 +6,9 @@
 //! - 2: leakcheck could not do its job (usage error, no Go toolchain, no Go
 //!   module, a package failed to build, an I/O error).
 //!
-//! When several apply, the highest wins. An interrupted run (Ctrl-C)
-//! exits with 130 after writing what finished.
+//! When several apply, the highest wins. A run stopped by a signal exits
+//! with 128 + it (Ctrl-C: 130, SIGTERM: 143) after writing what finished
+//! (see [`crate::signals`]).
 
 use std::path::PathBuf;
 
@@ -17,7 +18,8 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_TESTS_FAILED: i32 = 1;
 /// Exit code: leakcheck could not do its job.
 pub const EXIT_ERROR: i32 = 2;
-/// Exit code: interrupted (Ctrl-C); the reports hold what finished.
+/// Exit code: interrupted without a signal's number to add to 128 (as
+/// Ctrl-C's); the reports hold what finished.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Why leakcheck could not do its job.

@@ -33,26 +33,56 @@ pub fn command_line(program: &str, args: &[OsString]) -> String {
     s
 }
 
-/// Runs `expr` capturing stdout and stderr; a spawn failure of `go` means
-/// Go is not installed.
+/// Runs `expr` capturing stdout and stderr, in a process group of its own
+/// (see [`crate::signals`]); a spawn failure of `go` means Go is not
+/// installed. A stopped run (a signal) kills it and its children at once:
+/// its output is then what it printed until then, with a failed status.
 pub(crate) fn run_captured(
     expr: duct::Expression,
     line: &str,
 ) -> Result<std::process::Output, Error> {
-    expr.stdout_capture()
+    let err = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::NoGo
+        } else {
+            Error::Command {
+                command: line.to_string(),
+                message: e.to_string(),
+            }
+        }
+    };
+    let handle = expr
+        .before_spawn(|cmd| {
+            crate::signals::own_group(cmd);
+            Ok(())
+        })
+        .stdout_capture()
         .stderr_capture()
         .unchecked()
-        .run()
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::NoGo
-            } else {
-                Error::Command {
-                    command: line.to_string(),
-                    message: e.to_string(),
-                }
+        .start()
+        .map_err(err)?;
+    let pids = handle.pids();
+    for &pid in &pids {
+        crate::signals::started(pid);
+    }
+    let mut killed = false;
+    let result = loop {
+        match handle.try_wait() {
+            Ok(Some(_)) | Err(_) => break handle.into_output().map_err(err),
+            Ok(None) => {}
+        }
+        if crate::runner::interrupted() && !killed {
+            killed = true;
+            for &pid in &pids {
+                crate::signals::kill_group(pid);
             }
-        })
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    for &pid in &pids {
+        crate::signals::ended(pid);
+    }
+    result
 }
 
 /// What `go env` says about the toolchain and the module.
@@ -330,7 +360,7 @@ impl GoTestBuild<'_> {
         for (k, v) in &self.env {
             e = e.env(k, v);
         }
-        e
+        crate::signals::with_build_tmpdir(e)
     }
 
     /// Builds; `Ok(Err(output))` when the package does not compile.

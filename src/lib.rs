@@ -37,6 +37,7 @@ pub mod progress;
 pub mod report;
 pub mod reporter;
 pub mod runner;
+pub mod signals;
 pub mod stack;
 pub mod test2json;
 pub mod testjson;

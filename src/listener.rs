@@ -422,14 +422,16 @@ fn serve_messages(
     key: &str,
     shared: &Shared,
 ) -> Result<(), String> {
-    let mut line = String::new();
+    let mut raw = Vec::new();
     let mut body = Vec::new();
     loop {
-        line.clear();
-        match (&mut reader).take(MAX_HEADER).read_line(&mut line) {
+        raw.clear();
+        match (&mut reader).take(MAX_HEADER).read_until(b'\n', &mut raw) {
             Ok(0) | Err(_) => return Ok(()),
             Ok(_) => {}
         }
+        // Not UTF-8 (the hook's headers are): shown as such, and refused.
+        let line = String::from_utf8_lossy(&raw);
         let shown = || format!("{:?}", line.chars().take(200).collect::<String>());
         let Some(header) = line
             .strip_prefix(key)
@@ -774,6 +776,13 @@ mod tests {
             assert!(errors[0].starts_with("tampering: "), "{errors:?}");
             assert!(shut, "{forged:?}: the connection stayed open");
         }
+        // Bytes that are not UTF-8 get the same, not a silent end.
+        let (errors, shut) = errors_after(&[("start TestA#1 7", DUMP)], b"\xff\xfe\x00 end\n");
+        assert!(
+            errors.len() == 1 && errors[0].starts_with("tampering: "),
+            "{errors:?}"
+        );
+        assert!(shut);
     }
 
     #[test]

@@ -255,7 +255,7 @@ impl Report {
     /// The exit code this report calls for (see [`crate::error`]).
     pub fn exit_code(&self) -> i32 {
         if self.interrupted {
-            return crate::error::EXIT_INTERRUPTED;
+            return crate::signals::exit_code();
         }
         let mut code = EXIT_OK;
         for p in &self.packages {

@@ -208,6 +208,7 @@ pub fn run(
         .prefix("leakcheck-")
         .tempdir()
         .map_err(|e| Error::io("creating a temporary directory", e))?;
+    let _work_guard = crate::signals::temp_dir(work.path());
     let build_env = build_env(&env);
     let mut build_flags = crate::gocmd::test_build_flags(env.release, &opts.go_args.build_flags);
     if opts.go_args.cover_profile.is_some()
@@ -581,6 +582,16 @@ impl PackageContext<'_> {
     }
 
     /// Whether the test binaries have the goroutine leak profile.
+    /// How long a test binary may run in all, as `go test` allows it: its
+    /// `-timeout` (10m by default; 0 is none) and a minute.
+    fn process_limit(&self) -> Option<Duration> {
+        let timeout = self.opts.go_args.timeout.as_deref().unwrap_or("10m0s");
+        match crate::duration::parse_go_duration(timeout) {
+            Ok(t) if !t.is_zero() => t.checked_add(Duration::from_secs(60)),
+            _ => None,
+        }
+    }
+
     fn has_leak_profile(&self) -> bool {
         self.env.release >= (1, 26)
     }
@@ -742,7 +753,11 @@ impl PackageContext<'_> {
         let cmd = duct::cmd(binary, &args)
             .dir(&pkg.dir)
             .env("LEAKCHECK_HELPER", hook)
-            .before_spawn(inherit_as(theirs.as_raw_fd(), HOOK_FD));
+            .before_spawn(inherit_as(theirs.as_raw_fd(), HOOK_FD))
+            .before_spawn(|cmd| {
+                crate::signals::own_group(cmd);
+                Ok(())
+            });
         let line = command_line(
             &binary.display().to_string(),
             &args.iter().map(Into::into).collect::<Vec<_>>(),
@@ -761,9 +776,13 @@ impl PackageContext<'_> {
         // `cmd` is consumed: our ends of the write side are closed now, and
         // the process has its end of the connection.
         drop(theirs);
+        for &pid in &child.pids() {
+            crate::signals::started(pid);
+        }
         let watch = Watchdog::start(
             child.pids().first().copied(),
             self.opts.test_timeout,
+            self.process_limit(),
             Some(listener.clone()),
         );
         let (tx, rx) = mpsc::channel::<TestEvent>();
@@ -782,12 +801,26 @@ impl PackageContext<'_> {
             reading.join().unwrap_or_default()
         });
         let status = child.wait().map(|o| o.status);
+        let too_long = watch.too_long();
+        for &pid in &child.pids() {
+            crate::signals::ended(pid);
+        }
         let (hung, running, proven_dump) = watch.stop();
         let finished = listener.finish();
         let exit_code = status.ok().and_then(|s| s.code());
         join.take_remaining_verdicts(finished.verdicts);
         for run in &finished.unjudged {
             join.unjudged(Comparator::test_of_run(run));
+        }
+        // A run that started and never ended, in a process that exited 0
+        // (not a crash, a hang or an interruption, handled below): its end
+        // was lost, so it cannot pass.
+        if exit_code == Some(0) && !interrupted() {
+            for run in &finished.unfinished {
+                if !finished.unjudged.contains(run) {
+                    join.end_lost(Comparator::test_of_run(run));
+                }
+            }
         }
         let mut end = ProcessEnd {
             exit_code,
@@ -812,6 +845,15 @@ impl PackageContext<'_> {
             let (groups, deadlock) = listener.hang_report(&test, dump).unwrap_or_default();
             join.hang(&test, groups, deadlock, after, proven_dump.is_some());
             end.hung = Some(test);
+        } else if let Some(limit) = too_long {
+            // As go test says it.
+            let limit = crate::duration::format_go_duration(limit);
+            join.raw_output(format!(
+                "*** Test killed with quit: ran too long ({limit}).\n"
+            ));
+            join.failed_to_run = Some(format!(
+                "the test binary ran too long ({limit}: -timeout and a minute, as go test allows)"
+            ));
         } else if interrupted() {
             join.raw_output("leakcheck: interrupted\n".to_string());
             join.failed_to_run = Some("interrupted".to_string());

@@ -504,7 +504,9 @@ fn parse_body<'a>(
         if let Some(rest) = line.strip_prefix("...") {
             if let Some(n) = rest.strip_suffix(" frames elided...") {
                 if !in_ancestor {
-                    g.elided_frames += n.parse::<u64>().unwrap_or(0);
+                    g.elided_frames = g
+                        .elided_frames
+                        .saturating_add(n.parse::<u64>().unwrap_or(0));
                 }
             }
             continue;

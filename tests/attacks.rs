@@ -67,3 +67,170 @@ fn a_test_that_forges_messages_fails_as_tampering_and_the_others_are_judged() {
         assert!(stdout.contains("leakcheck: tampering: "), "{stdout}");
     }
 }
+
+/// Runs leakcheck on `files` (a module), with `args` after the package
+/// pattern; returns exit code, stdout and report.
+fn run_module(
+    files: &[(&str, &str)],
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (Option<i32>, String, leakcheck::report::Report) {
+    let dir = go_module(files);
+    let mut cmd = leakcheck();
+    cmd.current_dir(dir.path());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut all = vec!["./..."];
+    all.extend_from_slice(args);
+    let (out, report) = run_command_with_report(&mut cmd, &all);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        report,
+    )
+}
+
+fn outcome_of(report: &leakcheck::report::Report, test: &str, stdout: &str) -> TestOutcome {
+    report
+        .packages
+        .iter()
+        .flat_map(|p| &p.tests)
+        .find(|t| t.name == test)
+        .unwrap_or_else(|| panic!("{test} is missing from the report:\n{stdout}"))
+        .outcome
+}
+
+#[test]
+fn a_test_that_swaps_the_connection_for_its_own_cannot_pass() {
+    // The hook then talks to a socket pair holding "done" answers:
+    // leakcheck's end sees the run start and never end, in a binary that
+    // exits 0.
+    let src = format!(
+        "package a\n\n{FORGE_IMPORTS}{}\n{}",
+        r#"
+func leakcheckFD() int {
+	entries, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range entries {
+		target, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if fd, _ := strconv.Atoi(e.Name()); err == nil && strings.HasPrefix(target, "socket:") {
+			return fd
+		}
+	}
+	return -1
+}
+"#,
+        r#"
+func TestSwapped(t *testing.T) {
+	go func() { select {} }()
+	fd := leakcheckFD()
+	if fd < 0 {
+		return
+	}
+	p, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		syscall.Write(p[1], []byte("done\n"))
+	}
+	if err := syscall.Dup3(p[0], fd, syscall.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+}
+"#
+    );
+    let (code, stdout, report) = run_module(&[("a/a_test.go", &src)], &[], &[]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(
+        outcome_of(&report, "TestSwapped", &stdout),
+        TestOutcome::Fail
+    );
+    assert!(stdout.contains("--- FAIL: TestSwapped"), "{stdout}");
+    assert!(
+        stdout.contains("its end never reached leakcheck"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn leaks_are_reported_when_the_result_line_never_comes() {
+    let leak = "go func() { select {} }()";
+    // A test that closes stdout: the tests after it print nothing.
+    let closed = format!(
+        "package a\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\n\
+         func TestLeaksFirst(t *testing.T) {{ {leak} }}\n\n\
+         func TestClosesStdout(t *testing.T) {{ os.Stdout.Close() }}\n\n\
+         func TestLeaksUnseen(t *testing.T) {{ {leak} }}\n"
+    );
+    // An unterminated line of exactly 4096 or 8192 bytes, then a leak.
+    let unterminated = format!(
+        "package b\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\t\"strconv\"\n\t\"strings\"\n\t\"testing\"\n)\n\n\
+         func TestUnterminated(t *testing.T) {{\n\
+         \tn, _ := strconv.Atoi(os.Getenv(\"UNTERMINATED\"))\n\
+         \tfmt.Print(strings.Repeat(\"x\", n))\n\t{leak}\n}}\n"
+    );
+    // A test named with over 4 KiB.
+    let long = format!(
+        "package c\n\nimport \"testing\"\n\nfunc TestLong{}(t *testing.T) {{ {leak} }}\n",
+        "X".repeat(5000)
+    );
+    for n in ["4096", "8192"] {
+        let (code, stdout, report) = run_module(
+            &[
+                ("a/a_test.go", &closed),
+                ("b/b_test.go", &unterminated),
+                ("c/c_test.go", &long),
+            ],
+            &[("UNTERMINATED", n)],
+            &[],
+        );
+        assert_eq!(code, Some(1), "{stdout}");
+        for test in ["TestLeaksFirst", "TestLeaksUnseen", "TestUnterminated"] {
+            assert_eq!(outcome_of(&report, test, &stdout), TestOutcome::Leak, "{n}");
+        }
+        let long_name = format!("TestLong{}", "X".repeat(5000));
+        assert_eq!(outcome_of(&report, &long_name, &stdout), TestOutcome::Leak);
+        assert_eq!(
+            outcome_of(&report, "TestClosesStdout", &stdout),
+            TestOutcome::Pass
+        );
+        assert!(
+            stdout.contains("--- LEAK: TestLeaksUnseen")
+                && stdout.contains("its result line never reached leakcheck"),
+            "{stdout}"
+        );
+        assert_eq!(report.summary.leaked, 4, "{stdout}");
+    }
+}
+
+#[test]
+fn a_binary_that_runs_no_test_and_never_exits_is_killed_as_go_test_kills_it() {
+    // TestMain ends its own goroutine while another lives: the runtime
+    // sees no deadlock, m.Run never arms -timeout, no test runs for
+    // --test-timeout to catch. go test kills the binary after -timeout
+    // and a minute; so does leakcheck.
+    let src = "package a\n\nimport (\n\t\"runtime\"\n\t\"testing\"\n\t\"time\"\n)\n\n\
+               func TestMain(m *testing.M) {\n\
+               \tgo func() {\n\t\tfor {\n\t\t\ttime.Sleep(time.Second)\n\t\t}\n\t}()\n\
+               \truntime.Goexit()\n}\n\n\
+               func TestNever(t *testing.T) {}\n";
+    let (code, stdout, report) =
+        run_module(&[("a/a_test.go", src)], &[], &["--", "-timeout", "1s"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    let pkg = &report.packages[0];
+    assert_eq!(pkg.outcome, PackageOutcome::Fail, "{stdout}");
+    assert!(
+        pkg.error
+            .as_deref()
+            .unwrap_or("")
+            .contains("ran too long (1m1s"),
+        "{:?}\n{stdout}",
+        pkg.error
+    );
+    assert!(
+        stdout.contains("*** Test killed with quit: ran too long (1m1s)."),
+        "{stdout}"
+    );
+    assert_eq!(report.summary.packages_failed, 1);
+}

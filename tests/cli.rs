@@ -218,15 +218,96 @@ fn help_and_version_document_exit_codes() {
 }
 
 #[test]
-fn ctrl_c_writes_what_finished_and_exits_130() {
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        interrupted_run_writes_what_finished(sig);
+fn a_stopping_signal_writes_what_finished_and_exits_128_plus_it() {
+    for (sig, code) in [
+        (libc::SIGINT, 130),
+        (libc::SIGTERM, 143),
+        (libc::SIGHUP, 129),
+    ] {
+        interrupted_run_writes_what_finished(sig, code);
     }
 }
 
-fn interrupted_run_writes_what_finished(sig: libc::c_int) {
+/// Processes whose command line mentions `needle`.
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if cmdline.contains(needle) {
+                found.push(cmdline);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_signal_during_the_build_stops_it_at_once_and_leaves_nothing_behind() {
+    // A fresh build cache: `go test -c` compiles the standard library for
+    // a while. Once its work directory exists, leakcheck gets SIGTERM
+    // (once, or twice: the second quits at once).
+    for signals in [1, 2] {
+        let dir = go_module(&[(
+            "a/a_test.go",
+            "package a\n\nimport \"testing\"\n\nfunc TestA(t *testing.T) {}\n",
+        )]);
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakcheck"))
+            .current_dir(dir.path())
+            .env("PATH", go_path())
+            .env("TMPDIR", tmp.path())
+            .env("GOCACHE", cache.path())
+            .arg("--no-build-cache")
+            .arg("--report")
+            .arg("report.json")
+            .arg("./...")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let work = tmp.path().to_string_lossy().into_owned();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while processes_mentioning(&format!("{work}/leakcheck-go-")).len() < 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the build never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let t0 = std::time::Instant::now();
+        for _ in 0..signals {
+            // SAFETY: kill(2) on our own child, not reaped yet.
+            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let code = child.wait().unwrap().code();
+        assert_eq!(code, Some(143), "{signals} signal(s)");
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(10),
+            "{:?}",
+            t0.elapsed()
+        );
+        if signals == 1 {
+            let report = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
+            assert!(report.contains("\"interrupted\": true"), "{report}");
+        }
+        // Nothing of the build lives on or is left in TMPDIR.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert_eq!(processes_mentioning(&work), Vec::<String>::new());
+        let left: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert!(left.is_empty(), "{signals} signal(s) left {left:?}");
+    }
+}
+
+fn interrupted_run_writes_what_finished(sig: libc::c_int, want: i32) {
     let (code, dir) = interrupted_run_by(&["--report", "report.json"], sig);
-    assert_eq!(code, Some(130));
+    assert_eq!(code, Some(want));
     let text = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
     let r: leakcheck::report::Report = serde_json::from_str(&text).unwrap();
     assert!(r.interrupted);

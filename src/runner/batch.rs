@@ -114,6 +114,7 @@ pub(super) fn build_all(
         for (k, v) in super::build_env(env) {
             expr = expr.env(k, v);
         }
+        let expr = crate::signals::with_build_tmpdir(expr);
         let Ok(out) = run_captured(expr, &line) else {
             continue; // every package of the batch falls back
         };

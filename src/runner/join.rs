@@ -310,15 +310,72 @@ impl<'a> EventJoiner<'a> {
         &mut self,
         mut verdicts: HashMap<String, std::collections::VecDeque<RunVerdict>>,
     ) {
-        for (test, runs) in verdicts.drain() {
-            for v in runs {
-                let state = self.state(&test);
-                if !v.leaks.is_empty() {
-                    state.leaked_runs += 1;
+        let mut tests: Vec<String> = verdicts.keys().cloned().collect();
+        tests.sort();
+        for test in tests {
+            for v in verdicts.remove(&test).unwrap_or_default() {
+                if self.tests.get(&test).is_some_and(|s| s.has_final) {
+                    // A crash right after a check: its leaks still count.
+                    let state = self.state(&test);
+                    if !v.leaks.is_empty() {
+                        state.leaked_runs += 1;
+                    }
+                    state.leaks = group_leaks_merge(std::mem::take(&mut state.leaks), v.leaks);
+                } else {
+                    self.result_from_hook(&test, v);
                 }
-                state.leaks = group_leaks_merge(std::mem::take(&mut state.leaks), v.leaks);
             }
         }
+    }
+
+    /// A run the hook ended and leakcheck judged, whose result line never
+    /// came (the test closed or replaced stdout, or printed something
+    /// that hid the line): its result is the hook's, said so, with its
+    /// leaks, and the events `go test -json` would have had.
+    fn result_from_hook(&mut self, test: &str, v: RunVerdict) {
+        let pkg = self.pkg;
+        let leaked = v.leaks.iter().any(|l| !l.known);
+        let (word, action, mut outcome) = match v.status {
+            crate::compare::RunStatus::Pass => ("PASS", "pass", TestOutcome::Pass),
+            crate::compare::RunStatus::Skip => ("SKIP", "skip", TestOutcome::Skip),
+            crate::compare::RunStatus::Fail => ("FAIL", "fail", TestOutcome::Fail),
+        };
+        let action = if leaked { "fail" } else { action };
+        if leaked && outcome != TestOutcome::Fail {
+            outcome = TestOutcome::Leak;
+        }
+        let note = "its result line never reached leakcheck (the test binary's output was \
+                    closed, replaced or cut); this result is the one leakcheck's hook sent";
+        let word = if leaked { "FAIL" } else { word };
+        self.events.push(output_event(
+            pkg,
+            Some(test),
+            format!("--- {word}: {test} (0.00s)\n"),
+        ));
+        self.events.push(output_event(
+            pkg,
+            Some(test),
+            format!("    leakcheck: {note}\n"),
+        ));
+        if leaked {
+            self.any_leak = true;
+            let new: Vec<_> = v.leaks.iter().filter(|l| !l.known).cloned().collect();
+            for l in self.leak_lines(test, &new) {
+                self.events.push(output_event(pkg, Some(test), l));
+            }
+        }
+        let mut end = final_event(pkg, action, 0.0);
+        end.test = Some(test.to_string());
+        self.events.push(end);
+        let state = self.state(test);
+        state.outcome = Some(state.outcome.map_or(outcome, |o| o.max(outcome)));
+        state.runs += 1;
+        state.has_final = true;
+        if leaked {
+            state.leaked_runs += 1;
+        }
+        state.details.get_or_insert_with(|| note.to_string());
+        state.leaks = group_leaks_merge(std::mem::take(&mut state.leaks), v.leaks);
     }
 
     /// `test` hung: report its goroutines, and end it as failed.
@@ -390,7 +447,7 @@ impl<'a> EventJoiner<'a> {
         let state = self.state(test);
         state.outcome = Some(TestOutcome::Crash);
         state.runs += 1;
-        state.details = Some(details.to_string());
+        state.details.get_or_insert_with(|| details.to_string());
         state.has_final = true;
     }
 
@@ -398,14 +455,71 @@ impl<'a> EventJoiner<'a> {
     /// deferred) and the binary exited before one judged it: whether it
     /// leaked is not known, so it does not pass.
     pub(super) fn unjudged(&mut self, test: &str) {
-        let details = "leakcheck could not judge this run: the test binary exited before a \
-                       dump was taken after it (checks are deferred in a crowded process; \
-                       --no-defer-checks dumps at every test's end)";
-        self.events.push(output_event(
-            self.pkg,
-            Some(test),
-            format!("    {details}\n"),
-        ));
+        self.cannot_judge(
+            test,
+            "leakcheck could not judge this run: the test binary exited before a \
+             dump was taken after it (checks are deferred in a crowded process; \
+             --no-defer-checks dumps at every test's end)",
+        );
+    }
+
+    /// A run that started and whose end never reached leakcheck, in a
+    /// process that exited 0: the test closed or replaced leakcheck's
+    /// connection (file descriptor 3), or the process ended before the
+    /// test did.
+    pub(super) fn end_lost(&mut self, test: &str) {
+        self.cannot_judge(
+            test,
+            "leakcheck could not judge this run: its end never reached leakcheck, \
+             although the test binary exited 0 (did the test close or replace \
+             leakcheck's connection, file descriptor 3?)",
+        );
+    }
+
+    /// Fails `test`, saying why leakcheck cannot judge it: its result line
+    /// and final event, if out already, say FAIL, so that every output
+    /// agrees with the report.
+    fn cannot_judge(&mut self, test: &str, details: &str) {
+        let pkg = self.pkg;
+        let header = |e: &TestEvent| {
+            e.test.as_deref() == Some(test)
+                && e.output.as_deref().is_some_and(|o| {
+                    ["--- PASS: ", "--- SKIP: ", "--- FAIL: "]
+                        .iter()
+                        .any(|p| o.starts_with(&format!("{p}{test} (")))
+                })
+        };
+        match self.events.iter_mut().rev().find(|e| header(e)) {
+            Some(e) => {
+                let text = e.output.take().unwrap_or_default();
+                e.output = Some(format!("--- FAIL: {}", &text["--- PASS: ".len()..]));
+            }
+            None => self.events.push(output_event(
+                pkg,
+                Some(test),
+                format!("--- FAIL: {test} (0.00s)\n"),
+            )),
+        }
+        self.events
+            .push(output_event(pkg, Some(test), format!("    {details}\n")));
+        let last_final = self.events.iter_mut().rev().find(|e| {
+            e.test.as_deref() == Some(test) && matches!(e.action.as_str(), "pass" | "skip" | "fail")
+        });
+        match last_final {
+            Some(e) => e.action = "fail".into(),
+            None => {
+                let mut end = final_event(pkg, "fail", 0.0);
+                end.test = Some(test.to_string());
+                self.events.push(end);
+            }
+        }
+        // The package's own PASS line, if out already.
+        self.any_leak = true;
+        for e in &mut self.events {
+            if e.test.is_none() && e.action == "output" && e.output.as_deref() == Some("PASS\n") {
+                e.output = Some("FAIL\n".into());
+            }
+        }
         let state = self.state(test);
         state.outcome = Some(
             state

@@ -2,7 +2,9 @@
 //! through their events, declares a test hung when it runs past
 //! `--test-timeout` (dumps the process with SIGQUIT, then makes sure it
 //! dies), reads the goroutine leak profiles the hook sends while tests go
-//! on to catch proven deadlocks at once, and kills the process on Ctrl-C.
+//! on to catch proven deadlocks at once, kills the process on Ctrl-C, and
+//! when it runs past `go test`'s own limit (`-timeout` plus a minute), as
+//! `go test` does: a binary that runs no test can still hang.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,13 +35,18 @@ struct WatchState {
     hung: Option<(String, Duration)>,
     /// The leak profile that proved the hung test deadlocked.
     proven_dump: Option<String>,
+    /// The process ran past its limit, this one, and was killed.
+    too_long: Option<Duration>,
     stop: bool,
 }
 
 impl Watchdog {
+    /// Watches process `pid`: tests running past `timeout` hang; the
+    /// whole process is killed after `limit`.
     pub(super) fn start(
         pid: Option<u32>,
         timeout: Option<Duration>,
+        limit: Option<Duration>,
         listener: Option<Arc<HelperListener>>,
     ) -> Watchdog {
         let shared = std::sync::Arc::new((
@@ -48,7 +55,7 @@ impl Watchdog {
         ));
         let thread = pid.map(|pid| {
             let shared = shared.clone();
-            std::thread::spawn(move || watch(pid, timeout, listener, &shared))
+            std::thread::spawn(move || watch(pid, timeout, limit, listener, &shared))
         });
         Watchdog { shared, thread }
     }
@@ -80,6 +87,16 @@ impl Watchdog {
         false
     }
 
+    /// The limit the process ran past, if it was killed for that; call
+    /// before [`Watchdog::stop`].
+    pub(super) fn too_long(&self) -> Option<Duration> {
+        self.shared
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .too_long
+    }
+
     /// Stops watching; returns the hung test and how long it had run, and
     /// the top-level tests that started and never finished.
     #[allow(clippy::type_complexity)]
@@ -102,11 +119,13 @@ impl Watchdog {
 fn watch(
     pid: u32,
     timeout: Option<Duration>,
+    limit: Option<Duration>,
     listener: Option<Arc<HelperListener>>,
     shared: &(std::sync::Mutex<WatchState>, std::sync::Condvar),
 ) {
     let (lock, cvar) = shared;
     let mut probes_seen = 0;
+    let began = Instant::now();
     let mut st = lock.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if st.stop {
@@ -114,7 +133,7 @@ fn watch(
         }
         if interrupted() {
             drop(st);
-            signal(pid, libc::SIGKILL);
+            crate::signals::kill_group(pid);
             return;
         }
         let now = Instant::now();
@@ -124,8 +143,12 @@ fn watch(
                 .find(|(_, since)| now.duration_since(*since) >= timeout)
                 .cloned()
         });
-        if let Some((test, since)) = overdue {
-            st.hung = Some((test, now.duration_since(since)));
+        let past_limit = limit.filter(|l| now.duration_since(began) >= *l);
+        if overdue.is_some() || past_limit.is_some() {
+            match overdue {
+                Some((test, since)) => st.hung = Some((test, now.duration_since(since))),
+                None => st.too_long = past_limit,
+            }
             drop(st);
             signal(pid, libc::SIGQUIT);
             // The runtime prints every goroutine and exits; make sure it
