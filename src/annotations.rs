@@ -190,7 +190,8 @@ pub fn annotations(report: &Report, root: &[impl AsRef<Path>]) -> Vec<Annotation
                             l.state,
                         );
                         message.push_str(&format!(
-                            "\nblocked at {} ({}:{})",
+                            "\n{} {} ({}:{})",
+                            crate::reporter::where_word(&l.state),
                             l.function,
                             relative(&l.file, root).unwrap_or_else(|| l.file.clone()),
                             l.line

@@ -809,7 +809,7 @@ impl Comparator {
             groups.add(g, g.leaked, &others, &subtest, goroot);
         }
         let deadlock = deadlock && !groups.leaks.is_empty();
-        (groups.leaks, deadlock)
+        (groups.into_sorted(), deadlock)
     }
 
     /// The subtest that goroutine `g` of a run is the leak of, by its full
@@ -916,7 +916,7 @@ impl Comparator {
                 .unwrap_or_else(|| me.test.clone());
             groups.add(&g, proven, &ambiguous_with, &subtest, &self.config.goroot);
         }
-        found.leaks = groups.leaks;
+        found.leaks = groups.into_sorted();
         found
     }
 
@@ -1080,7 +1080,7 @@ pub fn group_leaks(goroutines: &[(Goroutine<'_>, Vec<String>)], goroot: &str) ->
     for (g, ambiguous_with) in goroutines {
         groups.add(g, g.leaked, ambiguous_with, "", goroot);
     }
-    groups.leaks
+    groups.into_sorted()
 }
 
 /// The run ID in a label or subtest ID: `TestX#3` of `TestX#3/a/b`.
@@ -1109,6 +1109,12 @@ struct LeakGroups {
 }
 
 impl LeakGroups {
+    /// The groups in their reporting order (see [`sort_leaks`]).
+    fn into_sorted(mut self) -> Vec<Leak> {
+        sort_leaks(&mut self.leaks);
+        self.leaks
+    }
+
     /// Adds `g`, proven leaked or not, the leak of `subtest`, to its group.
     fn add(
         &mut self,
@@ -1186,6 +1192,33 @@ impl Leak {
     }
 }
 
+/// Puts leak groups in the order they are reported in, which does not
+/// depend on the order of goroutines in a dump: the biggest first, then by
+/// creation site, blocking frame, state and subtest; goroutine IDs
+/// ascending within a group.
+pub fn sort_leaks(leaks: &mut [Leak]) {
+    for l in leaks.iter_mut() {
+        l.goroutine_ids.sort_unstable();
+    }
+    let created = |l: &Leak| {
+        l.created_by
+            .as_ref()
+            .map(|c| (c.file.clone(), c.line, c.function.clone()))
+    };
+    leaks.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| match (created(a), created(b)) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                (x, y) => x.is_none().cmp(&y.is_none()),
+            })
+            .then_with(|| (&a.file, a.line, &a.function).cmp(&(&b.file, b.line, &b.function)))
+            .then_with(|| a.state.cmp(&b.state))
+            .then_with(|| a.subtest.cmp(&b.subtest))
+            .then_with(|| a.ambiguous_with.cmp(&b.ambiguous_with))
+    });
+}
+
 /// Merges `more` into `leaks`, adding up groups that are the same leak
 /// (same state, blocking frame, creation site): used to combine the runs
 /// of one test (`-count`).
@@ -1208,6 +1241,7 @@ pub fn group_leaks_merge(mut leaks: Vec<Leak>, more: Vec<Leak>) -> Vec<Leak> {
             None => leaks.push(m),
         }
     }
+    sort_leaks(&mut leaks);
     leaks
 }
 

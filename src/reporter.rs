@@ -295,8 +295,9 @@ fn human_summary(out: &mut impl Write, report: &Report, base: &Path) -> io::Resu
             match t.leaks.first() {
                 Some(l) => writeln!(
                     out,
-                    "    {pkg}.{}: blocked at {}:{}",
+                    "    {pkg}.{}: {} {}:{}",
                     t.name,
+                    where_word(&l.state),
                     display_path(&l.file, base),
                     l.line
                 )?,
@@ -397,6 +398,15 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
+/// `running at` for a goroutine that runs or waits for a CPU (it is not
+/// blocked: a spinning loop), `blocked at` for the rest.
+pub fn where_word(state: &str) -> &'static str {
+    match state.split(',').next().unwrap_or("").trim() {
+        "running" | "runnable" => "running at",
+        _ => "blocked at",
+    }
+}
+
 /// The `--- LEAK:` block for a test, one string per line (with `\n`),
 /// paths relative to `base`.
 pub fn leak_report_lines(test: &str, leaks: &[Leak], base: &Path, verbose: bool) -> Vec<String> {
@@ -421,7 +431,8 @@ pub fn leak_report_lines(test: &str, leaks: &[Leak], base: &Path, verbose: bool)
             lines.push(format!("        subtest     {}\n", l.subtest));
         }
         lines.push(format!(
-            "        blocked at  {} ({}:{})\n",
+            "        {}  {} ({}:{})\n",
+            where_word(&l.state),
             l.function,
             display_path(&l.file, base),
             l.line
@@ -527,6 +538,22 @@ mod tests {
         let mut out = Vec::new();
         human_summary(&mut out, report, Path::new("/m")).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_spinning_goroutine_is_running_at_not_blocked_at() {
+        let spinning = Leak {
+            state: "runnable".into(),
+            ..Leak::example()
+        };
+        let lines = leak_report_lines("TestSpin", &[spinning], Path::new("/m"), false).concat();
+        assert!(
+            lines.contains("        running at  example.com/p.F.func1 (p/p.go:10)"),
+            "{lines}"
+        );
+        assert!(!lines.contains("blocked at"), "{lines}");
+        assert_eq!(where_word("running"), "running at");
+        assert_eq!(where_word("chan receive, 2 minutes"), "blocked at");
     }
 
     #[test]

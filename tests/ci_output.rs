@@ -767,3 +767,86 @@ fn an_interrupted_run_still_writes_junit_with_what_finished() {
         "{xml}"
     );
 }
+
+/// `text` with what may differ between two runs of the same code taken
+/// out: times, durations, addresses, goroutine IDs, offsets.
+fn normalized(text: &str) -> String {
+    let rules = [
+        (r"\d+\.\d+s\b", "T"),
+        (r"0x[0-9a-f]+", "0xA"),
+        (r"goroutine \d+", "goroutine N"),
+        (r#""(elapsed_ms|Elapsed)": ?[0-9.e-]+"#, "\"$1\": T"),
+        (r#""goroutine_ids": ?\[[^\]]*\]"#, "\"goroutine_ids\": []"),
+        (r"\+0x[0-9a-f]+", "+0xO"),
+    ];
+    let mut out = text.to_string();
+    for (re, to) in rules {
+        out = regex::Regex::new(re)
+            .unwrap()
+            .replace_all(&out, to)
+            .into_owned();
+    }
+    out
+}
+
+#[test]
+fn two_runs_of_the_same_code_print_the_same() {
+    // Goroutines of four kinds, started in map order (random in Go), so
+    // that dumps list them in a different order each run.
+    let src = r#"package a
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+func park(kind int, mu *sync.Mutex, in, out chan int) {
+	switch kind {
+	case 0:
+		<-in
+	case 1:
+		out <- 1
+	case 2:
+		mu.Lock()
+	default:
+		select {}
+	}
+}
+
+func TestMixed(t *testing.T) {
+	var mu sync.Mutex
+	mu.Lock()
+	in, out := make(chan int), make(chan int)
+	kinds := map[int]int{0: 3, 1: 2, 2: 2, 3: 1}
+	for kind, n := range kinds {
+		for i := 0; i < n; i++ {
+			go park(kind, &mu, in, out)
+		}
+	}
+	time.Sleep(10 * time.Millisecond)
+}
+
+func TestOther(t *testing.T) {
+	go func() { select {} }()
+	t.Log("fails too")
+	t.Fail()
+}
+"#;
+    let dir = go_module(&[("a/a_test.go", src)]);
+    let run = || {
+        let (out, report) = run_with_report(dir.path(), &["-v", "./..."]);
+        let report = serde_json::to_string_pretty(&report).unwrap();
+        (normalized(&text(&out.stdout)), normalized(&report))
+    };
+    let (first_out, first_report) = run();
+    assert!(
+        first_out.contains("--- LEAK: TestMixed (8 goroutines)"),
+        "{first_out}"
+    );
+    for _ in 0..2 {
+        let (out, report) = run();
+        assert_eq!(out, first_out);
+        assert_eq!(report, first_report);
+    }
+}

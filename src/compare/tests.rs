@@ -714,3 +714,38 @@ fn the_hooks_own_goroutine_is_never_a_leak() {
     ));
     assert!(v.leaks.is_empty(), "{:?}", v.leaks);
 }
+
+#[test]
+fn leak_groups_are_ordered_by_size_then_site_whatever_the_dump_order() {
+    let at = |count: usize, line: u32, created: Option<u32>, ids: Vec<u64>| Leak {
+        count,
+        line,
+        created_by: created.map(|l| Location {
+            function: "example.com/p.F".into(),
+            file: "/m/p/p.go".into(),
+            line: l,
+        }),
+        goroutine_ids: ids,
+        ..Leak::example()
+    };
+    let groups = vec![
+        at(1, 10, None, vec![9]),
+        at(1, 10, Some(30), vec![8]),
+        at(2, 12, Some(20), vec![7, 3]),
+        at(1, 10, Some(5), vec![4]),
+    ];
+    let mut reversed: Vec<Leak> = groups.iter().rev().cloned().collect();
+    let mut forward = groups.clone();
+    sort_leaks(&mut forward);
+    sort_leaks(&mut reversed);
+    assert_eq!(forward, reversed);
+    let order: Vec<(usize, Option<u32>)> = forward
+        .iter()
+        .map(|l| (l.count, l.created_by.as_ref().map(|c| c.line)))
+        .collect();
+    assert_eq!(
+        order,
+        [(2, Some(20)), (1, Some(5)), (1, Some(30)), (1, None)]
+    );
+    assert_eq!(forward[0].goroutine_ids, [3, 7]);
+}
