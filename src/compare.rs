@@ -105,6 +105,9 @@ pub struct RunVerdict {
     pub leaks: Vec<Leak>,
     /// Goroutines of the run that an ignore rule exempted, by rule.
     pub ignored: Vec<(IgnoreRule, usize)>,
+    /// How long the check took: from the run's end to its verdict (the
+    /// grace period, when goroutines were waited for).
+    pub check: Duration,
 }
 
 /// What the helper should do next for a run being checked.
@@ -664,6 +667,7 @@ impl Comparator {
                 status: RunStatus::Pass,
                 leaks: Vec::new(),
                 ignored: Vec::new(),
+                check: Duration::ZERO,
             });
         };
         // The cheap pass: with no goroutine new to this run, it is clean.
@@ -722,6 +726,9 @@ impl Comparator {
             status: r.status,
             leaks: found.leaks,
             ignored: found.ignored,
+            check: r
+                .check_started
+                .map_or(Duration::ZERO, |t| now.saturating_duration_since(t)),
         })
     }
 
@@ -809,7 +816,16 @@ impl Comparator {
             groups.add(g, g.leaked, &others, &subtest, goroot);
         }
         let deadlock = deadlock && !groups.leaks.is_empty();
-        (groups.into_sorted(), deadlock)
+        // Its own goroutine's group stays first; the rest in the usual
+        // order.
+        let own = if snapshot.get(me.gid).is_some() && !groups.leaks.is_empty() {
+            Some(groups.leaks.remove(0))
+        } else {
+            None
+        };
+        let mut leaks: Vec<Leak> = own.into_iter().collect();
+        leaks.extend(groups.into_sorted());
+        (leaks, deadlock)
     }
 
     /// The subtest that goroutine `g` of a run is the leak of, by its full

@@ -258,7 +258,10 @@ mod tests {
             panic!("TestQuery passed");
         };
         let msg = err.message().unwrap();
-        assert!(msg.contains("--- LEAK: TestQuery (1 goroutine)"), "{msg}");
+        assert!(
+            msg.contains("--- LEAK: TestQuery (1 goroutine; checked in "),
+            "{msg}"
+        );
         assert!(msg.contains("created at  handler/handler.go:30"), "{msg}");
     }
 

@@ -69,6 +69,7 @@ impl TestReport {
             deadlock: None,
             details: None,
             ignored: Vec::new(),
+            check_ms: 0.0,
         }
     }
 }
@@ -112,6 +113,10 @@ pub struct TestReport {
     /// by rule.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignored: Vec<IgnoredCount>,
+    /// Time leakcheck spent checking its goroutines after it ended (all
+    /// runs), left out of `elapsed_ms` as `go test` would measure it.
+    #[serde(default)]
+    pub check_ms: f64,
 }
 
 /// How many goroutines a rule exempted.

@@ -192,7 +192,7 @@ fn fixtures_report_exactly_the_marked_leaks() {
     // relative to the current directory.
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("--- LEAK: TestQuery (1 goroutine)"),
+        stdout.contains("--- LEAK: TestQuery (1 goroutine; checked in "),
         "{stdout}"
     );
     assert!(
@@ -260,7 +260,7 @@ fn json_stream_is_go_test_json_with_leaks_as_failures() {
     let output: String = query.iter().filter_map(|e| e["Output"].as_str()).collect();
     assert!(output.contains("--- FAIL: TestQuery ("), "{output}");
     assert!(
-        output.contains("--- LEAK: TestQuery (1 goroutine)"),
+        output.contains("--- LEAK: TestQuery (1 goroutine; checked in "),
         "{output}"
     );
     assert!(output.contains("handler/handler.go:30"), "{output}");

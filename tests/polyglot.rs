@@ -237,7 +237,10 @@ fn cargo_test_runs_the_go_tests_and_reuses_the_cache() {
     let all = text(&out);
     assert!(!out.status.success(), "{all}");
     assert_eq!(result_of(&all, GO_TESTS[2]), Some("FAILED"), "{all}");
-    assert!(all.contains("--- LEAK: TestWatch (1 goroutine)"), "{all}");
+    assert!(
+        all.contains("--- LEAK: TestWatch (1 goroutine; checked in "),
+        "{all}"
+    );
     assert!(
         all.contains(&format!("created at  {}", leak_site())),
         "{all}"
@@ -310,7 +313,10 @@ fn nextest_runs_each_go_test_in_its_own_process_from_one_build() {
             .any(|l| l.contains("FAIL [") && l.trim_end().ends_with(GO_TESTS[2])),
         "{all}"
     );
-    assert!(all.contains("--- LEAK: TestWatch (1 goroutine)"), "{all}");
+    assert!(
+        all.contains("--- LEAK: TestWatch (1 goroutine; checked in "),
+        "{all}"
+    );
     assert!(
         all.contains(&format!("created at  {}", leak_site())),
         "{all}"

@@ -37,6 +37,8 @@ struct TestState {
     has_final: bool,
     /// A run of it was never judged (see [`EventJoiner::unjudged`]).
     unjudged: bool,
+    /// Time its checks took, all runs.
+    check: Duration,
 }
 
 /// Joins the converter's events with the comparator's verdicts, across
@@ -165,6 +167,7 @@ impl<'a> EventJoiner<'a> {
                         .push(crate::report::IgnoredCount { rule, count: *n }),
                 }
             }
+            state.check += v.check;
             state.pending = Some(v);
             for l in lines {
                 self.events.push(output_event(self.pkg, Some(test), l));
@@ -237,7 +240,16 @@ impl<'a> EventJoiner<'a> {
                         self.events.push(output_event(self.pkg, Some(test), line));
                     }
                     if !new.is_empty() {
-                        for l in self.leak_lines(test, &new) {
+                        let check = self.tests[test].pending.as_ref().map(|v| v.check);
+                        let mut lines = self.leak_lines(test, &new);
+                        // The wait is not the test's time: shown apart.
+                        if let (Some(first), Some(check)) = (lines.first_mut(), check) {
+                            if let Some(head) = first.strip_suffix(")\n") {
+                                *first =
+                                    format!("{head}; checked in {:.2}s)\n", check.as_secs_f64());
+                            }
+                        }
+                        for l in lines {
                             self.events.push(output_event(self.pkg, Some(test), l));
                         }
                     }
@@ -317,6 +329,7 @@ impl<'a> EventJoiner<'a> {
                 if self.tests.get(&test).is_some_and(|s| s.has_final) {
                     // A crash right after a check: its leaks still count.
                     let state = self.state(&test);
+                    state.check += v.check;
                     if !v.leaks.is_empty() {
                         state.leaked_runs += 1;
                     }
@@ -334,6 +347,7 @@ impl<'a> EventJoiner<'a> {
     /// leaks, and the events `go test -json` would have had.
     fn result_from_hook(&mut self, test: &str, v: RunVerdict) {
         let pkg = self.pkg;
+        self.state(test).check += v.check;
         let leaked = v.leaks.iter().any(|l| !l.known);
         let (word, action, mut outcome) = match v.status {
             crate::compare::RunStatus::Pass => ("PASS", "pass", TestOutcome::Pass),
@@ -556,6 +570,7 @@ impl<'a> EventJoiner<'a> {
                     deadlock: s.deadlock,
                     details: s.details.clone(),
                     ignored: s.ignored.clone(),
+                    check_ms: s.check.as_secs_f64() * 1000.0,
                 })
             })
             .collect();
