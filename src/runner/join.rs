@@ -406,7 +406,9 @@ impl<'a> EventJoiner<'a> {
         let what = if proven {
             "deadlocked, proven by the garbage collector (goroutine leak profile): its own goroutine can never run again"
         } else if deadlock {
-            "deadlocked: every goroutine involved is blocked on a channel, select, mutex, condition or wait group"
+            // Not proven: a timer or I/O may still wake one (a goroutine
+            // reading a live ticker's channel shows as `chan receive`).
+            "blocked: every goroutine involved waits on a channel, select, mutex, condition or wait group (a deadlock unless a timer or I/O wakes one; not proven)"
         } else {
             "still running after --test-timeout"
         };
