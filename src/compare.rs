@@ -915,6 +915,16 @@ impl Comparator {
                 }
                 _ => continue,
             };
+            let mut ambiguous_with = ambiguous_with;
+            if let Some(other) = timer_scheduled_by(&g).filter(|t| *t != me.test) {
+                // A timer's callback (time.AfterFunc) that runs a function
+                // literal of another test: that test scheduled it, most
+                // likely, and may have ended long ago.
+                if !ambiguous_with.iter().any(|t| t == other) {
+                    ambiguous_with.push(other.to_string());
+                    ambiguous_with.sort();
+                }
+            }
             if let Some(rule) = test_rule.or_else(|| self.config.ignore.matching(&g)) {
                 match found.ignored.iter_mut().find(|(r, _)| r == rule) {
                     Some((_, n)) => *n += 1,
@@ -1035,6 +1045,21 @@ impl Comparator {
             }
         }
     }
+}
+
+/// For a timer's callback goroutine (created by `time.goFunc`), the test
+/// whose function, or a function literal in it (`pkg.TestX.func1`), is one
+/// of its frames: the test that most likely scheduled it.
+fn timer_scheduled_by<'a>(g: &Goroutine<'a>) -> Option<&'a str> {
+    if g.created_by.as_ref()?.function != "time.goFunc" {
+        return None;
+    }
+    g.frames.iter().find_map(|f| {
+        let name = f.function.rsplit('/').next()?;
+        let (_, rest) = name.split_once('.')?;
+        let test = rest.split('.').next()?;
+        test.starts_with("Test").then_some(test)
+    })
 }
 
 /// Whether a goroutine in `state` waits on a synchronization primitive

@@ -447,7 +447,7 @@ pub fn leak_report_lines(test: &str, leaks: &[Leak], base: &Path, verbose: bool)
         }
         if !l.ambiguous_with.is_empty() {
             lines.push(format!(
-                "        owner ambiguous: may belong to {} instead (created while they ran too)\n",
+                "        owner ambiguous: may belong to {} instead (it cannot be pinned on one test for sure)\n",
                 l.ambiguous_with.join(", ")
             ));
         }

@@ -234,3 +234,28 @@ fn a_binary_that_runs_no_test_and_never_exits_is_killed_as_go_test_kills_it() {
     );
     assert_eq!(report.summary.packages_failed, 1);
 }
+
+#[test]
+fn a_timer_callback_another_test_scheduled_is_not_pinned_on_the_test_it_appears_in() {
+    // TestA schedules a callback that blocks forever; it starts while
+    // TestB runs. It is reported (never dropped), and not as TestB's
+    // alone: TestA, whose function literal it runs, is named.
+    let src = "package a\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\n\
+               func TestA(t *testing.T) {\n\
+               \ttime.AfterFunc(100*time.Millisecond, func() { select {} })\n}\n\n\
+               func TestB(t *testing.T) {\n\ttime.Sleep(300 * time.Millisecond)\n}\n";
+    let (code, stdout, report) = run_module(&[("a/a_test.go", src)], &[], &[]);
+    assert_eq!(code, Some(1), "{stdout}");
+    let leaks: Vec<_> = report.packages[0]
+        .tests
+        .iter()
+        .flat_map(|t| t.leaks.iter().map(move |l| (t.name.clone(), l)))
+        .collect();
+    assert_eq!(leaks.len(), 1, "{stdout}");
+    let (test, leak) = &leaks[0];
+    assert!(
+        test == "TestA" || leak.ambiguous_with.contains(&"TestA".to_string()),
+        "{test}: {leak:?}"
+    );
+    assert!(stdout.contains("may belong to TestA"), "{stdout}");
+}
