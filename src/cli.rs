@@ -47,21 +47,35 @@ FILE); command-line options override it. The effective configuration,
 with where each value came from:
   leakcheck config [OPTIONS]";
 
+const SHORT_AFTER_HELP: &str = "\
+Examples:
+  leakcheck                              every package of the module (./...)
+  leakcheck ./pkg -- -run TestX -count 5 go test's flags after --
+  leakcheck --report r.json --junit j.xml -- -race ./...
+
+Exit codes: 0 clean, 1 a test failed or leaked, 2 leakcheck could not do
+its job, 128+N stopped by signal N. More, with every option: --help";
+
 /// Find goroutines that outlive the Go test that started them.
 #[derive(Debug, Parser)]
 #[command(
     name = "leakcheck",
     version,
     about,
-    after_help = AFTER_HELP,
+    after_help = SHORT_AFTER_HELP,
+    after_long_help = AFTER_HELP,
     override_usage = "leakcheck [OPTIONS] [PACKAGES]... [-- GO_TEST_ARGS...]"
 )]
 pub struct Cli {
+    /// How long goroutines may outlive their test [default: 1s]
+    ///
     /// How long a test's goroutines may outlive it before they count as
     /// leaked (Go duration: 500ms, 1s, 2m) [default: 1s].
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub grace: Option<String>,
 
+    /// Declare a test hung after DURATION; 0: never [default: 60s]
+    ///
     /// A test still running after DURATION is declared hung: its goroutines
     /// are dumped, the binary killed, and the package's remaining tests
     /// resumed in a fresh process. `0` turns it off. `go test`'s own
@@ -69,33 +83,47 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub test_timeout: Option<String>,
 
+    /// Ignore goroutines blocked in FUNC (`pkg.Prefix*` too)
+    ///
     /// Ignore goroutines whose top (blocking) frame is FUNC: a full Go
     /// function name, or a prefix ending in `*`. Repeatable.
     #[arg(long, value_name = "FUNC")]
     pub ignore_top: Vec<String>,
 
+    /// Ignore goroutines with FUNC anywhere in their stack
+    ///
     /// Ignore goroutines with FUNC anywhere in their stack. Repeatable.
     #[arg(long, value_name = "FUNC")]
     pub ignore_any: Vec<String>,
 
+    /// Ignore goroutines created by FUNC
+    ///
     /// Ignore goroutines created by FUNC. Repeatable.
     #[arg(long, value_name = "FUNC")]
     pub ignore_created_by: Vec<String>,
 
+    /// Limit the --ignore-* rule before it to goroutines in STATE
+    ///
     /// Limit the --ignore-* rule just before it to goroutines in STATE
     /// (e.g. 'IO wait', 'select').
     #[arg(long, value_name = "STATE")]
     pub ignore_state: Vec<String>,
 
+    /// Turn off the built-in ignore rules (for debugging)
+    ///
     /// Turn off the built-in ignore rules (the testing package's, signal
     /// handling's and the runtime's own goroutines), for debugging.
     #[arg(long)]
     pub no_default_ignores: bool,
 
+    /// Settings file [default: leakcheck.toml at the module root]
+    ///
     /// Read settings from FILE instead of leakcheck.toml at the module root.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Leaks recorded in FILE are known and do not fail
+    ///
     /// Leaks recorded in FILE (by --write-baseline) are reported as known
     /// and do not fail; only new leaks do. Baseline entries not seen any
     /// more are listed as fixed.
@@ -106,6 +134,8 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
 
+    /// Repeat each test up to N times, until its first leak
+    ///
     /// Repeat each test up to N times, stopping at its first leak (for
     /// hunting leaks that happen only under some interleavings).
     #[arg(long, value_name = "N")]
@@ -119,11 +149,15 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 
+    /// Write a JUnit XML report to FILE
+    ///
     /// Write a JUnit XML report to FILE (one testsuite per package, one
     /// testcase per top-level test; leaks, hangs and crashes are failures).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
 
+    /// GitHub Actions annotations at each leak's creation line
+    ///
     /// GitHub Actions error annotations at each leak's creation line:
     /// `auto` prints them when GITHUB_ACTIONS=true.
     #[arg(long, value_enum, default_value_t = AnnotationsChoice::Auto, value_name = "KIND")]
@@ -133,6 +167,8 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
 
+    /// Run shard M of N of the packages (count:M/N or hash:M/N)
+    ///
     /// Run one shard of the packages: `count:M/N` deals the sorted package
     /// list round-robin to N shards, `hash:M/N` shards by a stable hash of
     /// the import path. M is 1-based.
@@ -143,6 +179,8 @@ pub struct Cli {
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
 
+    /// In crowded processes, judge tests with later dumps (the default)
+    ///
     /// In a crowded test process (1,000 goroutines or more, Go 1.26+), do
     /// not dump every goroutine at each test's start and end: judge the
     /// tests with a few later dumps, telling their goroutines apart by
@@ -151,6 +189,8 @@ pub struct Cli {
     #[arg(long, overrides_with = "no_defer_checks")]
     pub defer_checks: bool,
 
+    /// Dump at every test's start and end, even in crowded processes
+    ///
     /// Dump every goroutine at each test's start and end even in a crowded
     /// process: exact creation windows for goroutines without a test's
     /// label from the first one on, and a verdict for every test that
@@ -158,6 +198,8 @@ pub struct Cli {
     #[arg(long, overrides_with = "defer_checks")]
     pub no_defer_checks: bool,
 
+    /// Build into a temporary directory, not the kept build directory
+    ///
     /// Build test binaries into a temporary directory instead of the
     /// kept build directory (under $LEAKCHECK_CACHE_DIR, else the user's
     /// cache directory), where binaries of unchanged packages are reused

@@ -210,6 +210,15 @@ fn help_and_version_document_exit_codes() {
     ] {
         assert!(help.contains(needle), "{needle} in {help}");
     }
+    // -h fits one screen, with examples; --help has the rest.
+    let out = leakcheck().arg("-h").output().unwrap();
+    let short = String::from_utf8_lossy(&out.stdout);
+    assert!(short.lines().count() <= 50, "{short}");
+    assert!(
+        short.contains("Examples:") && short.contains("--help"),
+        "{short}"
+    );
+    assert!(help.lines().count() > short.lines().count());
     let out = leakcheck().arg("--version").output().unwrap();
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
