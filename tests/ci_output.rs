@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -305,7 +306,7 @@ fn gotestsum() -> Option<PathBuf> {
     // The machine's own Go: gotestsum may need a newer Go than the one
     // under test.
     let out = std::process::Command::new("go")
-        .args(["install", "gotest.tools/gotestsum@latest"])
+        .args(["install", "gotest.tools/gotestsum@v1.13.0"])
         .env("GOBIN", &bin)
         .env_remove("GOFLAGS")
         .output()
@@ -335,7 +336,7 @@ fn gotestsum() -> Option<PathBuf> {
         );
         return None;
     }
-    panic!("go install gotest.tools/gotestsum@latest failed:\n{err}");
+    panic!("go install gotest.tools/gotestsum@v1.13.0 failed:\n{err}");
 }
 
 #[test]
@@ -895,5 +896,172 @@ fn the_readme_sample_is_what_leakcheck_prints() {
         comparable(&format!("{sample}\n")),
         "README.md's sample has drifted; leakcheck printed:\n{}",
         text(&out.stdout)
+    );
+}
+
+/// A module whose one run has every outcome: passes, a failure, a leak, a
+/// failure that also leaked, a skip, a hang, a crash, and a package that
+/// fails outside its tests.
+const EVERY_OUTCOME: &[(&str, &str)] = &[
+    (
+        "a/a_test.go",
+        "package a\n\nimport \"testing\"\n\n\
+         func TestPass(t *testing.T) {}\n\n\
+         func TestFail(t *testing.T) { t.Error(\"wrong\") }\n\n\
+         func TestLeak(t *testing.T) { go func() { select {} }() }\n\n\
+         func TestSkip(t *testing.T) { t.Skip(\"not here\") }\n\n\
+         func TestFailLeak(t *testing.T) {\n\tgo func() { select {} }()\n\tt.Error(\"wrong too\")\n}\n",
+    ),
+    (
+        "b/b_test.go",
+        "package b\n\nimport \"testing\"\n\nfunc TestHang(t *testing.T) {\n\tch := make(chan int)\n\t<-ch\n}\n",
+    ),
+    (
+        "c/c_test.go",
+        "package c\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\n\
+         func TestCrash(t *testing.T) {\n\tgo func() { panic(\"boom\") }()\n\ttime.Sleep(time.Second)\n}\n",
+    ),
+    (
+        "d/d_test.go",
+        "package d\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\t\"testing\"\n)\n\n\
+         func TestMain(m *testing.M) {\n\tm.Run()\n\tfmt.Println(\"found unexpected goroutines\")\n\tos.Exit(1)\n}\n\n\
+         func TestFine(t *testing.T) {}\n",
+    ),
+];
+
+#[test]
+fn every_output_agrees_on_one_run_with_every_outcome() {
+    use leakcheck::report::TestOutcome;
+    let dir = go_module(EVERY_OUTCOME);
+    let d = dir.path();
+    let out = leakcheck()
+        .current_dir(d)
+        .args([
+            "--json",
+            "--report",
+            "r.json",
+            "--junit",
+            "j.xml",
+            "--test-timeout",
+            "5s",
+            "./...",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let report: Report =
+        serde_json::from_str(&std::fs::read_to_string(d.join("r.json")).unwrap()).unwrap();
+    let s = &report.summary;
+    assert_eq!(
+        (s.tests, s.passed, s.failed, s.leaked, s.skipped, s.hung, s.crashed),
+        (8, 2, 2, 1, 1, 1, 1),
+        "{s:?}"
+    );
+    assert_eq!((s.failed_and_leaked, s.packages_failed), (1, 1), "{s:?}");
+    let outcome: BTreeMap<(String, String), TestOutcome> = report
+        .packages
+        .iter()
+        .flat_map(|p| {
+            p.tests
+                .iter()
+                .map(move |t| ((p.import_path.clone(), t.name.clone()), t.outcome))
+        })
+        .collect();
+
+    // --json: one final event per test, its action the report's outcome.
+    let stream = text(&out.stdout);
+    let mut actions: BTreeMap<(String, String), String> = BTreeMap::new();
+    for line in stream.lines() {
+        let e: serde_json::Value = serde_json::from_str(line).unwrap();
+        if let (Some(pkg), Some(test), Some(a @ ("pass" | "fail" | "skip"))) = (
+            e["Package"].as_str(),
+            e["Test"].as_str(),
+            e["Action"].as_str(),
+        ) {
+            let old = actions.insert((pkg.into(), test.into()), a.into());
+            assert!(old.is_none(), "two final events for {test}");
+        }
+    }
+    let want: BTreeMap<_, _> = outcome
+        .iter()
+        .map(|(k, o)| {
+            let a = match o {
+                TestOutcome::Pass => "pass",
+                TestOutcome::Skip => "skip",
+                _ => "fail",
+            };
+            (k.clone(), a.to_string())
+        })
+        .collect();
+    assert_eq!(actions, want, "--json against the report");
+
+    // JUnit: one testcase per test (plus the package's failure), with the
+    // report's outcome.
+    let xml = std::fs::read_to_string(d.join("j.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let mut cases: BTreeMap<(String, String), &str> = BTreeMap::new();
+    for c in doc.descendants().filter(|n| n.has_tag_name("testcase")) {
+        let status = if child(c, "failure").is_some() {
+            "fail"
+        } else if child(c, "skipped").is_some() {
+            "skip"
+        } else {
+            "pass"
+        };
+        let key = (
+            c.attribute("classname").unwrap().to_string(),
+            c.attribute("name").unwrap().to_string(),
+        );
+        cases.insert(key, status);
+    }
+    let mut junit_want: BTreeMap<(String, String), &str> =
+        want.iter().map(|(k, a)| (k.clone(), a.as_str())).collect();
+    junit_want.insert(
+        ("example.com/m/d".into(), "[package failed]".into()),
+        "fail",
+    );
+    assert_eq!(cases, junit_want, "JUnit against the report");
+
+    // gotestsum reads the --json stream to the same counts: every failed,
+    // leaked, hung and crashed test, and the package that failed outside
+    // its tests.
+    let events = d.join("events.json");
+    std::fs::write(&events, &out.stdout).unwrap();
+    if let Some(gotestsum) = gotestsum() {
+        let gts = std::process::Command::new(gotestsum)
+            .args(["--format", "standard-quiet", "--raw-command", "--", "cat"])
+            .arg(&events)
+            .output()
+            .unwrap();
+        let failures = s.failed + s.leaked + s.hung + s.crashed + s.packages_failed;
+        let done = format!(
+            "DONE {} tests, {} skipped, {failures} failures",
+            s.tests, s.skipped
+        );
+        assert!(
+            text(&gts.stdout).contains(&done),
+            "{done} in:\n{}",
+            show(&gts)
+        );
+    }
+
+    // The human summary of the same code says the same.
+    let human = leakcheck()
+        .current_dir(d)
+        .args(["--test-timeout", "5s", "./..."])
+        .output()
+        .unwrap();
+    let human = text(&human.stdout);
+    assert!(
+        human.contains(&format!(
+            "leakcheck: {}",
+            leakcheck::reporter::summary_line(s)
+        )),
+        "{}\n{human}",
+        leakcheck::reporter::summary_line(s)
+    );
+    assert!(
+        human.contains("Packages that failed outside their tests:\n    example.com/m/d: "),
+        "{human}"
     );
 }
