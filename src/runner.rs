@@ -1080,6 +1080,7 @@ fn read_events(
         for event in converter.events() {
             if let Some(text) = &event.output {
                 all_output.push_str(text);
+                keep_tail(&mut all_output, OUTPUT_TAIL);
             }
             if watch.observe(&event) {
                 continue; // the hang dump: summarized instead
@@ -1088,6 +1089,25 @@ fn read_events(
         }
     }
     all_output
+}
+
+/// How much of a binary's raw output is kept for reading a crash or a
+/// hang dump from its end: a panic's message and stacks, or a SIGQUIT
+/// dump (about 500 bytes a goroutine).
+const OUTPUT_TAIL: usize = 64 << 20;
+
+/// Keeps about the last `max` bytes of `text`, whole lines, once it has
+/// grown to twice that (so that the cost is spread).
+fn keep_tail(text: &mut String, max: usize) {
+    if text.len() < 2 * max {
+        return;
+    }
+    let cut = text.len() - max;
+    let cut = (cut..=text.len())
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(text.len());
+    let cut = text[cut..].find('\n').map_or(cut, |i| cut + i + 1);
+    text.drain(..cut);
 }
 
 /// How one process of a test binary ended.
@@ -1099,4 +1119,21 @@ struct ProcessEnd {
     hung: Option<String>,
     /// The tests blamed for the crash.
     crashed: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_the_tail_of_a_binarys_output_is_kept() {
+        let mut text = String::new();
+        for i in 0..100 {
+            text.push_str(&format!("line {i} é\n"));
+            super::keep_tail(&mut text, 100);
+        }
+        assert!(text.len() < 200, "{}", text.len());
+        assert!(
+            text.starts_with("line ") && text.ends_with("line 99 é\n"),
+            "{text}"
+        );
+    }
 }
