@@ -624,7 +624,8 @@ func TestO(t *testing.T) {
 \tgo func() { time.Sleep(50 * time.Millisecond) }()
 }
 ",
-        &[("TestP", &["TestO"])],
+        // TestT is named too: the callback is its function literal.
+        &[("TestP", &["TestO", "TestT"])],
     ),
     (
         // TestA's goroutine outlives it and starts a timer whose callback
