@@ -263,6 +263,9 @@ fn a_signal_during_the_build_stops_it_at_once_and_leaves_nothing_behind() {
         )]);
         let tmp = tempfile::tempdir().unwrap();
         let cache = tempfile::tempdir().unwrap();
+        let reports = tempfile::tempdir().unwrap();
+        let report_path = reports.path().join("report.json");
+        let tree_before = tree_state(dir.path());
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakcheck"))
             .current_dir(dir.path())
             .env("PATH", go_path())
@@ -270,7 +273,7 @@ fn a_signal_during_the_build_stops_it_at_once_and_leaves_nothing_behind() {
             .env("GOCACHE", cache.path())
             .arg("--no-build-cache")
             .arg("--report")
-            .arg("report.json")
+            .arg(&report_path)
             .arg("./...")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -299,9 +302,11 @@ fn a_signal_during_the_build_stops_it_at_once_and_leaves_nothing_behind() {
             t0.elapsed()
         );
         if signals == 1 {
-            let report = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
+            let report = std::fs::read_to_string(&report_path).unwrap();
             assert!(report.contains("\"interrupted\": true"), "{report}");
         }
+        // The module's tree is as it was.
+        assert_eq!(tree_state(dir.path()), tree_before, "{signals} signal(s)");
         // Nothing of the build lives on or is left in TMPDIR.
         std::thread::sleep(std::time::Duration::from_millis(300));
         assert_eq!(processes_mentioning(&work), Vec::<String>::new());
