@@ -635,6 +635,12 @@ impl Comparator {
         self.first_seen.get(&id).is_some_and(|&s| s <= r.start_seq)
     }
 
+    /// Runs whose test function returned and that are not judged yet, in
+    /// start order.
+    pub fn checking_runs(&self) -> Vec<String> {
+        self.runs_in_start_order(|r| r.phase == Phase::Checking)
+    }
+
     /// Runs that started and were never judged (their process died).
     pub fn unfinished_runs(&self) -> Vec<String> {
         self.runs_in_start_order(|r| r.phase != Phase::Closed)

@@ -302,6 +302,7 @@ impl HelperListener {
         }
         let mut state = self.shared.lock();
         Finished {
+            checking: state.comparator.checking_runs(),
             unjudged: state.comparator.unjudged_runs(),
             unfinished: state.comparator.unfinished_runs(),
             verdicts: std::mem::take(&mut state.verdicts),
@@ -326,6 +327,9 @@ fn new_key() -> Result<String, Error> {
 pub struct Finished {
     /// Runs that started and were never judged, in start order.
     pub unfinished: Vec<String>,
+    /// Of those, the runs whose test function had returned: their check
+    /// was cut short.
+    pub checking: Vec<String>,
     /// Of those, the runs that ended without a dump (`end~`): their test
     /// finished, but whether it leaked is not known.
     pub unjudged: Vec<String>,

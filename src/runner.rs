@@ -869,10 +869,28 @@ impl PackageContext<'_> {
                     )
                 })
                 .filter(|t| unfinished.contains(t));
+            // A test whose function had returned (its goroutines were
+            // being checked) did not crash the binary, unless no other
+            // test was running.
+            let returned: Vec<String> = finished
+                .checking
+                .iter()
+                .map(|r| Comparator::test_of_run(r).to_string())
+                .filter(|t| unfinished.contains(t))
+                .collect();
+            let running: Vec<String> = unfinished
+                .iter()
+                .filter(|t| !returned.contains(t))
+                .cloned()
+                .collect();
             let culprits = match culprit {
                 Some(t) => vec![t],
+                None if !running.is_empty() => running,
                 None => unfinished.clone(),
             };
+            for t in returned.iter().filter(|t| !culprits.contains(t)) {
+                join.check_cut(t);
+            }
             let details = match (&crash, end.errors.first()) {
                 // The listener found a protocol problem (a test tampering
                 // with the connection, say) and shut the connection: the

@@ -259,3 +259,38 @@ fn a_timer_callback_another_test_scheduled_is_not_pinned_on_the_test_it_appears_
     );
     assert!(stdout.contains("may belong to TestA"), "{stdout}");
 }
+
+#[test]
+fn a_test_that_had_returned_is_not_blamed_for_another_tests_crash() {
+    // TestA returned (its goroutine is still being waited for) when TestB
+    // ends the binary: TestB crashed it; TestA cannot be judged, and says
+    // so.
+    let src = "package a\n\nimport (\n\t\"os\"\n\t\"testing\"\n\t\"time\"\n)\n\n\
+               var aReturned = make(chan struct{})\n\n\
+               func TestA(t *testing.T) {\n\tt.Parallel()\n\
+               \tgo func() { time.Sleep(30 * time.Second) }()\n\tclose(aReturned)\n}\n\n\
+               func TestB(t *testing.T) {\n\tt.Parallel()\n\t<-aReturned\n\
+               \ttime.Sleep(time.Second)\n\tos.Exit(3)\n}\n\n\
+               func TestC(t *testing.T) {}\n";
+    // TestA's goroutine is waited for up to 10 s: TestB exits a second
+    // after TestA returned, well within that, however loaded the machine.
+    let (code, stdout, report) = run_module(&[("a/a_test.go", src)], &[], &["--grace", "10s"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(
+        outcome_of(&report, "TestB", &stdout),
+        TestOutcome::Crash,
+        "{stdout}"
+    );
+    assert_eq!(
+        outcome_of(&report, "TestA", &stdout),
+        TestOutcome::Fail,
+        "{stdout}"
+    );
+    assert_eq!(
+        outcome_of(&report, "TestC", &stdout),
+        TestOutcome::Pass,
+        "{stdout}"
+    );
+    assert!(stdout.contains("the test had returned"), "{stdout}");
+    assert_eq!(report.summary.crashed, 1, "{stdout}");
+}

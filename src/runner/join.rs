@@ -479,6 +479,17 @@ impl<'a> EventJoiner<'a> {
         );
     }
 
+    /// A test whose function had returned when the binary crashed, while
+    /// leakcheck checked its goroutines: it did not crash it, and whether
+    /// it leaked is not known.
+    pub(super) fn check_cut(&mut self, test: &str) {
+        self.cannot_judge(
+            test,
+            "leakcheck could not judge this run: the test had returned, and the test binary \
+             died (another test crashed it) while leakcheck checked its goroutines",
+        );
+    }
+
     /// A run that started and whose end never reached leakcheck, in a
     /// process that exited 0: the test closed or replaced leakcheck's
     /// connection (file descriptor 3), or the process ended before the
@@ -543,6 +554,7 @@ impl<'a> EventJoiner<'a> {
                 .map_or(TestOutcome::Fail, |o| o.max(TestOutcome::Fail)),
         );
         state.unjudged = true;
+        state.has_final = true;
         state.details.get_or_insert_with(|| details.to_string());
     }
 
