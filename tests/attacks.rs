@@ -8,18 +8,24 @@ mod common;
 use common::*;
 use leakcheck::report::{PackageOutcome, TestOutcome};
 
-/// Go code that writes `msg` on every socket the test process has:
-/// leakcheck's connection (fd 3) among them.
+/// Go code that finds leakcheck's connection the way a hostile test
+/// would (the process's only socket, fd 3), and writes `msg` on it.
 const FORGE: &str = r#"
-// forge writes msg on every socket the process has.
-func forge(msg string) {
+// leakcheckFD is the process's only socket: leakcheck's connection.
+func leakcheckFD() int {
 	entries, _ := os.ReadDir("/proc/self/fd")
 	for _, e := range entries {
 		target, err := os.Readlink("/proc/self/fd/" + e.Name())
 		if fd, _ := strconv.Atoi(e.Name()); err == nil && strings.HasPrefix(target, "socket:") {
-			syscall.Write(fd, []byte(msg))
+			return fd
 		}
 	}
+	panic("no socket in /proc/self/fd")
+}
+
+// forge writes msg on leakcheck's connection.
+func forge(msg string) {
+	syscall.Write(leakcheckFD(), []byte(msg))
 }
 "#;
 
@@ -107,26 +113,11 @@ fn a_test_that_swaps_the_connection_for_its_own_cannot_pass() {
     // leakcheck's end sees the run start and never end, in a binary that
     // exits 0.
     let src = format!(
-        "package a\n\n{FORGE_IMPORTS}{}\n{}",
-        r#"
-func leakcheckFD() int {
-	entries, _ := os.ReadDir("/proc/self/fd")
-	for _, e := range entries {
-		target, err := os.Readlink("/proc/self/fd/" + e.Name())
-		if fd, _ := strconv.Atoi(e.Name()); err == nil && strings.HasPrefix(target, "socket:") {
-			return fd
-		}
-	}
-	return -1
-}
-"#,
+        "package a\n\n{FORGE_IMPORTS}{FORGE}\n{}",
         r#"
 func TestSwapped(t *testing.T) {
 	go func() { select {} }()
 	fd := leakcheckFD()
-	if fd < 0 {
-		return
-	}
 	p, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
