@@ -65,20 +65,7 @@ pub(crate) fn run_captured(
     for &pid in &pids {
         crate::signals::started(pid);
     }
-    let mut killed = false;
-    let result = loop {
-        match handle.try_wait() {
-            Ok(Some(_)) | Err(_) => break handle.into_output().map_err(err),
-            Ok(None) => {}
-        }
-        if crate::runner::interrupted() && !killed {
-            killed = true;
-            for &pid in &pids {
-                crate::signals::kill_group(pid);
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    let result = handle.into_output().map_err(err);
     for &pid in &pids {
         crate::signals::ended(pid);
     }

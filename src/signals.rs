@@ -1,6 +1,6 @@
 //! Signals, and the processes leakcheck starts. SIGINT, SIGTERM and SIGHUP
 //! stop a run: no new package starts, builds and test binaries are
-//! killed, and the reports are written with what finished; leakcheck then
+//! killed at once, and the reports are written with what finished; leakcheck then
 //! exits 128 + the signal's number (130, 143, 129). A second signal quits
 //! at once, killing the children first.
 //!
@@ -96,9 +96,10 @@ pub fn install() {
                 _ => "interrupted",
             };
             eprintln!("\nleakcheck: {name}; writing what finished (again to quit now)");
+            // Set before the children are killed: one started meanwhile
+            // sees it (see `started`).
             crate::runner::interrupt();
-            // Builds stop at once; test binaries are killed by their
-            // watchdogs, which then let what they printed be read.
+            kill_all();
         }
     });
 }
@@ -119,10 +120,13 @@ pub fn own_group(cmd: &mut std::process::Command) {
     cmd.process_group(0);
 }
 
-/// A child started with [`own_group`]: killed with its group on a second
-/// signal, until [`ended`].
+/// A child started with [`own_group`]: killed with its group on a
+/// signal, until [`ended`] (at once, if the run was stopped already).
 pub fn started(pid: u32) {
     lock().push(pid as i32);
+    if crate::runner::interrupted() {
+        kill_group(pid);
+    }
 }
 
 /// The child `pid` was reaped.
