@@ -274,15 +274,7 @@ impl<'a> EventJoiner<'a> {
                     event.action = "fail".into();
                 }
                 let elapsed = event.elapsed.unwrap_or(0.0) * 1000.0;
-                let state = self.state(test);
-                state.outcome = Some(state.outcome.map_or(outcome, |o| o.max(outcome)));
-                state.elapsed += elapsed;
-                state.runs += 1;
-                state.has_final = true;
-                if leaks.iter().any(|l| !l.known) {
-                    state.leaked_runs += 1;
-                }
-                state.leaks = group_leaks_merge(std::mem::take(&mut state.leaks), leaks);
+                self.record_run(test, outcome, elapsed, leaks);
             }
             (None, "pass" | "fail" | "skip") if event.test.is_none() => {
                 self.package_final = Some(event);
@@ -381,15 +373,30 @@ impl<'a> EventJoiner<'a> {
         let mut end = final_event(pkg, action, 0.0);
         end.test = Some(test.to_string());
         self.events.push(end);
+        self.state(test)
+            .details
+            .get_or_insert_with(|| note.to_string());
+        self.record_run(test, outcome, 0.0, v.leaks);
+    }
+
+    /// Counts one finished run of `test`: its outcome (the worst of its
+    /// runs'), time and leaks.
+    fn record_run(
+        &mut self,
+        test: &str,
+        outcome: TestOutcome,
+        elapsed_ms: f64,
+        leaks: Vec<crate::compare::Leak>,
+    ) {
         let state = self.state(test);
         state.outcome = Some(state.outcome.map_or(outcome, |o| o.max(outcome)));
+        state.elapsed += elapsed_ms;
         state.runs += 1;
         state.has_final = true;
-        if leaked {
+        if leaks.iter().any(|l| !l.known) {
             state.leaked_runs += 1;
         }
-        state.details.get_or_insert_with(|| note.to_string());
-        state.leaks = group_leaks_merge(std::mem::take(&mut state.leaks), v.leaks);
+        state.leaks = group_leaks_merge(std::mem::take(&mut state.leaks), leaks);
     }
 
     /// `test` hung: report its goroutines, and end it as failed.
@@ -463,7 +470,7 @@ impl<'a> EventJoiner<'a> {
         let state = self.state(test);
         state.outcome = Some(TestOutcome::Crash);
         state.runs += 1;
-        state.details.get_or_insert_with(|| details.to_string());
+        state.details = Some(details.to_string());
         state.has_final = true;
     }
 
