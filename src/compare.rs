@@ -182,6 +182,8 @@ struct Run {
     ended_at: Option<u64>,
     /// The snapshot sent with the run's end, if one was.
     end_dump: Option<u64>,
+    /// Judged, and nothing of it was alive: no leak, nothing ignored.
+    left_nothing: bool,
 }
 
 impl Run {
@@ -277,6 +279,9 @@ pub struct Comparator {
     /// sequence number.
     last_full: Option<(u64, Vec<u64>)>,
     windows: HashMap<u64, Window>,
+    /// Runs judged and forgotten (see [`Comparator::forget_the_past`]), by
+    /// a hash of their ID: 8 bytes each, to tell a run started twice.
+    forgotten: HashSet<u64>,
 }
 
 /// The time between two full snapshots.
@@ -313,6 +318,7 @@ impl Comparator {
             widened: false,
             last_full: None,
             windows: HashMap::new(),
+            forgotten: HashSet::new(),
         }
     }
 
@@ -354,6 +360,58 @@ impl Comparator {
         }
         self.last_full = Some((seq, sorted));
         self.note_widened(seq, dump);
+        self.forget_the_past();
+    }
+
+    /// Forgets, at a new full snapshot, what no later dump can need, so
+    /// that a process running a test 50,000 times keeps only what its
+    /// live goroutines may need, and each run costs the same:
+    /// - goroutines that ended (IDs are never reused): when they were
+    ///   first seen, and whether a run claimed them;
+    /// - runs judged with nothing of theirs left alive (no leak, nothing
+    ///   ignored), whose own goroutine has ended, and that are no live
+    ///   goroutine's candidate by its creation window. No later goroutine
+    ///   can carry such a run's label or have its goroutines as creators
+    ///   (they all ended), nor be first seen in its window (it is over);
+    /// - the creation windows no live goroutine was first seen at.
+    fn forget_the_past(&mut self) {
+        let Some((latest, alive)) = &self.last_full else {
+            return;
+        };
+        let is_alive = |id: &u64| alive.binary_search(id).is_ok();
+        self.first_seen.retain(|id, _| is_alive(id));
+        self.claimed.retain(is_alive);
+        let mut firsts: Vec<u64> = self.first_seen.values().copied().collect();
+        firsts.sort_unstable();
+        firsts.dedup();
+        // Whether some live goroutine was first seen after the run
+        // started and no later than its verdict.
+        let in_window = |r: &Run| {
+            let next = firsts.partition_point(|&f| f <= r.start_seq);
+            firsts
+                .get(next)
+                .is_some_and(|&f| r.end_seq.is_none_or(|e| f <= e))
+        };
+        let before = self.runs.len();
+        let forgotten = &mut self.forgotten;
+        self.runs.retain(|id, r| {
+            let keep =
+                r.phase != Phase::Closed || !r.left_nothing || is_alive(&r.gid) || in_window(r);
+            if !keep {
+                forgotten.insert(run_hash(id));
+            }
+            keep
+        });
+        if self.runs.len() != before {
+            let runs = &self.runs;
+            self.run_of_gid
+                .retain(|gid, run| is_alive(gid) || runs.contains_key(run));
+            self.subtest_of_gid
+                .retain(|gid, id| is_alive(gid) || runs.contains_key(run_of_id(id)));
+        }
+        let latest = *latest;
+        self.windows
+            .retain(|s, _| *s == latest || firsts.binary_search(s).is_ok());
     }
 
     /// A dump taken for another purpose (a probe): only what it tells
@@ -366,7 +424,10 @@ impl Comparator {
     /// Whether run `run` is known and its test function still runs
     /// (`Some(true)`), or it has ended (`Some(false)`).
     pub fn run_is_running(&self, run: &str) -> Option<bool> {
-        self.runs.get(run).map(|r| r.phase == Phase::Running)
+        match self.runs.get(run) {
+            Some(r) => Some(r.phase == Phase::Running),
+            None => self.forgotten.contains(&run_hash(run)).then_some(false),
+        }
     }
 
     /// Whether run `run` has ended and is not judged yet.
@@ -426,6 +487,7 @@ impl Comparator {
                 count_clean: false,
                 ended_at: None,
                 end_dump: None,
+                left_nothing: false,
             },
         );
     }
@@ -717,6 +779,7 @@ impl Comparator {
         }
         r.phase = Phase::Closed;
         r.end_seq = Some(seq);
+        r.left_nothing = found.leaks.is_empty() && found.ignored.is_empty();
         for other in self.runs.values_mut() {
             // A run that waited for this one to report a goroutine for
             // both can be judged again.
@@ -1131,6 +1194,12 @@ pub fn group_leaks(goroutines: &[(Goroutine<'_>, Vec<String>)], goroot: &str) ->
 }
 
 /// The run ID in a label or subtest ID: `TestX#3` of `TestX#3/a/b`.
+/// A hash of run ID `run`, for [`Comparator::forgotten`].
+fn run_hash(run: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(run)
+}
+
 pub fn run_of_id(id: &str) -> &str {
     id.split_once('/').map_or(id, |(run, _)| run)
 }

@@ -749,3 +749,42 @@ fn leak_groups_are_ordered_by_size_then_site_whatever_the_dump_order() {
     );
     assert_eq!(forward[0].goroutine_ids, [3, 7]);
 }
+
+#[test]
+fn a_process_running_a_test_many_times_keeps_what_live_goroutines_need() {
+    // 1,000 clean runs, one after another, beside a server goroutine
+    // that lives throughout, and one run that leaks a goroutine.
+    let mut c = comparator(0);
+    let t0 = Instant::now();
+    let server = g(2, "select", None, "server", 5, Some(1));
+    let mut seq = 0;
+    let mut leaked = None;
+    for n in 1..=1000u64 {
+        let run = format!("TestA#{n}");
+        let gid = 100 + n;
+        seq += 1;
+        c.start_from(&run, seq, &dump(&[test_g(gid, &run), server.clone()]));
+        let mut end = vec![test_g(gid, &run), server.clone()];
+        if n == 500 {
+            leaked = Some(format!("goroutine 5000 [chan receive] {{leakcheck_test: {run}}}:\nexample.com/p.leak()\n\t/src/p/p.go:7 +0x1\ncreated by example.com/p.TestA in goroutine {gid}\n\t/src/p/p_test.go:6 +0x1\n"));
+        }
+        end.extend(leaked.clone());
+        seq += 1;
+        let v = done(c.end(&run, RunStatus::Pass, seq, &dump(&end), t0));
+        assert_eq!(v.leaks.len(), usize::from(n == 500), "run {n}");
+    }
+    // The leaking run, and the last one (its goroutine was alive at the
+    // last dump), are all that is kept.
+    let mut kept: Vec<&String> = c.runs.keys().collect();
+    kept.sort();
+    assert_eq!(kept, ["TestA#1000", "TestA#500"]);
+    assert!(c.first_seen.len() <= 3, "{:?}", c.first_seen);
+    assert!(c.windows.len() <= 3, "{:?}", c.windows.keys());
+    assert!(c.run_of_gid.len() <= 2, "{:?}", c.run_of_gid);
+    // A forgotten run is still known to have run.
+    assert_eq!(c.run_is_running("TestA#7"), Some(false));
+    assert_eq!(c.run_is_running("TestA#1001"), None);
+    // The leaked goroutine is still the leaking run's, by its label.
+    let snapshot = crate::stack::Snapshot::parse(leaked.as_deref().unwrap());
+    assert_eq!(c.run_of(&snapshot, 5000).as_deref(), Some("TestA#500"));
+}
