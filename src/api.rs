@@ -153,16 +153,18 @@ impl Settings {
         jobs: usize,
     ) -> Result<(Report, Vec<Vec<TestEvent>>), Error> {
         let opts = self.run_options(self.go_test_args(patterns, extra)?, jobs);
-        let mut reporter = Reporter::Human {
-            out: Vec::new(),
-            verbose: opts.verbose,
-            base: opts.dir.clone(),
-        };
+        let mut reporter = Reporter::human(Vec::new(), opts.verbose, opts.dir.clone());
         let mut events = Vec::new();
+        let mut package = Vec::new();
         let print = self.print;
         let report = run(&opts, &mut |event| {
-            if let RunEvent::PackageFinished { events: e, .. } = &event {
-                events.push(e.to_vec());
+            match &event {
+                RunEvent::PackageEvents { events: e, .. } => package.extend_from_slice(e),
+                RunEvent::PackageFinished { events: e, .. } => {
+                    package.extend_from_slice(e);
+                    events.push(std::mem::take(&mut package));
+                }
+                _ => {}
             }
             reporter.event(event)?;
             if print {

@@ -18,7 +18,7 @@ use crate::duration::parse_go_duration;
 use crate::error::{Error, EXIT_ERROR};
 use crate::goargs::GoTestArgs;
 use crate::ignore::{IgnoreRule, RuleKind};
-use crate::junit::{collect_outputs, write_junit, TestOutputs};
+use crate::junit::{write_junit, OutputCollector, TestOutputs};
 use crate::partition::Partition;
 use crate::progress::Progress;
 use crate::report::Report;
@@ -568,18 +568,18 @@ fn run_cli(cli: &Cli, rules: Vec<IgnoreRule>) -> Result<i32, Error> {
         && std::io::stderr().is_terminal()
         && env("TERM").as_deref() != Some("dumb");
     let github = cli.annotations.github(env("GITHUB_ACTIONS").as_deref());
-    let out = ColorWriter::new(stdout.lock(), color);
+    // Written in blocks, flushed by the reporter at each batch of events.
+    let out = ColorWriter::new(
+        std::io::BufWriter::with_capacity(64 << 10, stdout.lock()),
+        color,
+    );
     let mut reporter = if json {
-        Reporter::Json { out }
+        Reporter::json(out)
     } else {
-        Reporter::Human {
-            out,
-            verbose: opts.verbose,
-            base: opts.dir.clone(),
-        }
+        Reporter::human(out, opts.verbose, opts.dir.clone())
     };
     let mut progress = Progress::new(progress_on);
-    let mut outputs = TestOutputs::new();
+    let mut outputs = OutputCollector::default();
     let keep_outputs = cli.junit.is_some();
     // With files to write, a closed stdout (`| head`) does not stop the
     // run: the files still get every package.
@@ -587,8 +587,12 @@ fn run_cli(cli: &Cli, rules: Vec<IgnoreRule>) -> Result<i32, Error> {
     let mut output_error: Option<std::io::Error> = None;
     let result = run(&opts, &mut |event| {
         progress.observe(&event);
-        if let (true, RunEvent::PackageFinished { events, .. }) = (keep_outputs, &event) {
-            collect_outputs(&mut outputs, events);
+        if let (
+            true,
+            RunEvent::PackageEvents { events, .. } | RunEvent::PackageFinished { events, .. },
+        ) = (keep_outputs, &event)
+        {
+            outputs.add(events);
         }
         if output_error.is_some() {
             return Ok(());
@@ -608,7 +612,7 @@ fn run_cli(cli: &Cli, rules: Vec<IgnoreRule>) -> Result<i32, Error> {
         eprintln!("leakcheck: writing output: {e}");
         code = code.max(EXIT_ERROR);
     }
-    if !write_files(cli, &opts, &report, &outputs) {
+    if !write_files(cli, &opts, &report, &outputs.outputs) {
         code = code.max(EXIT_ERROR);
     }
     let mut out = reporter.into_inner();

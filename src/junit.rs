@@ -34,17 +34,38 @@ use crate::testjson::TestEvent;
 /// Test output by (import path, top-level test name).
 pub type TestOutputs = HashMap<(String, String), String>;
 
-/// Adds one package's `go test -json` output events to `outputs`, by
-/// top-level test.
-pub fn collect_outputs(outputs: &mut TestOutputs, events: &[TestEvent]) {
-    for e in events {
-        if let (Some(pkg), Some(test), Some(text), "output") =
-            (&e.package, e.top_level_test(), &e.output, e.action.as_str())
-        {
-            outputs
-                .entry((pkg.clone(), test.to_string()))
-                .or_default()
-                .push_str(text);
+/// Collects test output for JUnit from a run's events as they come, by
+/// top-level test. JUnit shows the output of tests that did not pass, so a
+/// run's output is dropped when the run passes.
+#[derive(Default)]
+pub struct OutputCollector {
+    pub outputs: TestOutputs,
+    /// Where the current run's output starts, by test, while it runs.
+    run_start: HashMap<(String, String), usize>,
+}
+
+impl OutputCollector {
+    pub fn add(&mut self, events: &[TestEvent]) {
+        for e in events {
+            let (Some(pkg), Some(test)) = (&e.package, e.top_level_test()) else {
+                continue;
+            };
+            let key = (pkg.clone(), test.to_string());
+            if let (Some(text), "output") = (&e.output, e.action.as_str()) {
+                let out = self.outputs.entry(key.clone()).or_default();
+                self.run_start.entry(key).or_insert(out.len());
+                out.push_str(text);
+            } else if e.is_final() && e.test.as_deref() == Some(test) {
+                let start = self.run_start.remove(&key);
+                if let (Some(start), "pass") = (start, e.action.as_str()) {
+                    if let Some(out) = self.outputs.get_mut(&key) {
+                        out.truncate(start);
+                        if out.is_empty() {
+                            self.outputs.remove(&key);
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -416,34 +437,53 @@ mod tests {
 
     #[test]
     fn test_output_goes_to_system_out_and_failure_text() {
-        let mut outputs = TestOutputs::new();
-        collect_outputs(
-            &mut outputs,
-            &[
-                TestEvent::output(
-                    "example.com/m/p",
-                    Some("TestOK"),
-                    "=== RUN   TestOK\n".into(),
-                ),
-                TestEvent::output(
-                    "example.com/m/p",
-                    Some("TestFail"),
-                    "=== RUN   TestFail\n".into(),
-                ),
-                TestEvent::output(
-                    "example.com/m/p",
-                    Some("TestFail/sub"),
-                    "    p_test.go:9: want 2, got 3\n".into(),
-                ),
-                TestEvent::output(
-                    "example.com/m/p",
-                    Some("TestSkip"),
-                    "    p_test.go:20: needs network\n".into(),
-                ),
-                TestEvent::output("example.com/m/p", None, "FAIL\n".into()),
-            ],
-        );
-        assert_eq!(outputs.len(), 3);
+        let mut collector = OutputCollector::default();
+        let passed = |test: &str| TestEvent {
+            test: Some(test.into()),
+            ..crate::runner::final_event("example.com/m/p", "pass", 0.0)
+        };
+        collector.add(&[
+            TestEvent::output(
+                "example.com/m/p",
+                Some("TestOK"),
+                "=== RUN   TestOK\n".into(),
+            ),
+            TestEvent::output(
+                "example.com/m/p",
+                Some("TestFail"),
+                "=== RUN   TestFail\n".into(),
+            ),
+            TestEvent::output(
+                "example.com/m/p",
+                Some("TestFail/sub"),
+                "    p_test.go:9: want 2, got 3\n".into(),
+            ),
+            TestEvent::output(
+                "example.com/m/p",
+                Some("TestSkip"),
+                "    p_test.go:20: needs network\n".into(),
+            ),
+            TestEvent::output(
+                "example.com/m/p",
+                Some("TestPassing"),
+                "=== RUN   TestPassing\n".into(),
+            ),
+            passed("TestPassing"),
+            TestEvent {
+                action: "fail".into(),
+                ..passed("TestFail")
+            },
+            TestEvent::output("example.com/m/p", None, "FAIL\n".into()),
+        ]);
+        // A test that failed in one run and passed in the next keeps the
+        // failed run's output only.
+        collector.add(&[
+            TestEvent::output("example.com/m/p", Some("TestFail"), "second run\n".into()),
+            passed("TestFail"),
+        ]);
+        let outputs = collector.outputs;
+        assert_eq!(outputs.len(), 3, "{outputs:?}");
+        assert!(!outputs[&("example.com/m/p".into(), "TestFail".into())].contains("second run"));
         let xml = junit(&sample(), Path::new("/m"), &outputs)
             .to_string()
             .unwrap();

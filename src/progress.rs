@@ -71,7 +71,7 @@ impl Tracker {
                     }
                 }
             }
-            RunEvent::Finished { .. } => {}
+            RunEvent::PackageEvents { .. } | RunEvent::Finished { .. } => {}
         }
         self.counts.built = self.built.len();
     }

@@ -30,6 +30,8 @@ pub enum Reporter<W: Write> {
         verbose: bool,
         /// Paths under it are shown relative to it.
         base: PathBuf,
+        /// Without `-v`: what the package being reported may still print.
+        package: PackageOutput,
     },
     Json {
         out: W,
@@ -37,10 +39,28 @@ pub enum Reporter<W: Write> {
 }
 
 impl<W: Write> Reporter<W> {
+    /// The `go test`-like printer; `base`: paths under it are shown
+    /// relative to it.
+    pub fn human(out: W, verbose: bool, base: PathBuf) -> Self {
+        Reporter::Human {
+            out,
+            verbose,
+            base,
+            package: PackageOutput::default(),
+        }
+    }
+
+    /// The `go test -json` printer.
+    pub fn json(out: W) -> Self {
+        Reporter::Json { out }
+    }
+
     pub fn event(&mut self, event: RunEvent<'_>) -> io::Result<()> {
         match self {
             Reporter::Json { out } => {
-                if let RunEvent::PackageFinished { events, .. } = event {
+                if let RunEvent::PackageEvents { events, .. }
+                | RunEvent::PackageFinished { events, .. } = event
+                {
                     for e in events {
                         serde_json::to_writer(&mut *out, e)?;
                         out.write_all(b"\n")?;
@@ -49,7 +69,12 @@ impl<W: Write> Reporter<W> {
                 }
                 Ok(())
             }
-            Reporter::Human { out, verbose, base } => match event {
+            Reporter::Human {
+                out,
+                verbose,
+                base,
+                package,
+            } => match event {
                 RunEvent::Started { go, notes, .. } => {
                     for note in notes {
                         writeln!(out, "leakcheck: {note}")?;
@@ -61,14 +86,30 @@ impl<W: Write> Reporter<W> {
                             go.version
                         )?;
                     }
-                    Ok(())
-                }
-                RunEvent::PackageBuilt { .. } => Ok(()),
-                RunEvent::PackageFinished { report, events } => {
-                    human_package(out, *verbose, report.outcome, events)?;
                     out.flush()
                 }
-                RunEvent::Finished { report } => human_summary(out, report, base),
+                RunEvent::PackageBuilt { .. } => Ok(()),
+                RunEvent::PackageEvents { events, .. } if *verbose => {
+                    verbose_lines(out, events)?;
+                    out.flush()
+                }
+                RunEvent::PackageEvents { events, .. } => {
+                    events.iter().for_each(|e| package.add(e));
+                    Ok(())
+                }
+                RunEvent::PackageFinished { events, .. } if *verbose => {
+                    verbose_lines(out, events)?;
+                    out.flush()
+                }
+                RunEvent::PackageFinished { report, events } => {
+                    events.iter().for_each(|e| package.add(e));
+                    std::mem::take(package).print(out, report.outcome)?;
+                    out.flush()
+                }
+                RunEvent::Finished { report } => {
+                    human_summary(out, report, base)?;
+                    out.flush()
+                }
             },
         }
     }
@@ -77,6 +118,150 @@ impl<W: Write> Reporter<W> {
         match self {
             Reporter::Human { out, .. } | Reporter::Json { out } => out,
         }
+    }
+}
+
+/// With `-v`, every line as it comes.
+fn verbose_lines(out: &mut impl Write, events: &[TestEvent]) -> io::Result<()> {
+    for e in events {
+        if let (Some(text), "output" | "build-output") = (&e.output, e.action.as_str()) {
+            out.write_all(text.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// What `go test` without `-v` may print of one package, kept until the
+/// package ends: a failed test's output (under its `--- FAIL` line),
+/// lines outside tests (shown when the package fails) and known leaks.
+/// A test's output is kept compactly while it runs and dropped when it
+/// passes, so a test printing a lot costs about what it printed, and
+/// passing tests nothing once they end.
+#[derive(Default)]
+pub struct PackageOutput {
+    /// In the order they ended.
+    kept: Vec<Kept>,
+    /// The output of top-level tests that have not ended.
+    running: HashMap<String, TestLines>,
+}
+
+enum Kept {
+    /// A line outside any test.
+    Package(String),
+    /// A known leak's line (`--baseline`), shown even when its test passed.
+    Known(String),
+    /// A failed run of a top-level test: its output, subtests' included.
+    Failed { test: String, lines: TestLines },
+}
+
+/// Output lines of one top-level test and its subtests, in one string.
+#[derive(Default)]
+struct TestLines {
+    /// The test and subtest names that printed, indexed by `ends`.
+    names: Vec<String>,
+    text: String,
+    /// Each line's end in `text`, and its name's index in `names`.
+    ends: Vec<(usize, usize)>,
+}
+
+impl TestLines {
+    fn push(&mut self, name: &str, text: &str) {
+        let index = match self.names.iter().rposition(|n| n == name) {
+            Some(i) => i,
+            None => {
+                self.names.push(name.to_string());
+                self.names.len() - 1
+            }
+        };
+        self.text.push_str(text);
+        self.ends.push((self.text.len(), index));
+    }
+
+    /// (test or subtest name, line), in order.
+    fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut start = 0;
+        self.ends.iter().map(move |&(end, name)| {
+            let line = &self.text[start..end];
+            start = end;
+            (self.names[name].as_str(), line)
+        })
+    }
+}
+
+impl PackageOutput {
+    fn add(&mut self, e: &TestEvent) {
+        let Some(test) = e.top_level_test() else {
+            // `output`, and a failed build's `build-output`.
+            if let Some(text) = &e.output {
+                self.kept.push(Kept::Package(text.clone()));
+            }
+            return;
+        };
+        let own_end = e.test.as_deref() == Some(test) && e.is_final();
+        match (e.action.as_str(), &e.output, &e.test) {
+            ("output", Some(text), Some(name)) => self
+                .running
+                .entry(test.to_string())
+                .or_default()
+                .push(name, text),
+            ("fail", _, _) if own_end => {
+                let lines = self.running.remove(test).unwrap_or_default();
+                self.kept.push(Kept::Failed {
+                    test: test.to_string(),
+                    lines,
+                });
+            }
+            (_, _, _) if own_end => {
+                let lines = self.running.remove(test).unwrap_or_default();
+                for (_, text) in lines.iter() {
+                    if text.starts_with("--- LEAK (known") {
+                        self.kept.push(Kept::Known(text.to_string()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Prints what `go test` shows of the package: without `-v`, only the
+    /// `ok` line of a package that passed; for one that failed, its
+    /// failed tests' blocks and its lines outside tests. (A test that
+    /// never ended shows nothing: leakcheck gave every test it ran an end.)
+    fn print(self, out: &mut impl Write, outcome: PackageOutcome) -> io::Result<()> {
+        let passed = matches!(outcome, PackageOutcome::Pass | PackageOutcome::Skip);
+        let last_line = self
+            .kept
+            .iter()
+            .rposition(|k| matches!(k, Kept::Package(_)));
+        for (i, kept) in self.kept.iter().enumerate() {
+            match kept {
+                Kept::Package(text) => {
+                    if passed && Some(i) != last_line {
+                        continue; // go test shows only the `ok` line
+                    }
+                    if !is_framing(text) {
+                        out.write_all(text.as_bytes())?;
+                    }
+                }
+                Kept::Known(text) => out.write_all(text.as_bytes())?,
+                // Each failed run, as go test prints each.
+                Kept::Failed { test, lines } => match failed_test_block(test, lines.iter()) {
+                    Some(block) => {
+                        for line in block {
+                            out.write_all(line.as_bytes())?;
+                        }
+                    }
+                    None => {
+                        for (_, line) in lines.iter() {
+                            if !is_framing(line) {
+                                out.write_all(line.as_bytes())?;
+                            }
+                        }
+                    }
+                },
+            }
+        }
+        Ok(())
     }
 }
 
@@ -110,7 +295,10 @@ fn result_header<'a>(text: &'a str, name: &str) -> Option<&'a str> {
 /// (its leak block). From the `-v` stream, where a test's lines come
 /// before its result line and nothing is indented by depth. `None` when
 /// the test has no `--- FAIL` line.
-fn failed_test_block(test: &str, events: &[TestEvent]) -> Option<Vec<String>> {
+fn failed_test_block<'a>(
+    test: &str,
+    lines: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Option<Vec<String>> {
     enum Item<'a> {
         Line(&'a str),
         Child(&'a str),
@@ -122,13 +310,8 @@ fn failed_test_block(test: &str, events: &[TestEvent]) -> Option<Vec<String>> {
     }
     let mut nodes: HashMap<&str, Node> = HashMap::new();
     let mut after: Vec<&str> = Vec::new();
-    for e in events {
-        let (Some(name), Some(text), "output") =
-            (e.test.as_deref(), e.output.as_deref(), e.action.as_str())
-        else {
-            continue;
-        };
-        if e.top_level_test() != Some(test) || is_framing(text) {
+    for (name, text) in lines {
+        if is_framing(text) {
             continue;
         }
         if let Some(status) = result_header(text, name) {
@@ -178,85 +361,6 @@ fn failed_test_block(test: &str, events: &[TestEvent]) -> Option<Vec<String>> {
     render(&nodes, test, 0, &mut out);
     out.extend(after.into_iter().map(str::to_string));
     Some(out)
-}
-
-fn human_package(
-    out: &mut impl Write,
-    verbose: bool,
-    outcome: PackageOutcome,
-    events: &[TestEvent],
-) -> io::Result<()> {
-    if verbose {
-        for e in events {
-            if let (Some(text), "output" | "build-output") = (&e.output, e.action.as_str()) {
-                out.write_all(text.as_bytes())?;
-            }
-        }
-        return Ok(());
-    }
-    let passed = matches!(outcome, PackageOutcome::Pass | PackageOutcome::Skip);
-    // Output of each top-level test, and which tests failed.
-    let mut by_test: HashMap<&str, Vec<&str>> = HashMap::new();
-    let mut failed: Vec<&str> = Vec::new();
-    for e in events {
-        let Some(test) = e.top_level_test() else {
-            continue;
-        };
-        if e.action == "output" {
-            by_test
-                .entry(test)
-                .or_default()
-                .push(e.output.as_deref().unwrap_or(""));
-        } else if e.action == "fail" && e.test.as_deref() == Some(test) && !failed.contains(&test) {
-            failed.push(test);
-        }
-    }
-    let mut printed: Vec<&str> = Vec::new();
-    for (i, e) in events.iter().enumerate() {
-        let Some(text) = e.output.as_deref() else {
-            continue;
-        };
-        match e.top_level_test() {
-            None => {
-                let last = i + 2 >= events.len();
-                if passed && !last {
-                    continue; // go test shows only the `ok` line
-                }
-                if !is_framing(text) {
-                    out.write_all(text.as_bytes())?;
-                }
-            }
-            // Known leaks (--baseline) are shown even for passing tests.
-            Some(test) if !failed.contains(&test) && text.starts_with("--- LEAK (known") => {
-                out.write_all(text.as_bytes())?;
-            }
-            Some(test) if failed.contains(&test) && !printed.contains(&test) => {
-                // A failed test's output, in one piece, where it ended.
-                if e.test.as_deref() == Some(test)
-                    && text.starts_with("--- ")
-                    && text.contains(&format!(": {test} ("))
-                {
-                    printed.push(test);
-                    match failed_test_block(test, events) {
-                        Some(lines) => {
-                            for line in lines {
-                                out.write_all(line.as_bytes())?;
-                            }
-                        }
-                        None => {
-                            for line in &by_test[test] {
-                                if !is_framing(line) {
-                                    out.write_all(line.as_bytes())?;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            Some(_) => {}
-        }
-    }
-    Ok(())
 }
 
 /// How many of the slowest packages the summary names.
@@ -474,6 +578,78 @@ mod tests {
             count,
             ..Leak::example()
         }
+    }
+
+    fn printed(events: &[TestEvent], outcome: PackageOutcome) -> (String, PackageOutput) {
+        let mut package = PackageOutput::default();
+        let mut kept = PackageOutput::default();
+        for e in events {
+            package.add(e);
+            kept.add(e);
+        }
+        let mut out = Vec::new();
+        package.print(&mut out, outcome).unwrap();
+        (String::from_utf8(out).unwrap(), kept)
+    }
+
+    #[test]
+    fn without_v_only_failed_tests_output_is_kept_and_shown() {
+        let pkg = "example.com/p";
+        let line = |test: Option<&str>, text: &str| TestEvent::output(pkg, test, text.into());
+        let end = |test: &str, action: &str| TestEvent {
+            test: Some(test.into()),
+            action: action.into(),
+            ..crate::runner::final_event(pkg, action, 0.0)
+        };
+        let mut events = vec![line(None, "setting up\n")];
+        for n in 0..3 {
+            events.push(line(Some("TestOK"), "=== RUN   TestOK\n"));
+            events.push(line(
+                Some("TestOK"),
+                &format!("    ok_test.go:3: run {n}\n"),
+            ));
+            events.push(line(Some("TestOK"), "--- PASS: TestOK (0.00s)\n"));
+            events.push(end("TestOK", "pass"));
+        }
+        events.extend([
+            line(Some("TestBad"), "=== RUN   TestBad\n"),
+            line(Some("TestBad/sub"), "=== RUN   TestBad/sub\n"),
+            line(Some("TestBad/sub"), "    bad_test.go:9: want 2\n"),
+            line(Some("TestBad/sub"), "--- FAIL: TestBad/sub (0.00s)\n"),
+            end("TestBad/sub", "fail"),
+            line(Some("TestBad"), "--- FAIL: TestBad (0.00s)\n"),
+            end("TestBad", "fail"),
+            line(Some("TestKnown"), "--- PASS: TestKnown (0.00s)\n"),
+            line(
+                Some("TestKnown"),
+                "--- LEAK (known, in the baseline): TestKnown (1 goroutine)\n",
+            ),
+            end("TestKnown", "pass"),
+            line(None, "FAIL\n"),
+            line(None, "FAIL\texample.com/p\t0.1s\n"),
+        ]);
+        let (text, kept) = printed(&events, PackageOutcome::Fail);
+        assert_eq!(
+            text,
+            "setting up\n--- FAIL: TestBad (0.00s)\n    --- FAIL: TestBad/sub (0.00s)\n        bad_test.go:9: want 2\n\
+             --- LEAK (known, in the baseline): TestKnown (1 goroutine)\nFAIL\nFAIL\texample.com/p\t0.1s\n"
+        );
+        // Nothing of the passing runs is held.
+        assert!(kept.running.is_empty());
+        assert_eq!(kept.kept.len(), 5);
+        // A package that passed shows its `ok` line only.
+        let ok = [
+            line(None, "setting up\n"),
+            line(Some("TestOK"), "--- PASS: TestOK (0.00s)\n"),
+            end("TestOK", "pass"),
+            line(None, "PASS\n"),
+            line(None, "ok  \texample.com/p\t0.1s\n"),
+            crate::runner::final_event(pkg, "pass", 0.1),
+        ];
+        assert_eq!(
+            printed(&ok, PackageOutcome::Pass).0,
+            "ok  \texample.com/p\t0.1s\n"
+        );
     }
 
     #[test]

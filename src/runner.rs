@@ -155,8 +155,16 @@ pub enum RunEvent<'a> {
     PackageBuilt {
         import_path: &'a str,
     },
-    /// One package is done: its report and its (leak-annotated)
-    /// `go test -json` events.
+    /// Events of a package's `go test -json` stream (leak-annotated), as
+    /// they become final: a test's own, once its verdict is known. Only
+    /// one package's come at a time, in package order; the others wait.
+    PackageEvents {
+        import_path: &'a str,
+        events: &'a [TestEvent],
+    },
+    /// One package is done: its report and its last events (all of them
+    /// for a package that did not run, its `ok`/`FAIL` line and final
+    /// event otherwise).
     PackageFinished {
         report: &'a PackageReport,
         events: &'a [TestEvent],
@@ -164,6 +172,14 @@ pub enum RunEvent<'a> {
     Finished {
         report: &'a Report,
     },
+}
+
+/// What a package's thread tells the run's.
+enum PackageMessage {
+    /// Its test binary is built.
+    Built,
+    Events(Vec<TestEvent>),
+    Finished(PackageReport, Vec<TestEvent>),
 }
 
 /// Runs the tests; `on_event` receives progress. The report is returned
@@ -292,8 +308,7 @@ pub fn run(
         std::collections::HashMap::new()
     };
     let next = AtomicUsize::new(0);
-    // `None`: the package's binary is built; `Some`: the package is done.
-    let (tx, rx) = mpsc::channel::<(usize, Option<(PackageReport, Vec<TestEvent>)>)>();
+    let (tx, rx) = mpsc::channel::<(usize, PackageMessage)>();
     let ctx = PackageContext {
         env: &env,
         opts,
@@ -319,42 +334,85 @@ pub fn run(
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(pkg) = packages.get(i) else { return };
                 let built = || {
-                    let _ = tx.send((i, None));
+                    let _ = tx.send((i, PackageMessage::Built));
                 };
-                let (report, events) = ctx.test_package(i, pkg, &built);
-                if tx.send((i, Some((report, events)))).is_err() {
+                let events = |events| {
+                    let _ = tx.send((i, PackageMessage::Events(events)));
+                };
+                let (report, events) = ctx.test_package(i, pkg, &built, &events);
+                if tx
+                    .send((i, PackageMessage::Finished(report, events)))
+                    .is_err()
+                {
                     return;
                 }
             });
         }
         drop(tx);
-        let mut pending: BTreeMap<usize, (PackageReport, Vec<TestEvent>)> = BTreeMap::new();
-        let mut emitted = 0;
-        for (i, done) in rx {
-            let Some((report, events)) = done else {
-                print(on_event(RunEvent::PackageBuilt {
+        // Packages are reported in order: the first one not finished has
+        // its events passed on as they come; the others' wait here.
+        let mut waiting: BTreeMap<usize, (Vec<TestEvent>, Option<PackageReport>)> = BTreeMap::new();
+        let mut current = 0;
+        let finish = |on_event: &mut dyn FnMut(RunEvent<'_>) -> std::io::Result<()>,
+                      reports: &mut Vec<Option<PackageReport>>,
+                      i: usize,
+                      report: PackageReport,
+                      events: &[TestEvent]| {
+            let r = on_event(RunEvent::PackageFinished {
+                report: &report,
+                events,
+            });
+            reports[i] = Some(report);
+            print(r)
+        };
+        for (i, message) in rx {
+            match message {
+                PackageMessage::Built => print(on_event(RunEvent::PackageBuilt {
                     import_path: &packages[i].import_path,
-                }))?;
-                continue;
-            };
-            pending.insert(i, (report, events));
-            while let Some((report, events)) = pending.remove(&emitted) {
-                print(on_event(RunEvent::PackageFinished {
-                    report: &report,
-                    events: &events,
-                }))?;
-                reports[emitted] = Some(report);
-                emitted += 1;
+                }))?,
+                PackageMessage::Events(events) if i == current => {
+                    print(on_event(RunEvent::PackageEvents {
+                        import_path: &packages[i].import_path,
+                        events: &events,
+                    }))?
+                }
+                PackageMessage::Events(mut events) => {
+                    waiting.entry(i).or_default().0.append(&mut events);
+                }
+                PackageMessage::Finished(report, mut events) if i != current => {
+                    let w = waiting.entry(i).or_default();
+                    w.0.append(&mut events);
+                    w.1 = Some(report);
+                }
+                PackageMessage::Finished(report, events) => {
+                    finish(on_event, &mut reports, i, report, &events)?;
+                    current += 1;
+                    // The next packages: what they printed meanwhile, and
+                    // their end if they are done.
+                    while let Some((events, report)) = waiting.remove(&current) {
+                        match report {
+                            Some(report) => {
+                                finish(on_event, &mut reports, current, report, &events)?
+                            }
+                            None => {
+                                print(on_event(RunEvent::PackageEvents {
+                                    import_path: &packages[current].import_path,
+                                    events: &events,
+                                }))?;
+                                break;
+                            }
+                        }
+                        current += 1;
+                    }
+                }
             }
         }
         // Interrupted: packages that never started leave gaps; the ones
         // that finished after a gap are still reported.
-        for (i, (report, events)) in pending {
-            print(on_event(RunEvent::PackageFinished {
-                report: &report,
-                events: &events,
-            }))?;
-            reports[i] = Some(report);
+        for (i, (events, report)) in waiting {
+            if let Some(report) = report {
+                finish(on_event, &mut reports, i, report, &events)?;
+            }
         }
         Ok(())
     });
@@ -492,7 +550,7 @@ pub(super) fn output_event(pkg: &str, test: Option<&str>, text: String) -> TestE
     TestEvent::output(pkg, test, text)
 }
 
-pub(super) fn final_event(pkg: &str, action: &str, elapsed: f64) -> TestEvent {
+pub(crate) fn final_event(pkg: &str, action: &str, elapsed: f64) -> TestEvent {
     TestEvent {
         time: Some(crate::testjson::now_rfc3339()),
         action: action.into(),
@@ -509,6 +567,7 @@ impl PackageContext<'_> {
         index: usize,
         pkg: &GoPackage,
         built: &dyn Fn(),
+        sink: &dyn Fn(Vec<TestEvent>),
     ) -> (PackageReport, Vec<TestEvent>) {
         let path = &pkg.import_path;
         if let Some(err) = &pkg.error {
@@ -578,7 +637,7 @@ impl PackageContext<'_> {
             let error = Some("interrupted before it ran".to_string());
             return (package_report(pkg, PackageOutcome::Fail, error), events);
         }
-        self.run_binary(index, pkg, &binary)
+        self.run_binary(index, pkg, &binary, sink)
     }
 
     /// Whether the test binaries have the goroutine leak profile.
@@ -651,6 +710,43 @@ impl PackageContext<'_> {
             })
     }
 
+    /// Whether no test is left to run once the tests in `done` are
+    /// skipped: every test, fuzz target and example the package's test
+    /// files may declare is in `done` or does not match `-run`. `false`
+    /// when that cannot be told (a file not read, a user's overlay, a
+    /// `-run` with subtest parts or that the regex crate does not take).
+    fn nothing_left(&self, pkg: &GoPackage, done: &[String]) -> bool {
+        if self.opts.go_args.overlay.is_some() {
+            return false;
+        }
+        let run = self
+            .opts
+            .go_args
+            .test_flags
+            .iter()
+            .rev()
+            .find_map(|f| f.strip_prefix("-test.run="));
+        let run = match run {
+            Some(r) if r.contains('/') => return false,
+            Some(r) => match regex::Regex::new(r) {
+                Ok(re) => Some(re),
+                Err(_) => return false,
+            },
+            None => None,
+        };
+        let files = pkg.test_go_files.iter().chain(&pkg.x_test_go_files);
+        let mut declared = Vec::new();
+        for file in files {
+            match std::fs::read_to_string(pkg.dir.join(file)) {
+                Ok(text) => declared.extend(declared_tests(&text)),
+                Err(_) => return false,
+            }
+        }
+        declared
+            .iter()
+            .all(|t| done.iter().any(|d| d == t) || run.as_ref().is_some_and(|re| !re.is_match(t)))
+    }
+
     /// Runs one package's test binary, in as many processes as it takes:
     /// after a hang or a crash, the tests that did not run yet are resumed
     /// in a fresh process; with `--until-leak N`, up to N rounds, each
@@ -660,9 +756,10 @@ impl PackageContext<'_> {
         index: usize,
         pkg: &GoPackage,
         binary: &Path,
+        sink: &dyn Fn(Vec<TestEvent>),
     ) -> (PackageReport, Vec<TestEvent>) {
         let started = Instant::now();
-        let mut join = EventJoiner::new(&pkg.import_path, &self.opts.dir, self.opts.verbose);
+        let mut join = EventJoiner::new(&pkg.import_path, &self.opts.dir, self.opts.verbose, sink);
         join.baseline = self.opts.baseline.as_ref().map(|b| (b, self.module_root));
         let mut last = ProcessEnd::default();
         // Protocol errors of every process, not only the last one's.
@@ -675,8 +772,9 @@ impl PackageContext<'_> {
             let mut skip = leaked.clone();
             loop {
                 join.attempt = attempt;
-                let mut end = match self.run_process(index, attempt, pkg, binary, &skip, &mut join)
-                {
+                let end = self.run_process(index, attempt, pkg, binary, &skip, &mut join);
+                join.process_ended();
+                let mut end = match end {
                     Ok(end) => end,
                     Err(message) => {
                         join.raw_output(format!("leakcheck: {message}\n"));
@@ -694,7 +792,11 @@ impl PackageContext<'_> {
                 if interrupted() {
                     break 'rounds;
                 }
-                if !stopped_early || !self.can_resume() || skip.len() == before {
+                if !stopped_early
+                    || !self.can_resume()
+                    || skip.len() == before
+                    || self.nothing_left(pkg, &skip)
+                {
                     break;
                 }
                 join.raw_output(format!(
@@ -789,14 +891,20 @@ impl PackageContext<'_> {
         let release = self.env.release;
         let all_output = std::thread::scope(|scope| {
             let reading = scope.spawn(|| read_events(reader, path, release, &watch, tx));
-            for event in rx {
-                if attempt > 0
-                    && (event.action == "start"
-                        || event.output.as_deref() == Some("testing: warning: no tests to run\n"))
-                {
-                    continue; // a resumed process continues the package's stream
+            // Events are passed on in batches: what came while the last
+            // batch was joined, up to EVENT_BATCH.
+            while let Ok(first) = rx.recv() {
+                for event in std::iter::once(first).chain(rx.try_iter().take(EVENT_BATCH)) {
+                    if attempt > 0
+                        && (event.action == "start"
+                            || event.output.as_deref()
+                                == Some("testing: warning: no tests to run\n"))
+                    {
+                        continue; // a resumed process continues the package's stream
+                    }
+                    join.event(event, &listener);
                 }
-                join.event(event, &listener);
+                join.flush();
             }
             reading.join().unwrap_or_default()
         });
@@ -912,6 +1020,47 @@ impl PackageContext<'_> {
         }
         Ok(end)
     }
+}
+
+/// The names of the top-level functions in a Go file that `go test` may
+/// run as tests, fuzz targets or examples: every `func Test…`, `func
+/// Fuzz…` or `func Example…` that starts a line (block comments between
+/// `func` and the name allowed). A superset of what go test runs: it also
+/// checks signatures, and runs only examples with an output comment; and
+/// a declaration inside a block comment counts too. So it never misses
+/// one. (`TestMain` is never a test.)
+fn declared_tests(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in text.lines() {
+        let Some(rest) = line.trim_start().strip_prefix("func") else {
+            continue;
+        };
+        let mut rest = rest;
+        loop {
+            let trimmed = rest.trim_start();
+            match trimmed.strip_prefix("/*").and_then(|r| r.split_once("*/")) {
+                Some((_, after)) => rest = after,
+                None => {
+                    rest = trimmed;
+                    break;
+                }
+            }
+        }
+        if !["Test", "Fuzz", "Example"]
+            .iter()
+            .any(|p| rest.starts_with(p))
+        {
+            continue;
+        }
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if name != "TestMain" {
+            names.push(name);
+        }
+    }
+    names
 }
 
 /// The exit status of a test binary whose hook lost its connection to
@@ -1109,15 +1258,18 @@ fn read_events(
     all_output
 }
 
+/// At most how many events the joiner passes on at once.
+const EVENT_BATCH: usize = 4096;
+
 /// How much of a binary's raw output is kept for reading a crash or a
 /// hang dump from its end: a panic's message and stacks, or a SIGQUIT
 /// dump (about 500 bytes a goroutine).
 const OUTPUT_TAIL: usize = 64 << 20;
 
 /// Keeps about the last `max` bytes of `text`, whole lines, once it has
-/// grown to twice that (so that the cost is spread).
+/// grown a quarter beyond that (so that the cost is spread).
 fn keep_tail(text: &mut String, max: usize) {
-    if text.len() < 2 * max {
+    if text.len() < max + max / 4 {
         return;
     }
     let cut = text.len() - max;
@@ -1142,13 +1294,28 @@ struct ProcessEnd {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn declared_tests_are_every_func_that_may_be_a_test() {
+        let text = "package p\n\nimport \"testing\"\n\nfunc TestA(t *testing.T) {}\n\
+                    func  /* odd */ TestB(t *testing.T) {}\n\
+                    \tfunc Testing() {}\n\
+                    func FuzzC(f *testing.F) {}\nfunc ExampleD() {}\n\
+                    func helper() {}\nfunc (s *suite) TestMethod() {}\n\
+                    func TestMain(m *testing.M) {}\n\
+                    // func TestInComment(t *testing.T) {}\n";
+        assert_eq!(
+            super::declared_tests(text),
+            ["TestA", "TestB", "Testing", "FuzzC", "ExampleD"]
+        );
+    }
+
+    #[test]
     fn only_the_tail_of_a_binarys_output_is_kept() {
         let mut text = String::new();
         for i in 0..100 {
             text.push_str(&format!("line {i} é\n"));
             super::keep_tail(&mut text, 100);
         }
-        assert!(text.len() < 200, "{}", text.len());
+        assert!(text.len() <= 125 + 12, "{}", text.len());
         assert!(
             text.starts_with("line ") && text.ends_with("line 99 é\n"),
             "{text}"

@@ -39,6 +39,11 @@ struct TestState {
     unjudged: bool,
     /// Time its checks took, all runs.
     check: Duration,
+    /// The current run's result line came without a verdict (its run was
+    /// never judged, or leakcheck's connection was lost): its result line
+    /// and final event are held until its process ends, when leakcheck may
+    /// have to fail it (see [`EventJoiner::cannot_judge`]).
+    unsettled: bool,
 }
 
 /// Joins the converter's events with the comparator's verdicts, across
@@ -48,7 +53,15 @@ pub(super) struct EventJoiner<'a> {
     base: &'a Path,
     verbose: bool,
     pub(super) attempt: usize,
-    events: Vec<TestEvent>,
+    /// Events final as they are, for the sink.
+    ready: Vec<TestEvent>,
+    /// Events that may still change before their process ends (an
+    /// unsettled test's result line and final event, the package's `PASS`
+    /// line), and every event after the first of them, so that the order
+    /// is kept.
+    held: Vec<TestEvent>,
+    /// Receives events as they become final, in order.
+    sink: &'a dyn Fn(Vec<TestEvent>),
     tests: HashMap<String, TestState>,
     order: Vec<String>,
     package_final: Option<TestEvent>,
@@ -64,13 +77,20 @@ pub(super) struct EventJoiner<'a> {
 }
 
 impl<'a> EventJoiner<'a> {
-    pub(super) fn new(pkg: &'a str, base: &'a Path, verbose: bool) -> Self {
+    pub(super) fn new(
+        pkg: &'a str,
+        base: &'a Path,
+        verbose: bool,
+        sink: &'a dyn Fn(Vec<TestEvent>),
+    ) -> Self {
         EventJoiner {
             pkg,
             base,
             verbose,
             attempt: 0,
-            events: Vec::new(),
+            ready: Vec::new(),
+            held: Vec::new(),
+            sink,
             tests: HashMap::new(),
             order: Vec::new(),
             package_final: None,
@@ -80,6 +100,30 @@ impl<'a> EventJoiner<'a> {
             failed_to_run: None,
             baseline: None,
         }
+    }
+
+    /// Adds an event after the others: ready, unless something before it
+    /// is held.
+    fn push(&mut self, event: TestEvent) {
+        if self.held.is_empty() {
+            self.ready.push(event);
+        } else {
+            self.held.push(event);
+        }
+    }
+
+    /// Passes the events that are final to the sink.
+    pub(super) fn flush(&mut self) {
+        if !self.ready.is_empty() {
+            (self.sink)(std::mem::take(&mut self.ready));
+        }
+    }
+
+    /// A process ended, and what leakcheck had to add about it is added:
+    /// nothing held can change any more.
+    pub(super) fn process_ended(&mut self) {
+        self.ready.append(&mut self.held);
+        self.flush();
     }
 
     fn state(&mut self, test: &str) -> &mut TestState {
@@ -123,7 +167,7 @@ impl<'a> EventJoiner<'a> {
     }
 
     pub(super) fn raw_output(&mut self, text: String) {
-        self.events.push(output_event(self.pkg, None, text));
+        self.push(output_event(self.pkg, None, text));
     }
 
     /// Takes the verdict of `test`'s current run, if not taken yet; called
@@ -133,10 +177,7 @@ impl<'a> EventJoiner<'a> {
         if self.tests.get(test).is_some_and(|s| s.pending.is_some()) {
             return;
         }
-        let wait = ["Test", "Example", "Fuzz"]
-            .iter()
-            .any(|p| test.starts_with(p))
-            && !self.tests.get(test).is_some_and(|s| s.awaited);
+        let wait = Self::is_hooked(test) && !self.tests.get(test).is_some_and(|s| s.awaited);
         let verdict = if wait {
             self.state(test).awaited = true;
             listener.wait_verdict(test)
@@ -170,9 +211,17 @@ impl<'a> EventJoiner<'a> {
             state.check += v.check;
             state.pending = Some(v);
             for l in lines {
-                self.events.push(output_event(self.pkg, Some(test), l));
+                self.push(output_event(self.pkg, Some(test), l));
             }
         }
+    }
+
+    /// Whether leakcheck's hook wraps `test` (every test, example and
+    /// fuzz target), so that each of its runs gets a verdict.
+    fn is_hooked(test: &str) -> bool {
+        ["Test", "Example", "Fuzz"]
+            .iter()
+            .any(|p| test.starts_with(p))
     }
 
     /// Leak lines for `test`'s current leaks: the full block the first
@@ -217,6 +266,8 @@ impl<'a> EventJoiner<'a> {
                     .any(|p| out.starts_with(&format!("{p}{test} (")));
                 if is_result {
                     self.take_verdict(test, listener);
+                    let unsettled = Self::is_hooked(test) && self.tests[test].pending.is_none();
+                    self.state(test).unsettled = unsettled;
                     let leaks = self.tests[test]
                         .pending
                         .as_ref()
@@ -230,14 +281,18 @@ impl<'a> EventJoiner<'a> {
                             1,
                         ));
                     }
-                    self.events.push(event);
+                    if unsettled {
+                        self.held.push(event);
+                    } else {
+                        self.push(event);
+                    }
                     if !known.is_empty() {
                         let n: usize = known.iter().map(|l| l.count).sum();
                         let s = if n == 1 { "" } else { "s" };
                         let line = format!(
                             "--- LEAK (known, in the baseline): {test} ({n} goroutine{s})\n"
                         );
-                        self.events.push(output_event(self.pkg, Some(test), line));
+                        self.push(output_event(self.pkg, Some(test), line));
                     }
                     if !new.is_empty() {
                         let check = self.tests[test].pending.as_ref().map(|v| v.check);
@@ -250,7 +305,7 @@ impl<'a> EventJoiner<'a> {
                             }
                         }
                         for l in lines {
-                            self.events.push(output_event(self.pkg, Some(test), l));
+                            self.push(output_event(self.pkg, Some(test), l));
                         }
                     }
                     return;
@@ -275,6 +330,10 @@ impl<'a> EventJoiner<'a> {
                 }
                 let elapsed = event.elapsed.unwrap_or(0.0) * 1000.0;
                 self.record_run(test, outcome, elapsed, leaks);
+                if std::mem::take(&mut self.state(test).unsettled) {
+                    self.held.push(event);
+                    return;
+                }
             }
             (None, "pass" | "fail" | "skip") if event.test.is_none() => {
                 self.package_final = Some(event);
@@ -304,9 +363,16 @@ impl<'a> EventJoiner<'a> {
             {
                 event.output = Some("FAIL\n".into());
             }
+            // It says FAIL if a run turns out not judged.
+            (None, "output")
+                if event.test.is_none() && event.output.as_deref() == Some("PASS\n") =>
+            {
+                self.held.push(event);
+                return;
+            }
             _ => {}
         }
-        self.events.push(event);
+        self.push(event);
     }
 
     /// Verdicts left when a process ended (a crash right after a check).
@@ -353,12 +419,12 @@ impl<'a> EventJoiner<'a> {
         let note = "its result line never reached leakcheck (the test binary's output was \
                     closed, replaced or cut); this result is the one leakcheck's hook sent";
         let word = if leaked { "FAIL" } else { word };
-        self.events.push(output_event(
+        self.push(output_event(
             pkg,
             Some(test),
             format!("--- {word}: {test} (0.00s)\n"),
         ));
-        self.events.push(output_event(
+        self.push(output_event(
             pkg,
             Some(test),
             format!("    leakcheck: {note}\n"),
@@ -367,12 +433,12 @@ impl<'a> EventJoiner<'a> {
             self.any_leak = true;
             let new: Vec<_> = v.leaks.iter().filter(|l| !l.known).cloned().collect();
             for l in self.leak_lines(test, &new) {
-                self.events.push(output_event(pkg, Some(test), l));
+                self.push(output_event(pkg, Some(test), l));
             }
         }
         let mut end = final_event(pkg, action, 0.0);
         end.test = Some(test.to_string());
-        self.events.push(end);
+        self.push(end);
         self.state(test)
             .details
             .get_or_insert_with(|| note.to_string());
@@ -433,11 +499,11 @@ impl<'a> EventJoiner<'a> {
             }
         }
         for l in &lines {
-            self.events.push(output_event(pkg, Some(test), l.clone()));
+            self.push(output_event(pkg, Some(test), l.clone()));
         }
         let mut fin = final_event(pkg, "fail", secs);
         fin.test = Some(test.to_string());
-        self.events.push(fin);
+        self.push(fin);
         let state = self.state(test);
         state.outcome = Some(TestOutcome::Hang);
         state.elapsed += secs * 1000.0;
@@ -455,18 +521,17 @@ impl<'a> EventJoiner<'a> {
     /// `test` was running when the binary died.
     pub(super) fn crash(&mut self, test: &str, details: &str) {
         let pkg = self.pkg;
-        self.events.push(output_event(
+        self.push(output_event(
             pkg,
             Some(test),
             format!("--- CRASH: {test} (the test binary died)\n"),
         ));
         for l in details.lines() {
-            self.events
-                .push(output_event(pkg, Some(test), format!("    {l}\n")));
+            self.push(output_event(pkg, Some(test), format!("    {l}\n")));
         }
         let mut fin = final_event(pkg, "fail", 0.0);
         fin.test = Some(test.to_string());
-        self.events.push(fin);
+        self.push(fin);
         let state = self.state(test);
         state.outcome = Some(TestOutcome::Crash);
         state.runs += 1;
@@ -523,33 +588,44 @@ impl<'a> EventJoiner<'a> {
                         .any(|p| o.starts_with(&format!("{p}{test} (")))
                 })
         };
-        match self.events.iter_mut().rev().find(|e| header(e)) {
-            Some(e) => {
+        // Its result line says FAIL, followed by why, before its final
+        // event (which a reporter takes for the end of the run's lines).
+        let is_final = |e: &TestEvent| {
+            e.test.as_deref() == Some(test) && matches!(e.action.as_str(), "pass" | "skip" | "fail")
+        };
+        let why = output_event(pkg, Some(test), format!("    {details}\n"));
+        match self.held.iter().rposition(header) {
+            Some(i) => {
+                let e = &mut self.held[i];
                 let text = e.output.take().unwrap_or_default();
                 e.output = Some(format!("--- FAIL: {}", &text["--- PASS: ".len()..]));
+                self.held.insert(i + 1, why);
             }
-            None => self.events.push(output_event(
-                pkg,
-                Some(test),
-                format!("--- FAIL: {test} (0.00s)\n"),
-            )),
+            None => {
+                let head = output_event(pkg, Some(test), format!("--- FAIL: {test} (0.00s)\n"));
+                match self.held.iter().rposition(is_final) {
+                    Some(i) => {
+                        self.held.insert(i, why);
+                        self.held.insert(i, head);
+                    }
+                    None => {
+                        self.push(head);
+                        self.push(why);
+                    }
+                }
+            }
         }
-        self.events
-            .push(output_event(pkg, Some(test), format!("    {details}\n")));
-        let last_final = self.events.iter_mut().rev().find(|e| {
-            e.test.as_deref() == Some(test) && matches!(e.action.as_str(), "pass" | "skip" | "fail")
-        });
-        match last_final {
+        match self.held.iter_mut().rev().find(|e| is_final(e)) {
             Some(e) => e.action = "fail".into(),
             None => {
                 let mut end = final_event(pkg, "fail", 0.0);
                 end.test = Some(test.to_string());
-                self.events.push(end);
+                self.push(end);
             }
         }
         // The package's own PASS line, if out already.
         self.any_leak = true;
-        for e in &mut self.events {
+        for e in self.ready.iter_mut().chain(&mut self.held) {
             if e.test.is_none() && e.action == "output" && e.output.as_deref() == Some("PASS\n") {
                 e.output = Some("FAIL\n".into());
             }
@@ -597,7 +673,7 @@ impl<'a> EventJoiner<'a> {
             .collect();
         for t in &tests {
             if t.runs > 1 && t.leaked_runs > 0 {
-                self.events.push(output_event(
+                self.push(output_event(
                     pkg,
                     None,
                     format!(
@@ -643,12 +719,10 @@ impl<'a> EventJoiner<'a> {
             PackageOutcome::Pass
         };
         for e in errors {
-            self.events
-                .push(output_event(pkg, None, format!("leakcheck: {e}\n")));
+            self.push(output_event(pkg, None, format!("leakcheck: {e}\n")));
         }
         if let (Some(e), None) = (&error, &self.failed_to_run) {
-            self.events
-                .push(output_event(pkg, None, format!("leakcheck: {e}\n")));
+            self.push(output_event(pkg, None, format!("leakcheck: {e}\n")));
         }
         let secs = elapsed.as_secs_f64();
         let line = match outcome {
@@ -672,14 +746,14 @@ impl<'a> EventJoiner<'a> {
         } else {
             "fail"
         };
-        self.events.push(output_event(pkg, None, line));
+        self.push(output_event(pkg, None, line));
         let mut last = self
             .package_final
             .take()
             .unwrap_or_else(|| final_event(pkg, action, secs));
         last.action = action.into();
         last.elapsed = Some(secs);
-        self.events.push(last);
+        self.push(last);
         let report = PackageReport {
             import_path: pkg.to_string(),
             outcome,
@@ -687,6 +761,7 @@ impl<'a> EventJoiner<'a> {
             elapsed_ms: elapsed.as_secs_f64() * 1000.0,
             tests,
         };
-        (report, self.events)
+        self.ready.append(&mut self.held);
+        (report, self.ready)
     }
 }

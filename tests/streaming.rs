@@ -1,0 +1,152 @@
+//! Output is passed on as tests end, not held until their package ends;
+//! and a package is not started again when no test of it is left.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use common::{go_module, go_path, run_with_report};
+use leakcheck::report::TestOutcome;
+
+/// TestFirst prints and passes; TestSecond waits (a minute at most) for
+/// the file `$STREAM_GATE`, which the Rust test creates once it has read
+/// TestFirst's end from leakcheck's stdout: only if leakcheck passed it on
+/// while the package still ran.
+const GATED: &str = r#"package a
+
+import (
+	"fmt"
+	"os"
+	"testing"
+	"time"
+)
+
+func TestFirst(t *testing.T) {
+	fmt.Println("first says hello")
+}
+
+func TestSecond(t *testing.T) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := os.Stat(os.Getenv("STREAM_GATE")); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the gate never opened: TestFirst's end was not printed while the package ran")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+"#;
+
+/// Runs leakcheck with `args` on the gated module, opening the gate when
+/// a line of its stdout satisfies `first_ended`; returns its stdout and
+/// whether the gate was opened before the run ended.
+fn gated_run(args: &[&str], first_ended: impl Fn(&str) -> bool) -> (Option<i32>, String, bool) {
+    let dir = go_module(&[("a/a_test.go", GATED)]);
+    let gate = dir.path().join("gate");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakcheck"))
+        .current_dir(dir.path())
+        .env("PATH", go_path())
+        .env_remove("GOFLAGS")
+        .env("LEAKCHECK_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
+        .env("STREAM_GATE", &gate)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = String::new();
+    let mut opened = false;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if !opened && first_ended(&line) {
+            std::fs::write(&gate, "").unwrap();
+            opened = true;
+        }
+        stdout.push_str(&line);
+        stdout.push('\n');
+    }
+    let status = child.wait().unwrap();
+    (status.code(), stdout, opened)
+}
+
+#[test]
+fn json_events_are_printed_as_each_test_ends() {
+    let (code, stdout, opened) = gated_run(&["--json", "./..."], |line| {
+        line.contains(r#""Action":"pass""#) && line.contains(r#""Test":"TestFirst""#)
+    });
+    assert!(opened, "TestFirst's end never came:\n{stdout}");
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains(r#""Action":"pass","Package":"example.com/m/a","Test":"TestSecond""#),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn verbose_lines_are_printed_as_each_test_ends() {
+    let (code, stdout, opened) = gated_run(&["-v", "./..."], |line| {
+        line.starts_with("--- PASS: TestFirst")
+    });
+    assert!(opened, "TestFirst's end never came:\n{stdout}");
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("--- PASS: TestSecond"), "{stdout}");
+}
+
+const PANICS: &str = r#"
+func TestPanics(t *testing.T) {
+	panic("boom")
+}
+"#;
+
+#[test]
+fn no_fresh_process_is_started_when_no_test_is_left() {
+    // Package one has only the test that crashes its binary: nothing is
+    // resumed. Package two has another test after it (and a TestMain,
+    // a fuzz target and an example behind a comment): it is resumed, and
+    // runs.
+    let one = format!("package one\n\nimport \"testing\"\n{PANICS}");
+    let two = format!(
+        "package two\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\n\
+         func TestMain(m *testing.M) {{ os.Exit(m.Run()) }}\n{PANICS}\n\
+         func /* later */ TestAfter(t *testing.T) {{}}\n\n\
+         func FuzzSeed(f *testing.F) {{\n\tf.Fuzz(func(t *testing.T, b []byte) {{}})\n}}\n"
+    );
+    let dir = go_module(&[("one/one_test.go", &one), ("two/two_test.go", &two)]);
+    let (out, report) = run_with_report(dir.path(), &["-j", "1", "./..."]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let resumed: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("resuming the remaining tests"))
+        .collect();
+    assert_eq!(
+        resumed,
+        ["leakcheck: resuming the remaining tests of example.com/m/two in a fresh process"],
+        "{stdout}"
+    );
+    let tests = |pkg: &str| -> Vec<(String, TestOutcome)> {
+        let p = report
+            .packages
+            .iter()
+            .find(|p| p.import_path == pkg)
+            .unwrap();
+        p.tests
+            .iter()
+            .map(|t| (t.name.clone(), t.outcome))
+            .collect()
+    };
+    assert_eq!(
+        tests("example.com/m/one"),
+        [("TestPanics".to_string(), TestOutcome::Crash)]
+    );
+    assert_eq!(
+        tests("example.com/m/two"),
+        [
+            ("TestPanics".to_string(), TestOutcome::Crash),
+            ("TestAfter".to_string(), TestOutcome::Pass),
+            ("FuzzSeed".to_string(), TestOutcome::Pass),
+        ]
+    );
+}
