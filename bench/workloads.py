@@ -19,6 +19,9 @@ CROWDED_GOROUTINES = 20000
 CROWDED_TESTS = 200
 LEAKY_TESTS = 20
 BIG_LEAK = 100000
+FLOOD_MB = 200
+RUNS_FEW = 100
+RUNS_MANY = 50000
 REAL_MODULE = "github.com/sourcegraph/conc@v0.3.0"
 
 
@@ -276,6 +279,30 @@ func TestBig(t *testing.T) {{
 }}
 """)
     return f"one test leaking {goroutines} goroutines"
+
+
+def flood(root, mb=FLOOD_MB):
+    """One test that prints `mb` MB to stdout in 100-byte lines, and one
+    tiny test (run many times for the per-run memory)."""
+    _gomod(root, "bench.example/flood")
+    _write(os.path.join(root, "flood", "flood_test.go"), f"""package flood
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestFlood(t *testing.T) {{
+	line := strings.Repeat("x", 99)
+	for i := 0; i < {mb} * 10000; i++ {{
+		fmt.Println(line)
+	}}
+}}
+
+func TestTiny(t *testing.T) {{}}
+""")
+    return f"one test printing {mb} MB"
 
 
 def dumps(out_dir, sizes=(1, 1000, 100000)):
