@@ -672,7 +672,32 @@ impl Comparator {
     /// start did not (the helper's `end=`).
     pub fn end_same(&mut self, run: &str, status: RunStatus, seq: u64, now: Instant) -> Decision {
         self.end_run(run, status, seq, now);
-        self.check(run, seq, None, now)
+        let decision = self.check(run, seq, None, now);
+        if matches!(decision, Decision::Done(_)) {
+            self.forget_run(run);
+        }
+        decision
+    }
+
+    /// Forgets a run judged at an `end=`: the helper sends one only when
+    /// the runtime created no goroutine at all between the run's start and
+    /// its end, so no goroutine can be the run's, by label, creator or
+    /// window (see [`Comparator::forget_the_past`] for runs judged with
+    /// dumps). Its own goroutine is kept while a full snapshot lists it.
+    fn forget_run(&mut self, run: &str) {
+        let Some(r) = self.runs.remove(run) else {
+            return;
+        };
+        self.forgotten.insert(run_hash(run));
+        let listed = self
+            .last_full
+            .as_ref()
+            .is_some_and(|(_, ids)| ids.binary_search(&r.gid).is_ok());
+        if !listed {
+            self.run_of_gid.remove(&r.gid);
+            self.first_seen.remove(&r.gid);
+        }
+        self.subtest_of_gid.retain(|_, id| run_of_id(id) != run);
     }
 
     fn end_run(&mut self, run: &str, status: RunStatus, seq: u64, now: Instant) {

@@ -1221,9 +1221,20 @@ fn inherit_as(
     }
 }
 
+/// Lines that start what [`CrashOutput`] and the hang report read: a
+/// panic, a fatal error, a fault, a SIGQUIT dump.
+const DYING: [&str; 5] = [
+    "panic: ",
+    "fatal error: ",
+    "SIGSEGV",
+    "unexpected fault",
+    "SIGQUIT: quit",
+];
+
 /// Reads a test binary's output to its end, turning it into `go test
-/// -json` events for the watchdog to follow and for `tx`; returns all of
-/// it as text (for crash and hang dumps).
+/// -json` events for the watchdog to follow and for `tx`; returns its
+/// tail as text, for crash and hang dumps: from the last top-level test's
+/// end before anything that may start one (at most [`OUTPUT_TAIL`]).
 fn read_events(
     mut output: os_pipe::PipeReader,
     path: &str,
@@ -1233,6 +1244,7 @@ fn read_events(
 ) -> String {
     let mut converter = Converter::new(path, release);
     let mut all_output = String::new();
+    let mut dying = false;
     let mut buf = vec![0u8; 64 << 10];
     let mut at_end = false;
     while !at_end {
@@ -1246,8 +1258,15 @@ fn read_events(
         }
         for event in converter.events() {
             if let Some(text) = &event.output {
+                dying |= DYING.iter().any(|m| text.starts_with(m));
                 all_output.push_str(text);
                 keep_tail(&mut all_output, OUTPUT_TAIL);
+            }
+            // A top-level test ended, and nothing so far starts a crash
+            // or a dump: what is kept can start here.
+            if !dying && event.is_final() && event.test.as_deref().is_some_and(|t| !t.contains('/'))
+            {
+                all_output.clear();
             }
             if watch.observe(&event) {
                 continue; // the hang dump: summarized instead

@@ -787,4 +787,19 @@ fn a_process_running_a_test_many_times_keeps_what_live_goroutines_need() {
     // The leaked goroutine is still the leaking run's, by its label.
     let snapshot = crate::stack::Snapshot::parse(leaked.as_deref().unwrap());
     assert_eq!(c.run_of(&snapshot, 5000).as_deref(), Some("TestA#500"));
+    // Runs the helper judged without dumps (`start=`, `end=`: the runtime
+    // created no goroutine meanwhile) are forgotten at once.
+    for n in 1001..=3000u64 {
+        let run = format!("TestA#{n}");
+        seq += 1;
+        c.start_same(&run, seq, 100 + n);
+        seq += 1;
+        assert!(done(c.end_same(&run, RunStatus::Pass, seq, t0))
+            .leaks
+            .is_empty());
+    }
+    assert_eq!(c.runs.len(), 2, "{:?}", c.runs.keys());
+    assert!(c.first_seen.len() <= 3, "{:?}", c.first_seen);
+    assert!(c.run_of_gid.len() <= 2, "{:?}", c.run_of_gid);
+    assert_eq!(c.run_is_running("TestA#2999"), Some(false));
 }
