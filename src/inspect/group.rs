@@ -1,0 +1,388 @@
+//! Deciding which goroutines of a dump are the same: grouping by state,
+//! blocking frame, creation site and origin; comparing two dumps' groups
+//! ([`diff`]); and finding the groups that rise across a watch's samples
+//! ([`rising`]).
+//!
+//! Pure logic on parsed [`Dump`]s. The blocking frame is chosen as the
+//! test runner chooses it ([`crate::compare::blocking_frame`]: the
+//! innermost frame in the user's code); the standard library is told apart
+//! by the GOROOT the dump's own frames show ([`goroot_of`]).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use crate::compare::{blocking_frame, is_std_frame, package_of, Location};
+use crate::stack::{Frame, Goroutine};
+
+use super::parse::{Dump, Record};
+
+/// What makes goroutines one group.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupKey {
+    /// `None` where the format has no states (`?debug=1`, `?debug=0`).
+    pub state: Option<String>,
+    /// Proven leaked (goroutineleak profile).
+    pub leaked: bool,
+    /// The blocking frame: the innermost frame in the user's code, else
+    /// the innermost one of the standard library outside the runtime.
+    pub function: String,
+    pub file: String,
+    pub line: u32,
+    /// The `go` statement, where the format shows it.
+    pub created_by: Option<Location>,
+    /// Where a goroutine created inside the standard library came from:
+    /// the innermost user-code frame of its creation chain, when the dump
+    /// has one (`GODEBUG=tracebackancestors=N`).
+    pub origin: Option<Location>,
+}
+
+/// Goroutines that are the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub key: GroupKey,
+    pub count: usize,
+    /// The longest any of them has been blocked, in whole minutes, when
+    /// the runtime said (it does from one minute on).
+    pub blocked_minutes: Option<u64>,
+    /// How many are known to have been blocked at least `--older-than`
+    /// (whole minutes count: a goroutine the runtime shows no minutes for
+    /// has been blocked less than one). 0 without `--older-than`.
+    pub older: usize,
+}
+
+/// Groups a dump's goroutines, largest group first (then by key, so the
+/// order does not depend on the dump's). With `older_than`, counts in each
+/// group the goroutines blocked at least that long.
+pub fn group(dump: &Dump, older_than: Option<Duration>) -> Vec<Group> {
+    let goroot = goroot_of(&dump.records);
+    let mut groups: HashMap<GroupKey, Group> = HashMap::new();
+    for r in &dump.records {
+        let key = key_of(r, &goroot);
+        let g = groups.entry(key.clone()).or_insert_with(|| Group {
+            key,
+            count: 0,
+            blocked_minutes: None,
+            older: 0,
+        });
+        g.count += r.count;
+        g.blocked_minutes = g.blocked_minutes.max(r.wait_minutes);
+        if let (Some(limit), Some(m)) = (older_than, r.wait_minutes) {
+            if Duration::from_secs(m.saturating_mul(60)) >= limit {
+                g.older += r.count;
+            }
+        }
+    }
+    let mut groups: Vec<Group> = groups.into_values().collect();
+    groups.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+    groups
+}
+
+/// The GOROOT the dump's standard-library frames were built from: the
+/// directory before `/src/PKG/` in the file of a frame of a standard
+/// package (the most common one when several disagree); empty when no
+/// frame shows it (every absolute path then counts as the user's).
+pub fn goroot_of(records: &[Record]) -> String {
+    const STD_ROOTS: &[&str] = &[
+        "runtime", "sync", "internal", "net", "time", "os", "syscall", "io", "bufio", "context",
+        "testing", "reflect", "fmt", "crypto", "encoding", "database", "log", "vendor", "strings",
+        "bytes", "sort",
+    ];
+    let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in records {
+        for l in r.frames.iter().chain(&r.created_by) {
+            let pkg = package_of(&l.function);
+            if !STD_ROOTS.contains(&pkg.split('/').next().unwrap_or("")) {
+                continue;
+            }
+            let needle = format!("/src/{pkg}/");
+            if let Some(i) = l.file.find(&needle) {
+                *votes.entry(&l.file[..i]).or_default() += r.count;
+            }
+        }
+    }
+    votes
+        .into_iter()
+        .max_by_key(|&(root, n)| (n, std::cmp::Reverse(root)))
+        .map(|(root, _)| root.to_string())
+        .unwrap_or_default()
+}
+
+fn frame_of(l: &Location) -> Frame<'_> {
+    Frame {
+        function: &l.function,
+        file: &l.file,
+        line: l.line,
+        inlined: false,
+    }
+}
+
+/// The group `r` belongs to, given the dump's GOROOT.
+pub fn key_of(r: &Record, goroot: &str) -> GroupKey {
+    let view = Goroutine {
+        id: 0,
+        state: r.state.as_deref().unwrap_or(""),
+        leaked: r.leaked,
+        wait_minutes: r.wait_minutes,
+        locked_to_thread: false,
+        labels: Vec::new(),
+        frames: r.frames.iter().map(frame_of).collect(),
+        elided_frames: 0,
+        created_by: None,
+        text: "",
+    };
+    let blocking = blocking_frame(&view, goroot)
+        .and_then(|f| view.frames.iter().position(|x| std::ptr::eq(x, f)))
+        .map(|i| &r.frames[i]);
+    let created_in_std = r
+        .created_by
+        .as_ref()
+        .is_none_or(|c| is_std_frame(&frame_of(c), goroot));
+    let origin = if created_in_std {
+        r.ancestors
+            .iter()
+            .flatten()
+            .find(|l| !is_std_frame(&frame_of(l), goroot))
+            .cloned()
+    } else {
+        None
+    };
+    GroupKey {
+        state: r.state.clone(),
+        leaked: r.leaked,
+        function: blocking.map_or_else(String::new, |l| l.function.clone()),
+        file: blocking.map_or_else(String::new, |l| l.file.clone()),
+        line: blocking.map_or(0, |l| l.line),
+        created_by: r.created_by.clone(),
+        origin,
+    }
+}
+
+/// What two or more dumps can be compared on: states and creation sites
+/// only when every one of them shows them; never the leaked marker (a
+/// proof of one moment, not a property of the goroutines).
+fn comparable(mut key: GroupKey, states: bool) -> GroupKey {
+    key.leaked = false;
+    if !states {
+        key.state = None;
+        key.created_by = None;
+        key.origin = None;
+    }
+    key
+}
+
+/// One group in two dumps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub key: GroupKey,
+    pub before: usize,
+    pub after: usize,
+}
+
+impl Change {
+    pub fn delta(&self) -> i64 {
+        self.after as i64 - self.before as i64
+    }
+}
+
+/// Every group of `before` and `after` with its count in each, the
+/// groups that grew most first, then the unchanged, then the shrunk.
+/// States and creation sites take part only when both dumps show them.
+pub fn diff(before: &Dump, after: &Dump) -> Vec<Change> {
+    let states = before.format.has_states() && after.format.has_states();
+    let mut counts: HashMap<GroupKey, (usize, usize)> = HashMap::new();
+    for (i, dump) in [before, after].into_iter().enumerate() {
+        for g in group(dump, None) {
+            let c = counts.entry(comparable(g.key, states)).or_default();
+            if i == 0 {
+                c.0 += g.count;
+            } else {
+                c.1 += g.count;
+            }
+        }
+    }
+    let mut changes: Vec<Change> = counts
+        .into_iter()
+        .map(|(key, (before, after))| Change { key, before, after })
+        .collect();
+    changes.sort_by(|a, b| {
+        b.delta()
+            .cmp(&a.delta())
+            .then_with(|| b.after.cmp(&a.after))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    changes
+}
+
+/// One group across a watch's samples.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trend {
+    pub key: GroupKey,
+    /// Its count in each sample (0 where it had none).
+    pub counts: Vec<usize>,
+}
+
+impl Trend {
+    pub fn first(&self) -> usize {
+        self.counts.first().copied().unwrap_or(0)
+    }
+    pub fn last(&self) -> usize {
+        self.counts.last().copied().unwrap_or(0)
+    }
+}
+
+/// The groups whose count rose and never fell across a watch's samples
+/// (each sample's groups, in the order taken): never lower than in the
+/// sample before, higher in the last than in the first. `states`: whether
+/// every sample showed states and creation sites. Largest rise first.
+pub fn rising(samples: &[Vec<Group>], states: bool) -> Vec<Trend> {
+    let mut counts: HashMap<GroupKey, Vec<usize>> = HashMap::new();
+    for (i, groups) in samples.iter().enumerate() {
+        for g in groups {
+            let c = counts
+                .entry(comparable(g.key.clone(), states))
+                .or_insert_with(|| vec![0; samples.len()]);
+            c[i] += g.count;
+        }
+    }
+    let mut trends: Vec<Trend> = counts
+        .into_iter()
+        .filter(|(_, c)| c.windows(2).all(|w| w[0] <= w[1]) && c.last() > c.first())
+        .map(|(key, counts)| Trend { key, counts })
+        .collect();
+    trends.sort_by(|a, b| {
+        (b.last() - b.first())
+            .cmp(&(a.last() - a.first()))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    trends
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::parse::Format;
+
+    fn record(count: usize, state: &str, frames: &[(&str, &str, u32)]) -> Record {
+        Record {
+            count,
+            state: Some(state.to_string()),
+            leaked: false,
+            wait_minutes: None,
+            frames: frames
+                .iter()
+                .map(|&(function, file, line)| Location {
+                    function: function.into(),
+                    file: file.into(),
+                    line,
+                })
+                .collect(),
+            created_by: None,
+            ancestors: Vec::new(),
+        }
+    }
+
+    fn dump(records: Vec<Record>) -> Dump {
+        Dump {
+            format: Format::Stacks,
+            profile: None,
+            records,
+        }
+    }
+
+    #[test]
+    fn goroot_from_standard_frames() {
+        let d = dump(vec![record(
+            1,
+            "chan send",
+            &[
+                ("runtime.gopark", "/opt/go/src/runtime/proc.go", 1),
+                ("main.f", "/opt/go/src/main/x.go", 3),
+                (
+                    "net/http.(*conn).serve",
+                    "/opt/go/src/net/http/server.go",
+                    2,
+                ),
+            ],
+        )]);
+        assert_eq!(goroot_of(&d.records), "/opt/go");
+        // The blocking frame skips the runtime's frames.
+        let k = key_of(&d.records[0], "/opt/go");
+        assert_eq!((k.function.as_str(), k.line), ("main.f", 3));
+        // A dump with no standard frame: the innermost frame.
+        let d = dump(vec![record(
+            1,
+            "select",
+            &[("main.g", "/home/u/src/main/a.go", 9)],
+        )]);
+        assert_eq!(goroot_of(&d.records), "");
+        assert_eq!(key_of(&d.records[0], "").function, "main.g");
+    }
+
+    #[test]
+    fn rising_means_never_falling() {
+        let f = |n: usize, func: &str| record(n, "chan send", &[(func, "/a/m.go", 1)]);
+        let samples = [
+            dump(vec![
+                f(1, "main.up"),
+                f(3, "main.wobbly"),
+                f(2, "main.flat"),
+            ]),
+            dump(vec![
+                f(2, "main.up"),
+                f(2, "main.wobbly"),
+                f(2, "main.flat"),
+                f(1, "main.new"),
+            ]),
+            dump(vec![
+                f(2, "main.up"),
+                f(5, "main.wobbly"),
+                f(2, "main.flat"),
+                f(1, "main.new"),
+            ]),
+            dump(vec![
+                f(7, "main.up"),
+                f(6, "main.wobbly"),
+                f(2, "main.flat"),
+                f(3, "main.new"),
+            ]),
+        ];
+        let samples: Vec<Vec<Group>> = samples.iter().map(|d| group(d, None)).collect();
+        let r = rising(&samples, true);
+        let got: Vec<(&str, Vec<usize>)> = r
+            .iter()
+            .map(|t| (t.key.function.as_str(), t.counts.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("main.up", vec![1, 2, 2, 7]),
+                ("main.new", vec![0, 1, 1, 3])
+            ]
+        );
+        assert!(
+            rising(&samples[..1], true).is_empty(),
+            "one sample shows no rise"
+        );
+    }
+
+    #[test]
+    fn diff_compares_on_what_both_formats_show() {
+        let mut with_state = record(3, "chan send", &[("main.f", "/a/m.go", 4)]);
+        with_state.created_by = Some(Location {
+            function: "main.g".into(),
+            file: "/a/m.go".into(),
+            line: 2,
+        });
+        let before = dump(vec![with_state]);
+        let mut after = dump(vec![Record {
+            state: None,
+            ..record(8, "", &[("main.f", "/a/m.go", 4)])
+        }]);
+        after.format = Format::Grouped;
+        let d = diff(&before, &after);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!((d[0].before, d[0].after, d[0].delta()), (3, 8, 5));
+        assert_eq!(d[0].key.state, None);
+        assert_eq!(d[0].key.created_by, None);
+    }
+}
