@@ -3,7 +3,8 @@
 # answer (goroutine and goroutineleak profiles at debug=2, 1 and 0) and the
 # runtime's panic and SIGQUIT dumps, after 5 queries (5 leaked senders),
 # with Go 1.21.13, 1.26 (the machine's go1.26.x, built with
-# GOEXPERIMENT=goroutineleakprofile) and 1.27.3 (from .ci/go-toolchain).
+# GOEXPERIMENT=goroutineleakprofile) and 1.27.3 (from .ci/go-toolchain);
+# and, with Go 1.26, debug=2 under GODEBUG=tracebackancestors=10.
 #
 # Usage: go-fixtures/service/capture.sh [OUTDIR]   (default: tests/dumps/inspect)
 # The files are exactly what the runtime wrote; never edit one by hand.
@@ -39,6 +40,13 @@ for v in 1.21 1.26 1.27; do
     mkdir -p "$tmp/$v"
     timeout 60 "$bin" -capture "$tmp/$v" -n 5 || die "capture with Go $v failed"
     for f in "$tmp/$v"/*; do cp "$f" "$tmp/out/go$v-$(basename "$f")"; done
+    if [ "$v" = 1.26 ]; then
+        # Creation chains: the server's goroutines come from main.main.func1.
+        mkdir -p "$tmp/$v-ancestors"
+        env GODEBUG=tracebackancestors=10 timeout 60 "$bin" -capture "$tmp/$v-ancestors" -n 5 ||
+            die "capture with tracebackancestors failed"
+        cp "$tmp/$v-ancestors/debug2.txt" "$tmp/out/go$v-ancestors-debug2.txt"
+    fi
     for crash in panic sigquit; do
         rc=0
         mkdir -p "$tmp/$v-$crash"
@@ -57,6 +65,7 @@ for v in 1.21 1.26 1.27; do
     check "go$v-sigquit.txt" "SIGQUIT: quit"
     [ "$(head -c2 "$tmp/out/go$v-debug0.pb.gz" | od -An -tx1 | tr -d ' ')" = 1f8b ] || die "go$v-debug0.pb.gz is not gzip"
 done
+check go1.26-ancestors-debug2.txt "[originating from goroutine "
 for v in 1.26 1.27; do
     check "go$v-leak-debug2.txt" "[chan send (leaked)]:"
     check "go$v-leak-debug1.txt" "goroutineleak profile: total 5"

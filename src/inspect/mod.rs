@@ -79,6 +79,8 @@
 //! whose count never fell from one sample to the next and was higher in
 //! the last than in the first, largest rise first. Exit 1 when there is
 //! one.
+#[cfg(test)]
+mod captured;
 pub mod command;
 pub mod group;
 pub mod parse;
