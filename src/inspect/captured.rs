@@ -3,8 +3,8 @@
 //! (`tests/dumps/inspect/`, made by `go-fixtures/service/capture.sh`):
 //! every format, five queries, so five leaked senders.
 
-use super::group::{diff, group, Group};
-use super::parse::{parse, Dump, Format};
+use super::group::{diff, group, without_dumper, Group};
+use super::parse::{parse, Dump, Format, Record};
 
 const SOURCE: &str = include_str!("../../go-fixtures/service/main.go");
 
@@ -201,10 +201,12 @@ fn diff_of_real_dumps() {
         .find(|c| c.key.function == "main.query.func1")
         .unwrap();
     assert_eq!((s.before, s.after), (5, 5));
+    // The goroutine writing the debug=1 profile takes no part.
     assert_eq!(
         changes.iter().map(|c| c.delta()).sum::<i64>(),
-        all.total() as i64 - 5
+        without_dumper(&all).total() as i64 - 5
     );
+    assert!(without_dumper(&all).total() < all.total());
     assert!(changes.iter().all(|c| c.delta() >= 0));
     // debug=2 against debug=0: compared on blocking frames only.
     let changes = diff(&dump("go1.26-debug2.txt"), &dump("go1.26-debug0.pb.gz"));
@@ -245,4 +247,66 @@ goroutine 9 [chan send]:\nmain.f()\n\t/x/main.go:9 +0x1\ncreated by main.main in
         "under a minute: only those the runtime counts minutes for"
     );
     assert!(group(&d, None).iter().all(|g| g.older == 0));
+}
+
+#[test]
+fn the_goroutines_serving_a_dump_take_no_part_in_comparisons() {
+    for (name, _) in DUMPS {
+        let d = dump(name);
+        let kept = without_dumper(&d);
+        let left_out: Vec<_> = d
+            .records
+            .iter()
+            .filter(|r| !kept.records.contains(r))
+            .collect();
+        let writes = |r: &Record| {
+            r.frames
+                .iter()
+                .any(|f| f.function == "runtime/pprof.(*Profile).WriteTo")
+        };
+        // The handler writing the dump is left out, once (the leak
+        // profile's writer is no leak, a crash has none).
+        let writers = left_out.iter().filter(|r| writes(r)).count();
+        let has_writer = !name.contains("leak-") || d.format == Format::Stacks;
+        let crash = d.format == Format::Crash;
+        assert_eq!(writers, usize::from(has_writer && !crash), "{name}");
+        // The rest: net/http's background reader of the dump's request (its
+        // creator is the writer), or goroutines that have not started.
+        let writer_id = left_out.iter().find(|r| writes(r)).and_then(|r| r.id);
+        for r in left_out.iter().filter(|r| !writes(r)) {
+            let reader = r
+                .created_by
+                .as_ref()
+                .is_some_and(|c| c.function == "net/http.(*connReader).startBackgroundRead")
+                && r.parent == writer_id;
+            let unstarted = r.frames.iter().all(|f| {
+                f.function == "runtime.goexit" || f.function.contains("startBackgroundRead.")
+            });
+            assert!(reader || unstarted, "{name}: {r:?}");
+        }
+        // Never the leaked senders, though the connection that asked for
+        // the dump created them.
+        let senders = |d: &Dump| {
+            d.records
+                .iter()
+                .filter(|r| r.frames.iter().any(|f| f.function == "main.query.func1"))
+                .map(|r| r.count)
+                .sum::<usize>()
+        };
+        assert_eq!(senders(&kept), 5, "{name}");
+        if d.format == Format::Stacks {
+            assert!(
+                d.records.iter().any(|r| r
+                    .frames
+                    .first()
+                    .is_some_and(|f| f.function == "main.query.func1")
+                    && r.parent == writer_id),
+                "{name}: the writer's connection created senders"
+            );
+        }
+        assert_eq!(
+            kept.total(),
+            d.total() - left_out.iter().map(|r| r.count).sum::<usize>()
+        );
+    }
 }

@@ -157,6 +157,65 @@ pub fn key_of(r: &Record, goroot: &str) -> GroupKey {
     }
 }
 
+/// Whether `r` is the goroutine writing the dump: a pprof handler (or any
+/// code) in `runtime/pprof`'s profile writers.
+fn is_dumper(r: &Record) -> bool {
+    r.frames.iter().any(|f| {
+        f.function.starts_with("runtime/pprof.write")
+            || f.function == "runtime/pprof.(*Profile).WriteTo"
+    })
+}
+
+/// The function net/http starts a background reader with, for each
+/// request it serves (the dump's own included).
+const BACKGROUND_READ: &str = "net/http.(*connReader).startBackgroundRead";
+
+/// Whether `r` is a goroutine that has not started running: no frame but
+/// `runtime.goexit` (as `?debug=1` and `?debug=0` show one), or only the
+/// `go` statement's wrapper of net/http's background reader.
+fn not_started(r: &Record) -> bool {
+    r.frames.iter().all(|f| {
+        f.function == "runtime.goexit"
+            || f.function
+                .strip_prefix(BACKGROUND_READ)
+                .is_some_and(|rest| rest.starts_with('.'))
+    })
+}
+
+/// The dump without the goroutines that exist because it was taken, or
+/// that are caught between their creation and their first run: the one
+/// writing the dump; where the dump links goroutines to their creators
+/// (stack text), the background reader net/http started for the dump's
+/// own request (running, or not yet parked, it is in another group in
+/// each dump); and goroutines that have not started ([`not_started`]).
+/// [`diff`] and [`rising`] compare dumps this way, so that each dump's own
+/// request does not show as a change. Goroutines the dumping connection's
+/// earlier requests started (a leak of a handler) are kept.
+pub fn without_dumper(dump: &Dump) -> Dump {
+    let dumpers: Vec<u64> = dump
+        .records
+        .iter()
+        .filter(|r| is_dumper(r))
+        .filter_map(|r| r.id)
+        .collect();
+    let own_reader = |r: &Record| {
+        r.parent.is_some_and(|p| dumpers.contains(&p))
+            && r.created_by
+                .as_ref()
+                .is_some_and(|c| c.function == BACKGROUND_READ)
+    };
+    Dump {
+        format: dump.format,
+        profile: dump.profile.clone(),
+        records: dump
+            .records
+            .iter()
+            .filter(|r| !is_dumper(r) && !own_reader(r) && !not_started(r))
+            .cloned()
+            .collect(),
+    }
+}
+
 /// What two or more dumps can be compared on: states and creation sites
 /// only when every one of them shows them; never the leaked marker (a
 /// proof of one moment, not a property of the goroutines).
@@ -186,12 +245,13 @@ impl Change {
 
 /// Every group of `before` and `after` with its count in each, the
 /// groups that grew most first, then the unchanged, then the shrunk.
-/// States and creation sites take part only when both dumps show them.
+/// States and creation sites take part only when both dumps show them;
+/// the goroutines serving each dump do not (see [`without_dumper`]).
 pub fn diff(before: &Dump, after: &Dump) -> Vec<Change> {
     let states = before.format.has_states() && after.format.has_states();
     let mut counts: HashMap<GroupKey, (usize, usize)> = HashMap::new();
     for (i, dump) in [before, after].into_iter().enumerate() {
-        for g in group(dump, None) {
+        for g in group(&without_dumper(dump), None) {
             let c = counts.entry(comparable(g.key, states)).or_default();
             if i == 0 {
                 c.0 += g.count;
@@ -231,7 +291,8 @@ impl Trend {
 }
 
 /// The groups whose count rose and never fell across a watch's samples
-/// (each sample's groups, in the order taken): never lower than in the
+/// (each sample's groups, in the order taken, each grouped from
+/// [`without_dumper`]'s dump): never lower than in the
 /// sample before, higher in the last than in the first. `states`: whether
 /// every sample showed states and creation sites. Largest rise first.
 pub fn rising(samples: &[Vec<Group>], states: bool) -> Vec<Trend> {
@@ -278,6 +339,8 @@ mod tests {
                 .collect(),
             created_by: None,
             ancestors: Vec::new(),
+            id: None,
+            parent: None,
         }
     }
 

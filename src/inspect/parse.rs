@@ -68,6 +68,11 @@ pub struct Record {
     /// The creation chain (`GODEBUG=tracebackancestors=N`): each creator's
     /// stack at its `go` statement, nearest first, innermost first.
     pub ancestors: Vec<Vec<Location>>,
+    /// The goroutine's ID and its creator's (`created by ... in goroutine
+    /// N`), where the format shows them (stack text; the creator from Go
+    /// 1.21 on).
+    pub id: Option<u64>,
+    pub parent: Option<u64>,
 }
 
 /// A whole dump.
@@ -184,6 +189,8 @@ fn parse_stacks(text: &str) -> Result<Dump, String> {
                 .created_by
                 .as_ref()
                 .map(|c| loc(c.function, c.file, c.line)),
+            id: Some(g.id),
+            parent: g.created_by.as_ref().and_then(|c| c.parent),
             ancestors: g
                 .ancestors()
                 .iter()
@@ -273,6 +280,8 @@ fn parse_grouped(text: &str, name: &str, total: usize) -> Result<Dump, String> {
             frames: Vec::new(),
             created_by: None,
             ancestors: Vec::new(),
+            id: None,
+            parent: None,
         });
     }
     // Every stack ends with a blank line (one of only hidden runtime

@@ -199,6 +199,8 @@ pub fn read(bytes: &[u8]) -> Result<(String, Vec<Record>), String> {
             frames,
             created_by: None,
             ancestors: Vec::new(),
+            id: None,
+            parent: None,
         });
     }
     Ok((kind, records))
