@@ -216,14 +216,15 @@ fn bracket(key: &GroupKey, minutes: Option<u64>) -> String {
 /// The lines under a group's count: where they are blocked, where they
 /// were created, and where that came from.
 fn write_sites<W: Write>(w: &mut W, key: &GroupKey) -> io::Result<()> {
+    // As the test report says it: a goroutine that runs is not blocked.
+    let at = match key.state.as_deref() {
+        Some("running" | "runnable") => "running at",
+        _ => "blocked at",
+    };
     if key.function.is_empty() {
         writeln!(w, "    (no frames in the dump)")?;
     } else {
-        writeln!(
-            w,
-            "    blocked at  {} ({}:{})",
-            key.function, key.file, key.line
-        )?;
+        writeln!(w, "    {at}  {} ({}:{})", key.function, key.file, key.line)?;
     }
     if let Some(c) = &key.created_by {
         writeln!(w, "    created at  {}:{} by {}", c.file, c.line, c.function)?;
@@ -343,6 +344,7 @@ pub fn write_sample<W: Write>(
     total: usize,
     first_total: usize,
 ) -> io::Result<()> {
+    let at = Duration::from_millis(at.as_millis() as u64);
     write!(
         w,
         "sample {k}/{n} at +{}: {}",
@@ -395,4 +397,166 @@ pub fn write_watch<W: Write>(
         write_sites(w, &t.key)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::group::{diff, group, rising, without_dumper};
+    use crate::inspect::parse::parse;
+
+    fn captured(name: &str) -> Dump {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/dumps/inspect")
+            .join(name);
+        parse(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    fn text(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
+        let mut out = Vec::new();
+        f(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn inspect_for_people() {
+        let d = captured("go1.27-leak-debug2.txt");
+        let groups = group(&d, None);
+        let out = text(|w| write_inspect(w, "dump.txt", &d, &groups, None));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "dump.txt: 11 goroutines in 7 groups (debug=2)");
+        assert_eq!(lines[2], "5 goroutines [chan send, proven leaked]");
+        assert!(
+            lines[3].starts_with("    blocked at  main.query.func1 ("),
+            "{out}"
+        );
+        assert!(
+            lines[3].ends_with("go-fixtures/service/main.go:44)"),
+            "{out}"
+        );
+        assert!(lines[4].starts_with("    created at  "), "{out}");
+        assert!(
+            lines[4].ends_with("go-fixtures/service/main.go:43 by main.query"),
+            "{out}"
+        );
+        // The goroutine writing the dump runs.
+        assert!(
+            out.contains(
+                "1 goroutine [running]\n    running at  runtime/pprof.writeGoroutineStacks ("
+            ),
+            "{out}"
+        );
+        let d = captured("go1.21-debug1.txt");
+        let out = text(|w| write_inspect(w, "-", &d, &group(&d, None), None));
+        assert!(out.contains("\n(debug=1 shows no states, wait times or creation sites: fetch debug=2 for them)\n"), "{out}");
+        assert!(
+            out.contains("\n5 goroutines\n    blocked at  main.query.func1 ("),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn diff_and_watch_for_people() {
+        let before = captured("go1.27-leak-debug1.txt");
+        let after = captured("go1.27-debug1.txt");
+        let changes = diff(&before, &after);
+        let out = text(|w| write_diff(w, &before, &after, &changes, 0));
+        assert!(
+            out.starts_with("5 goroutines before, 11 after (+6)\n"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("main.query.func1"),
+            "unchanged groups are not listed: {out}"
+        );
+        assert!(out.ends_with(" grew by more than 0\n"), "{out}");
+        let out = text(|w| write_diff(w, &after, &after, &diff(&after, &after), 0));
+        assert_eq!(
+            out,
+            "11 goroutines before, 11 after (+0)\n\nno group grew by more than 0\n"
+        );
+
+        let samples: Vec<Vec<Group>> = [&before, &after]
+            .iter()
+            .map(|d| group(&without_dumper(d), None))
+            .collect();
+        let trends = rising(&samples, false);
+        let out = text(|w| write_watch(w, 2, Duration::from_secs(10), &trends));
+        assert!(
+            out.starts_with(&format!(
+                "{} rose and never fell across 2 samples over 10s:\n",
+                plural(trends.len(), "group")
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains("\n+1 (0 -> 1)\n    counts      0 1\n"),
+            "{out}"
+        );
+        let out = text(|w| write_watch(w, 3, Duration::from_secs(20), &[]));
+        assert_eq!(out, "no group rose across 3 samples over 20s\n");
+        let out = text(|w| write_sample(w, 2, 3, Duration::from_micros(10_000_123), 12, 11));
+        assert_eq!(
+            out,
+            "sample 2/3 at +10s: 12 goroutines (+1 since the first)\n"
+        );
+    }
+
+    #[test]
+    fn json_shapes() {
+        let d = captured("go1.26-ancestors-debug2.txt");
+        let groups = group(&d, Some(Duration::from_secs(60)));
+        let v =
+            serde_json::to_value(inspect_json(&d, &groups, Some(Duration::from_secs(60)))).unwrap();
+        assert_eq!(v["format"], "debug=2");
+        assert_eq!(v["profile"], serde_json::Value::Null);
+        assert_eq!(v["total"], d.total());
+        let g = &v["groups"][0];
+        // (serde_json's maps list keys sorted.)
+        let keys: Vec<&str> = g.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "blocked_minutes",
+                "count",
+                "created_by",
+                "file",
+                "function",
+                "leaked",
+                "line",
+                "older",
+                "origin",
+                "state"
+            ]
+        );
+        assert_eq!(g["created_by"]["function"], "main.query");
+        assert!(v["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["origin"]["function"] == "main.main.func1"));
+        let changes = diff(&d, &d);
+        let v = serde_json::to_value(diff_json(&d, &d, &changes, 3)).unwrap();
+        let keys: Vec<&str> = v["groups"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "after",
+                "before",
+                "created_by",
+                "delta",
+                "file",
+                "function",
+                "line",
+                "origin",
+                "state"
+            ]
+        );
+        assert_eq!(v["threshold"], 3);
+    }
 }
