@@ -310,3 +310,26 @@ fn the_goroutines_serving_a_dump_take_no_part_in_comparisons() {
         );
     }
 }
+
+#[test]
+fn damaged_dumps_never_panic() {
+    for (name, bytes) in DUMPS {
+        // Every cut, every so often.
+        for cut in (0..bytes.len()).step_by((bytes.len() / 300).max(1)) {
+            let _ = parse(&bytes[..cut]);
+        }
+        // Bytes of the protobuf changed, then gzipped again.
+        if name.ends_with(".pb.gz") {
+            let mut raw = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(*bytes), &mut raw)
+                .unwrap();
+            for i in (0..raw.len()).step_by((raw.len() / 100).max(1)) {
+                for b in [0x00, 0xff, 0x08, 0x7f] {
+                    let mut bad = raw.clone();
+                    bad[i] = b;
+                    let _ = parse(&super::parse::tests::gzip(&bad));
+                }
+            }
+        }
+    }
+}

@@ -300,7 +300,7 @@ fn parse_grouped(text: &str, name: &str, total: usize) -> Result<Dump, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
