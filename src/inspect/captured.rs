@@ -3,7 +3,7 @@
 //! (`tests/dumps/inspect/`, made by `go-fixtures/service/capture.sh`):
 //! every format, five queries, so five leaked senders.
 
-use super::group::{diff, group, without_dumper, Group};
+use super::group::{diff, group, made_by_dump, Group};
 use super::parse::{parse, Dump, Format, Record};
 
 const SOURCE: &str = include_str!("../../go-fixtures/service/main.go");
@@ -202,11 +202,18 @@ fn diff_of_real_dumps() {
         .unwrap();
     assert_eq!((s.before, s.after), (5, 5));
     // The goroutine writing the debug=1 profile takes no part.
+    let made = made_by_dump(&all);
+    let compared: usize = all
+        .records
+        .iter()
+        .filter(|r| !made(r))
+        .map(|r| r.count)
+        .sum();
     assert_eq!(
         changes.iter().map(|c| c.delta()).sum::<i64>(),
-        without_dumper(&all).total() as i64 - 5
+        compared as i64 - 5
     );
-    assert!(without_dumper(&all).total() < all.total());
+    assert!(compared < all.total());
     assert!(changes.iter().all(|c| c.delta() >= 0));
     // debug=2 against debug=0: compared on blocking frames only.
     let changes = diff(&dump("go1.26-debug2.txt"), &dump("go1.26-debug0.pb.gz"));
@@ -253,12 +260,9 @@ goroutine 9 [chan send]:\nmain.f()\n\t/x/main.go:9 +0x1\ncreated by main.main in
 fn the_goroutines_serving_a_dump_take_no_part_in_comparisons() {
     for (name, _) in DUMPS {
         let d = dump(name);
-        let kept = without_dumper(&d);
-        let left_out: Vec<_> = d
-            .records
-            .iter()
-            .filter(|r| !kept.records.contains(r))
-            .collect();
+        let made = made_by_dump(&d);
+        let (left_out, kept): (Vec<&Record>, Vec<&Record>) =
+            d.records.iter().partition(|r| made(r));
         let writes = |r: &Record| {
             r.frames
                 .iter()
@@ -286,14 +290,12 @@ fn the_goroutines_serving_a_dump_take_no_part_in_comparisons() {
         }
         // Never the leaked senders, though the connection that asked for
         // the dump created them.
-        let senders = |d: &Dump| {
-            d.records
-                .iter()
-                .filter(|r| r.frames.iter().any(|f| f.function == "main.query.func1"))
-                .map(|r| r.count)
-                .sum::<usize>()
-        };
-        assert_eq!(senders(&kept), 5, "{name}");
+        let senders: usize = kept
+            .iter()
+            .filter(|r| r.frames.iter().any(|f| f.function == "main.query.func1"))
+            .map(|r| r.count)
+            .sum();
+        assert_eq!(senders, 5, "{name}");
         if d.format == Format::Stacks {
             assert!(
                 d.records.iter().any(|r| r
@@ -305,8 +307,15 @@ fn the_goroutines_serving_a_dump_take_no_part_in_comparisons() {
             );
         }
         assert_eq!(
-            kept.total(),
+            kept.iter().map(|r| r.count).sum::<usize>(),
             d.total() - left_out.iter().map(|r| r.count).sum::<usize>()
+        );
+        // What comparisons group is what is kept.
+        let compared = crate::inspect::group::compared_groups(&d);
+        assert_eq!(
+            compared.iter().map(|g| g.count).sum::<usize>(),
+            kept.iter().map(|r| r.count).sum::<usize>(),
+            "{name}"
         );
     }
 }

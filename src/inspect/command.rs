@@ -12,7 +12,7 @@ use clap::Parser;
 use crate::duration::parse_go_duration;
 use crate::error::{Error, EXIT_OK, EXIT_TESTS_FAILED};
 
-use super::group::{diff, group, rising, without_dumper};
+use super::group::{compared_groups, diff, group, rising};
 use super::print;
 use super::source::{load, Http, Source};
 
@@ -260,7 +260,7 @@ fn run_watch(cli: &WatchCli) -> Result<i32, Error> {
             dump.total(),
             totals[0].1,
         ))?;
-        samples.push(group(&without_dumper(&dump), None));
+        samples.push(compared_groups(&dump));
     }
     let trends = rising(&samples, states);
     let mut out = std::io::stdout().lock();

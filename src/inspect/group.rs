@@ -54,9 +54,18 @@ pub struct Group {
 /// order does not depend on the dump's). With `older_than`, counts in each
 /// group the goroutines blocked at least that long.
 pub fn group(dump: &Dump, older_than: Option<Duration>) -> Vec<Group> {
+    group_records(dump, |_| true, older_than)
+}
+
+/// [`group`] of the records `keep` accepts (the GOROOT read from all).
+fn group_records(
+    dump: &Dump,
+    keep: impl Fn(&Record) -> bool,
+    older_than: Option<Duration>,
+) -> Vec<Group> {
     let goroot = goroot_of(&dump.records);
     let mut groups: HashMap<GroupKey, Group> = HashMap::new();
-    for r in &dump.records {
+    for r in dump.records.iter().filter(|r| keep(r)) {
         let key = key_of(r, &goroot);
         let g = groups.entry(key.clone()).or_insert_with(|| Group {
             key,
@@ -182,38 +191,36 @@ fn not_started(r: &Record) -> bool {
     })
 }
 
-/// The dump without the goroutines that exist because it was taken, or
-/// that are caught between their creation and their first run: the one
-/// writing the dump; where the dump links goroutines to their creators
-/// (stack text), the background reader net/http started for the dump's
-/// own request (running, or not yet parked, it is in another group in
-/// each dump); and goroutines that have not started ([`not_started`]).
-/// [`diff`] and [`rising`] compare dumps this way, so that each dump's own
-/// request does not show as a change. Goroutines the dumping connection's
-/// earlier requests started (a leak of a handler) are kept.
-pub fn without_dumper(dump: &Dump) -> Dump {
+/// Whether a goroutine of `dump` exists because the dump was taken, or is
+/// caught between its creation and its first run: the one writing the
+/// dump; where the dump links goroutines to their creators (stack text),
+/// the background reader net/http started for the dump's own request
+/// (running, or not yet parked, it is in another group in each dump); and
+/// goroutines that have not started ([`not_started`]). [`diff`] and
+/// [`rising`] leave them out ([`compared_groups`]), so that each dump's
+/// own request does not show as a change. Goroutines the dumping
+/// connection's earlier requests started (a leak of a handler) are kept.
+pub fn made_by_dump(dump: &Dump) -> impl Fn(&Record) -> bool + '_ {
     let dumpers: Vec<u64> = dump
         .records
         .iter()
         .filter(|r| is_dumper(r))
         .filter_map(|r| r.id)
         .collect();
-    let own_reader = |r: &Record| {
-        r.parent.is_some_and(|p| dumpers.contains(&p))
+    move |r: &Record| {
+        let own_reader = r.parent.is_some_and(|p| dumpers.contains(&p))
             && r.created_by
                 .as_ref()
-                .is_some_and(|c| c.function == BACKGROUND_READ)
-    };
-    Dump {
-        format: dump.format,
-        profile: dump.profile.clone(),
-        records: dump
-            .records
-            .iter()
-            .filter(|r| !is_dumper(r) && !own_reader(r) && !not_started(r))
-            .cloned()
-            .collect(),
+                .is_some_and(|c| c.function == BACKGROUND_READ);
+        is_dumper(r) || own_reader || not_started(r)
     }
+}
+
+/// The groups a comparison uses: [`group`] without the goroutines
+/// [`made_by_dump`].
+pub fn compared_groups(dump: &Dump) -> Vec<Group> {
+    let made = made_by_dump(dump);
+    group_records(dump, |r| !made(r), None)
 }
 
 /// What two or more dumps can be compared on: states and creation sites
@@ -246,12 +253,12 @@ impl Change {
 /// Every group of `before` and `after` with its count in each, the
 /// groups that grew most first, then the unchanged, then the shrunk.
 /// States and creation sites take part only when both dumps show them;
-/// the goroutines serving each dump do not (see [`without_dumper`]).
+/// the goroutines serving each dump do not (see [`made_by_dump`]).
 pub fn diff(before: &Dump, after: &Dump) -> Vec<Change> {
     let states = before.format.has_states() && after.format.has_states();
     let mut counts: HashMap<GroupKey, (usize, usize)> = HashMap::new();
     for (i, dump) in [before, after].into_iter().enumerate() {
-        for g in group(&without_dumper(dump), None) {
+        for g in compared_groups(dump) {
             let c = counts.entry(comparable(g.key, states)).or_default();
             if i == 0 {
                 c.0 += g.count;
@@ -291,8 +298,8 @@ impl Trend {
 }
 
 /// The groups whose count rose and never fell across a watch's samples
-/// (each sample's groups, in the order taken, each grouped from
-/// [`without_dumper`]'s dump): never lower than in the
+/// (each sample's [`compared_groups`], in the order taken): never lower
+/// than in the
 /// sample before, higher in the last than in the first. `states`: whether
 /// every sample showed states and creation sites. Largest rise first.
 pub fn rising(samples: &[Vec<Group>], states: bool) -> Vec<Trend> {

@@ -402,7 +402,7 @@ pub fn write_watch<W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inspect::group::{diff, group, rising, without_dumper};
+    use crate::inspect::group::{compared_groups, diff, group, rising};
     use crate::inspect::parse::parse;
 
     fn captured(name: &str) -> Dump {
@@ -478,7 +478,7 @@ mod tests {
 
         let samples: Vec<Vec<Group>> = [&before, &after]
             .iter()
-            .map(|d| group(&without_dumper(d), None))
+            .map(|d| compared_groups(d))
             .collect();
         let trends = rising(&samples, false);
         let out = text(|w| write_watch(w, 2, Duration::from_secs(10), &trends));
