@@ -3,7 +3,8 @@
 //! GitHub annotations). Also the `merge-reports` subcommand, recognised as
 //! the first argument before the run command is parsed, so packages stay
 //! positional; `inspect`, `diff` and `watch` are recognised the same way
-//! and handed to [`crate::inspect::command`]. `main` stays a thin shell around [`main_with`].
+//! and handed to [`crate::inspect::command`]. `main` stays a thin shell
+//! around [`main_with`].
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
