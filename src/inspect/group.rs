@@ -196,7 +196,7 @@ fn not_started(r: &Record) -> bool {
 /// dump; where the dump links goroutines to their creators (stack text),
 /// the background reader net/http started for the dump's own request
 /// (running, or not yet parked, it is in another group in each dump); and
-/// goroutines that have not started ([`not_started`]). [`diff`] and
+/// goroutines that have not started (`not_started`). [`diff`] and
 /// [`rising`] leave them out ([`compared_groups`]), so that each dump's
 /// own request does not show as a change. Goroutines the dumping
 /// connection's earlier requests started (a leak of a handler) are kept.

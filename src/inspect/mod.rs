@@ -6,7 +6,7 @@
 //! This module owns those three subcommands. Its stages: [`source`] gets a
 //! dump's bytes (file, standard input, HTTP); [`parse`] tells the formats
 //! apart and reads them ([`profile`] for the gzipped protobuf); [`group`]
-//! decides which goroutines are the same and what grew; [`print`] writes
+//! decides which goroutines are the same and what grew; [`print`](mod@print) writes
 //! the result; [`command`] parses the command lines and runs the stages.
 //!
 //! # Formats read
