@@ -349,6 +349,19 @@ fn watch_flags_the_sender_group_that_rises() {
         "a rising group: exit 1; stderr: {err}"
     );
     assert_eq!(err.lines().count(), 11, "one line a sample: {err}");
+    // The last sample's line names the group that rose.
+    let last = err.lines().last().unwrap();
+    assert!(last.starts_with("sample 11/11 at +"), "{last}");
+    assert!(
+        last.contains(&format!(
+            "(+{N} since the first); rising: +{N} main.query.func1 ("
+        )),
+        "{last}"
+    );
+    assert!(
+        last.ends_with(&format!("main.go:{})", blocked_line())),
+        "{last}"
+    );
     let v: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["samples"].as_array().unwrap().len(), 11, "{v}");
     assert!(

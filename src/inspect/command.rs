@@ -252,6 +252,7 @@ fn run_watch(cli: &WatchCli) -> Result<i32, Error> {
         };
         states &= dump.format.has_states();
         totals.push((at, dump.total()));
+        samples.push(compared_groups(&dump));
         written(print::write_sample(
             &mut err,
             k + 1,
@@ -259,8 +260,8 @@ fn run_watch(cli: &WatchCli) -> Result<i32, Error> {
             at,
             dump.total(),
             totals[0].1,
+            &rising(&samples, states),
         ))?;
-        samples.push(compared_groups(&dump));
     }
     let trends = rising(&samples, states);
     let mut out = std::io::stdout().lock();

@@ -336,6 +336,8 @@ pub fn write_diff<W: Write>(
 }
 
 /// One line for a sample a watch took (the `k`th of `n`, at `at`).
+/// `rising` is what has risen so far (the largest rise first): the line
+/// names the first of them, and how many more there are.
 pub fn write_sample<W: Write>(
     w: &mut W,
     k: usize,
@@ -343,6 +345,7 @@ pub fn write_sample<W: Write>(
     at: Duration,
     total: usize,
     first_total: usize,
+    rising: &[Trend],
 ) -> io::Result<()> {
     let at = Duration::from_millis(at.as_millis() as u64);
     write!(
@@ -357,6 +360,19 @@ pub fn write_sample<W: Write>(
             " ({:+} since the first)",
             total as i64 - first_total as i64
         )?;
+    }
+    if let Some(t) = rising.first() {
+        write!(
+            w,
+            "; rising: +{} {} ({}:{})",
+            t.last() - t.first(),
+            t.key.function,
+            t.key.file,
+            t.key.line
+        )?;
+        if rising.len() > 1 {
+            write!(w, " and {} more", rising.len() - 1)?;
+        }
     }
     writeln!(w)
 }
@@ -495,11 +511,24 @@ mod tests {
         );
         let out = text(|w| write_watch(w, 3, Duration::from_secs(20), &[]));
         assert_eq!(out, "no group rose across 3 samples over 20s\n");
-        let out = text(|w| write_sample(w, 2, 3, Duration::from_micros(10_000_123), 12, 11));
+        let out = text(|w| write_sample(w, 2, 3, Duration::from_micros(10_000_123), 12, 11, &[]));
         assert_eq!(
             out,
             "sample 2/3 at +10s: 12 goroutines (+1 since the first)\n"
         );
+        let out = text(|w| write_sample(w, 2, 2, Duration::from_secs(1), 11, 5, &trends));
+        let first = &trends[0];
+        assert_eq!(
+            out,
+            format!(
+                "sample 2/2 at +1s: 11 goroutines (+6 since the first); rising: +1 {} ({}:{}) and {} more\n",
+                first.key.function,
+                first.key.file,
+                first.key.line,
+                trends.len() - 1
+            )
+        );
+        assert!(trends.len() > 1);
     }
 
     #[test]
