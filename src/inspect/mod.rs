@@ -27,7 +27,9 @@
 //! user-code frame of that chain. Groups are sorted by count, largest
 //! first. `diff` and `watch` compare groups on what every dump compared
 //! shows (states and creation sites only when all have them), never on
-//! the leaked marker.
+//! the leaked marker, and leave out the goroutines a dump's own request
+//! makes (the writer, net/http's background reader of that request,
+//! goroutines not yet started: [`group::made_by_dump`]).
 //!
 //! # JSON
 //! Each is one line on stdout. Locations are
