@@ -215,6 +215,28 @@ fn diff_of_real_dumps() {
     );
     assert!(compared < all.total());
     assert!(changes.iter().all(|c| c.delta() >= 0));
+    // Two dumps of one process, its listener runnable in the first and in
+    // IO wait in the second: the same place, unchanged, shown in the
+    // later state.
+    let first = dump("go1.27-debug2.txt");
+    let second = dump("go1.27-leak-debug2.txt");
+    let state_of = |d: &Dump| {
+        group(d, None)
+            .into_iter()
+            .find(|g| g.key.function == "main.main.func1")
+            .and_then(|g| g.key.state)
+    };
+    assert_eq!(state_of(&first).as_deref(), Some("runnable"));
+    assert_eq!(state_of(&second).as_deref(), Some("IO wait"));
+    let changes = diff(&first, &second);
+    let listener: Vec<_> = changes
+        .iter()
+        .filter(|c| c.key.function == "main.main.func1")
+        .collect();
+    assert_eq!(listener.len(), 1, "{listener:?}");
+    assert_eq!((listener[0].before, listener[0].after), (1, 1));
+    assert_eq!(listener[0].key.state.as_deref(), Some("IO wait"));
+    assert!(changes.iter().all(|c| c.delta() == 0), "{changes:?}");
     // debug=2 against debug=0: compared on blocking frames only.
     let changes = diff(&dump("go1.26-debug2.txt"), &dump("go1.26-debug0.pb.gz"));
     let s = changes

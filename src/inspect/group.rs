@@ -223,22 +223,72 @@ pub fn compared_groups(dump: &Dump) -> Vec<Group> {
     group_records(dump, |r| !made(r), None)
 }
 
-/// What two or more dumps can be compared on: states and creation sites
-/// only when every one of them shows them; never the leaked marker (a
-/// proof of one moment, not a property of the goroutines).
-fn comparable(mut key: GroupKey, states: bool) -> GroupKey {
+/// Where goroutines are: what comparisons match groups on. Not their
+/// state, which a live goroutine changes from one moment to the next (a
+/// listener in IO wait, then in its accept system call, then runnable), nor
+/// the leaked marker (a proof of one moment); creation sites and origins
+/// only when every dump compared shows them.
+fn place(mut key: GroupKey, states: bool) -> GroupKey {
     key.leaked = false;
+    key.state = None;
     if !states {
-        key.state = None;
         key.created_by = None;
         key.origin = None;
     }
     key
 }
 
+/// The state most goroutines of `tally` are in (by name when tied).
+fn main_state(tally: &BTreeMap<String, usize>) -> Option<String> {
+    tally
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+        .map(|(s, _)| s.clone())
+}
+
+/// Counts and states of one place across dumps.
+struct Tally {
+    counts: Vec<usize>,
+    /// The states of its goroutines in each dump.
+    states: Vec<BTreeMap<String, usize>>,
+}
+
+/// Each place of `dumps` (their [`compared_groups`]), with its count in
+/// each, and the key to show: the place with, when every dump shows
+/// states, the state most of its goroutines are in, in the last dump that
+/// has any.
+fn tally(dumps: &[Vec<Group>], states: bool) -> Vec<(GroupKey, Vec<usize>)> {
+    let mut places: HashMap<GroupKey, Tally> = HashMap::new();
+    for (i, groups) in dumps.iter().enumerate() {
+        for g in groups {
+            let t = places
+                .entry(place(g.key.clone(), states))
+                .or_insert_with(|| Tally {
+                    counts: vec![0; dumps.len()],
+                    states: vec![BTreeMap::new(); dumps.len()],
+                });
+            t.counts[i] += g.count;
+            if let Some(state) = &g.key.state {
+                *t.states[i].entry(state.clone()).or_default() += g.count;
+            }
+        }
+    }
+    places
+        .into_iter()
+        .map(|(mut key, t)| {
+            if states {
+                key.state = t.states.iter().rev().find_map(main_state);
+            }
+            (key, t.counts)
+        })
+        .collect()
+}
+
 /// One group in two dumps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
+    /// The place compared (see `place`), with the state most of its
+    /// goroutines are in (in `after`, else in `before`).
     pub key: GroupKey,
     pub before: usize,
     pub after: usize,
@@ -252,24 +302,19 @@ impl Change {
 
 /// Every group of `before` and `after` with its count in each, the
 /// groups that grew most first, then the unchanged, then the shrunk.
-/// States and creation sites take part only when both dumps show them;
-/// the goroutines serving each dump do not (see [`made_by_dump`]).
+/// Groups are matched on where their goroutines are: blocking frame, and
+/// creation site and origin when both dumps show them, not state; the
+/// goroutines serving each dump take no part (see [`made_by_dump`]).
 pub fn diff(before: &Dump, after: &Dump) -> Vec<Change> {
     let states = before.format.has_states() && after.format.has_states();
-    let mut counts: HashMap<GroupKey, (usize, usize)> = HashMap::new();
-    for (i, dump) in [before, after].into_iter().enumerate() {
-        for g in compared_groups(dump) {
-            let c = counts.entry(comparable(g.key, states)).or_default();
-            if i == 0 {
-                c.0 += g.count;
-            } else {
-                c.1 += g.count;
-            }
-        }
-    }
-    let mut changes: Vec<Change> = counts
+    let dumps = [compared_groups(before), compared_groups(after)];
+    let mut changes: Vec<Change> = tally(&dumps, states)
         .into_iter()
-        .map(|(key, (before, after))| Change { key, before, after })
+        .map(|(key, counts)| Change {
+            key,
+            before: counts[0],
+            after: counts[1],
+        })
         .collect();
     changes.sort_by(|a, b| {
         b.delta()
@@ -299,20 +344,11 @@ impl Trend {
 
 /// The groups whose count rose and never fell across a watch's samples
 /// (each sample's [`compared_groups`], in the order taken): never lower
-/// than in the
-/// sample before, higher in the last than in the first. `states`: whether
-/// every sample showed states and creation sites. Largest rise first.
+/// than in the sample before, higher in the last than in the first.
+/// Groups are matched as [`diff`] matches them; `states`: whether every
+/// sample showed states and creation sites. Largest rise first.
 pub fn rising(samples: &[Vec<Group>], states: bool) -> Vec<Trend> {
-    let mut counts: HashMap<GroupKey, Vec<usize>> = HashMap::new();
-    for (i, groups) in samples.iter().enumerate() {
-        for g in groups {
-            let c = counts
-                .entry(comparable(g.key.clone(), states))
-                .or_insert_with(|| vec![0; samples.len()]);
-            c[i] += g.count;
-        }
-    }
-    let mut trends: Vec<Trend> = counts
+    let mut trends: Vec<Trend> = tally(samples, states)
         .into_iter()
         .filter(|(_, c)| c.windows(2).all(|w| w[0] <= w[1]) && c.last() > c.first())
         .map(|(key, counts)| Trend { key, counts })
@@ -432,6 +468,31 @@ mod tests {
         assert!(
             rising(&samples[..1], true).is_empty(),
             "one sample shows no rise"
+        );
+    }
+
+    #[test]
+    fn a_state_that_changes_is_no_rise() {
+        let at = |state: &str| {
+            dump(vec![record(
+                1,
+                state,
+                &[("main.serve", "/a/m.go", 7), ("main.main", "/a/m.go", 3)],
+            )])
+        };
+        let samples: Vec<Vec<Group>> =
+            [at("runnable"), at("IO wait"), at("syscall"), at("IO wait")]
+                .iter()
+                .map(|d| group(d, None))
+                .collect();
+        assert!(rising(&samples, true).is_empty());
+        let changes = diff(&at("runnable"), &at("IO wait"));
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].delta(), 0);
+        assert_eq!(
+            changes[0].key.state.as_deref(),
+            Some("IO wait"),
+            "the later state"
         );
     }
 

@@ -25,9 +25,12 @@
 //! goroutines created inside the standard library in a dump with creation
 //! chains (`GODEBUG=tracebackancestors=N`), their origin: the innermost
 //! user-code frame of that chain. Groups are sorted by count, largest
-//! first. `diff` and `watch` compare groups on what every dump compared
-//! shows (states and creation sites only when all have them), never on
-//! the leaked marker, and leave out the goroutines a dump's own request
+//! first. `diff` and `watch` match groups on where their goroutines are:
+//! blocking frame, and creation site and origin when every dump compared
+//! shows them; not on their state (a live goroutine's changes from one
+//! moment to the next: they show the state most of the group's goroutines
+//! are in, in the latest dump), nor on the leaked marker. They leave out
+//! the goroutines a dump's own request
 //! makes (the writer, net/http's background reader of that request,
 //! goroutines not yet started: [`group::made_by_dump`]).
 //!
