@@ -2,7 +2,9 @@
 //! settings, running, and writing what was asked for (the report, JUnit,
 //! GitHub annotations). Also the `merge-reports` subcommand, recognised as
 //! the first argument before the run command is parsed, so packages stay
-//! positional. `main` stays a thin shell around [`main_with`].
+//! positional; `inspect`, `diff` and `watch` are recognised the same way
+//! and handed to [`crate::inspect::command`]. `main` stays a thin shell
+//! around [`main_with`].
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -45,7 +47,12 @@ Merging the reports of shards (--partition):
 Settings can also live in leakcheck.toml at the module root (or --config
 FILE); command-line options override it. The effective configuration,
 with where each value came from:
-  leakcheck config [OPTIONS]";
+  leakcheck config [OPTIONS]
+
+Goroutine dumps of running services (files, or pprof URLs):
+  leakcheck inspect SOURCE [--json] [--older-than D]
+  leakcheck diff BEFORE AFTER [--json] [--threshold N]
+  leakcheck watch URL [--every 10s] [--for 5m] [--json]";
 
 const SHORT_AFTER_HELP: &str = "\
 Examples:
@@ -54,7 +61,8 @@ Examples:
   leakcheck --report r.json --junit j.xml -- -race ./...
 
 Exit codes: 0 clean, 1 a test failed or leaked, 2 leakcheck could not do
-its job, 128+N stopped by signal N. More, with every option: --help";
+its job, 128+N stopped by signal N. More, with every option: --help
+Running services' goroutine dumps: leakcheck inspect|diff|watch --help";
 
 /// Find goroutines that outlive the Go test that started them.
 #[derive(Debug, Parser)]
@@ -411,6 +419,17 @@ impl Cli {
 /// stderr, and returns the exit code.
 pub fn main_with(args: impl IntoIterator<Item = OsString>) -> i32 {
     let args: Vec<OsString> = args.into_iter().collect();
+    let inspect = args
+        .get(1)
+        .and_then(|a| a.to_str())
+        .filter(|a| crate::inspect::command::SUBCOMMANDS.contains(a));
+    if let Some(name) = inspect {
+        let name = name.to_string();
+        return match crate::inspect::command::parse_args(&name, args.into_iter().skip(2)) {
+            Ok(command) => finish(crate::inspect::command::run(&command)),
+            Err(e) => clap_exit(e),
+        };
+    }
     if args.get(1).is_some_and(|a| a == "merge-reports") {
         let rest = std::iter::once(OsString::from("leakcheck merge-reports"))
             .chain(args.into_iter().skip(2));

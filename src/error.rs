@@ -4,7 +4,11 @@
 //! - 0: all tests passed and nothing leaked;
 //! - 1: a test failed, leaked, hung or crashed;
 //! - 2: leakcheck could not do its job (usage error, no Go toolchain, no Go
-//!   module, a package failed to build, an I/O error).
+//!   module, a package failed to build, an I/O error, a goroutine dump it
+//!   cannot read).
+//!
+//! `inspect`, `diff` and `watch` use 1 for what they flag (see
+//! [`crate::inspect`]).
 //!
 //! When several apply, the highest wins. A run stopped by a signal exits
 //! with 128 + it (Ctrl-C: 130, SIGTERM: 143) after writing what finished
@@ -37,6 +41,11 @@ pub enum Error {
     NoPackages(String),
     #[error("`{command}` failed: {message}")]
     Command { command: String, message: String },
+    /// A goroutine dump that `inspect`, `diff` or `watch` cannot read (not
+    /// a dump, truncated, an endpoint that failed): one line, naming the
+    /// source.
+    #[error("{0}")]
+    Input(String),
     #[error("{context}: {source}")]
     Io {
         context: String,

@@ -12,6 +12,9 @@
 //! From Rust: [`GoModule`] and [`GoPackage`] build, list and run Go tests
 //! and return the same reports ([`api`]); test binaries are kept in a
 //! [`cache`]; [`mimic`] makes every Go test a cargo and nextest test.
+//!
+//! For running services: [`inspect`] reads, groups and compares goroutine
+//! dumps (`leakcheck inspect`, `diff`, `watch`).
 pub mod annotations;
 pub mod api;
 pub mod baseline;
@@ -27,6 +30,7 @@ pub mod goargs;
 pub mod gocmd;
 pub mod harness;
 pub mod ignore;
+pub mod inspect;
 pub mod junit;
 pub mod listener;
 pub mod merge;

@@ -78,6 +78,16 @@ pub struct CreatedBy<'a> {
     pub line: u32,
 }
 
+/// One `[originating from goroutine N]:` block of a goroutine's creation
+/// chain (see [`Goroutine::ancestors`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ancestor<'a> {
+    /// The creator's goroutine ID.
+    pub id: u64,
+    /// The creator's stack at the `go` statement, innermost first.
+    pub frames: Vec<Frame<'a>>,
+}
+
 impl<'a> Goroutine<'a> {
     /// The value of pprof label `key`, if the dump shows it.
     pub fn label(&self, key: &str) -> Option<&str> {
@@ -85,6 +95,48 @@ impl<'a> Goroutine<'a> {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_ref())
+    }
+
+    /// The creation chain printed after the goroutine's own stack with
+    /// `GODEBUG=tracebackancestors=N`, nearest creator first: each
+    /// `[originating from goroutine N]:` block's frames, innermost first
+    /// (the `go` statement's line, or the line after it). Empty without
+    /// such blocks. Read from [`Goroutine::text`].
+    pub fn ancestors(&self) -> Vec<Ancestor<'a>> {
+        let mut out: Vec<Ancestor<'a>> = Vec::new();
+        let mut lines = Lines::new(self.text);
+        while let Some((_, line)) = lines.next() {
+            if let Some(rest) = line.strip_prefix("[originating from goroutine ") {
+                let id = rest.strip_suffix("]:").and_then(|n| n.parse().ok());
+                out.push(Ancestor {
+                    id: id.unwrap_or(0),
+                    frames: Vec::new(),
+                });
+                continue;
+            }
+            let Some(current) = out.last_mut() else {
+                continue;
+            };
+            if line.starts_with('\t') || line.starts_with("...") {
+                continue;
+            }
+            let location = lines.peek().and_then(parse_location);
+            if location.is_some() {
+                lines.next();
+            }
+            if line.starts_with("created by ") {
+                continue;
+            }
+            if let Some((file, line_no, _)) = location {
+                current.frames.push(Frame {
+                    function: split_call(line).0,
+                    file,
+                    line: line_no,
+                    inlined: false,
+                });
+            }
+        }
+        out
     }
 }
 
@@ -685,6 +737,26 @@ main.g()
         let text = "goroutine 4 [select labels:{\"k\": \"a] {b\"}]:\n";
         let g = &Snapshot::parse(text).goroutines[0];
         assert_eq!((g.state, g.label("k")), ("select", Some("a] {b")));
+    }
+
+    #[test]
+    fn ancestors_of_a_creation_chain() {
+        let text = include_str!("../tests/dumps/go1.26-ancestors.txt");
+        let s = Snapshot::parse(text);
+        // goroutine 8: main.child, created by main.parent (goroutine 7),
+        // created by main.grandparent (goroutine 6).
+        let g = s.get(8).unwrap();
+        let chain = g.ancestors();
+        assert_eq!(chain.iter().map(|a| a.id).collect::<Vec<_>>(), vec![7, 6]);
+        assert_eq!(chain[0].frames[0].function, "main.parent");
+        assert!(chain[0].frames[0].file.ends_with("ancestors/main.go"));
+        assert_eq!(chain[1].frames[0].function, "main.grandparent");
+        // The goroutine's own frames and creation are unchanged.
+        assert_eq!(g.frames.len(), 1);
+        assert_eq!(g.created_by.as_ref().unwrap().function, "main.parent");
+        // A dump without creation chains has none.
+        let plain = Snapshot::parse(SMALL);
+        assert!(plain.goroutines.iter().all(|g| g.ancestors().is_empty()));
     }
 
     #[test]

@@ -1,0 +1,3 @@
+module leakcheck.test/service
+
+go 1.21
