@@ -4,8 +4,10 @@
 //! prints the lines.
 //!
 //! - Every leak group of a leaking (or failed) test is one
-//!   `::error file=F,line=L,title=T::MESSAGE` at the group's creation site,
-//!   so the pull request's diff shows it at the `go` statement.
+//!   `::error file=F,line=L,title=T::MESSAGE` at the group's origin (the
+//!   module's own line that led to it, see [`Leak::origin`]), or else its
+//!   creation site, so the pull request's diff shows it where the fix
+//!   goes; the message names the creation site and the test's `via` line.
 //! - A hung test is one annotation at the blocking line of its own
 //!   goroutine (the first group of its hang report).
 //! - A crashed test is one annotation at the innermost frame in the
@@ -90,9 +92,15 @@ fn relative(file: &str, roots: &[impl AsRef<Path>]) -> Option<String> {
         .map(|rel| rel.display().to_string())
 }
 
-/// Where to annotate a leak group: its creation site when that is in the
-/// repository, else its blocking frame.
+/// Where to annotate a leak group: its origin (the module's own line that
+/// led to it) or else its creation site, when in the repository; else its
+/// blocking frame.
 fn leak_site(l: &Leak, root: &[impl AsRef<Path>]) -> (Option<String>, Option<u32>) {
+    if let Some(o) = &l.origin {
+        if let Some(f) = relative(&o.file, root) {
+            return (Some(f), Some(o.line));
+        }
+    }
     if let Some(c) = &l.created_by {
         if let Some(f) = relative(&c.file, root) {
             return (Some(f), Some(c.line));
@@ -198,6 +206,14 @@ pub fn annotations(report: &Report, root: &[impl AsRef<Path>]) -> Vec<Annotation
                         ));
                         if let Some(c) = &l.created_by {
                             message.push_str(&format!("\ncreated by {}", c.function));
+                        }
+                        for (word, at) in crate::reporter::origin_and_via_lines(l) {
+                            message.push_str(&format!(
+                                "\n{word} {} ({}:{})",
+                                at.function,
+                                relative(&at.file, root).unwrap_or_else(|| at.file.clone()),
+                                at.line
+                            ));
                         }
                         if !l.ambiguous_with.is_empty() {
                             message.push_str(&format!(

@@ -206,6 +206,18 @@ pub struct Cli {
     #[arg(long, overrides_with = "defer_checks")]
     pub no_defer_checks: bool,
 
+    /// Trace creation chains: name each leak's origin in your module
+    ///
+    /// Run test binaries with GODEBUG=tracebackancestors=5 (added to your
+    /// GODEBUG unless it sets tracebackancestors): each goroutine in a
+    /// dump then carries its creators' stacks at their `go` statements,
+    /// and each leak group names its origin (the innermost line of the
+    /// chain in your module: where a Close or Wait is usually missing) and
+    /// via (the test's own line that led to it). Costs: every `go`
+    /// statement copies its creator's stack.
+    #[arg(long)]
+    pub chains: bool,
+
     /// Build into a temporary directory, not the kept build directory
     ///
     /// Build test binaries into a temporary directory instead of the
@@ -410,6 +422,7 @@ impl Cli {
             baseline,
             keep_builds: (!self.no_build_cache).then(crate::cache::user_dir),
             defer_checks: !self.no_defer_checks,
+            chains: self.chains,
         };
         Ok((opts, settings))
     }

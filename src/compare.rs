@@ -86,6 +86,114 @@ pub struct Leak {
     /// Recorded in the baseline (`--baseline`): shown, not failing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub known: bool,
+    /// The innermost frame of the creation chain in the user's module
+    /// (outside the standard library and other modules): where the fix
+    /// usually goes. The creation site when the `go` statement is the
+    /// module's own; for a goroutine a library started, the module's line
+    /// that called into the library (known with creation chains).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Location>,
+    /// The innermost frame of the creation chain in a `_test.go` file:
+    /// the test's own line that led to the goroutines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Location>,
+    /// The creation chain, innermost first: the `go` statement, then each
+    /// creator's stack at its own `go` statement, as far as the dump
+    /// shows (`GODEBUG=tracebackancestors`, `--chains`). Lines of a
+    /// creator's frames are return addresses: a call that ends its block
+    /// may show the next line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<ChainFrame>,
+}
+
+/// One frame of a creation chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainFrame {
+    pub function: String,
+    pub file: String,
+    pub line: u32,
+    /// The goroutine whose stack it is (0 when the dump does not say).
+    pub goroutine: u64,
+}
+
+impl ChainFrame {
+    fn location(&self) -> Location {
+        Location {
+            function: self.function.clone(),
+            file: self.file.clone(),
+            line: self.line,
+        }
+    }
+}
+
+/// Where the code of a dump lives: GOROOT, and the user's module root.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeRoots<'a> {
+    pub goroot: &'a str,
+    /// Empty when not known: then any file outside GOROOT, the module
+    /// cache and `vendor/` counts as the user's.
+    pub module: &'a str,
+}
+
+impl CodeRoots<'_> {
+    /// Whether `file` is the user's module's own code.
+    pub fn is_users(&self, file: &str) -> bool {
+        let under = |root: &str| {
+            !root.is_empty() && file.starts_with(root) && file[root.len()..].starts_with('/')
+        };
+        if file.is_empty() || under(self.goroot) || file.contains("/vendor/") {
+            return false;
+        }
+        if self.module.is_empty() {
+            !file.contains("/pkg/mod/")
+        } else {
+            under(self.module)
+        }
+    }
+}
+
+/// The creation chain of `g`, innermost first: its `created by` site,
+/// then each ancestor block's frames, consecutive repeats left out.
+pub fn creation_chain(g: &Goroutine<'_>) -> Vec<ChainFrame> {
+    let mut chain: Vec<ChainFrame> = Vec::new();
+    let mut push = |function: &str, file: &str, line: u32, goroutine: u64| {
+        let same = chain
+            .last()
+            .is_some_and(|c| c.function == function && c.file == file && c.line == line);
+        if !same && !file.is_empty() {
+            chain.push(ChainFrame {
+                function: function.to_string(),
+                file: file.to_string(),
+                line,
+                goroutine,
+            });
+        }
+    };
+    if let Some(c) = &g.created_by {
+        push(c.function, c.file, c.line, c.parent.unwrap_or(0));
+    }
+    if g.text.contains("\n[originating from goroutine ") {
+        for a in g.ancestors() {
+            for f in &a.frames {
+                push(f.function, f.file, f.line, a.id);
+            }
+        }
+    }
+    chain
+}
+
+/// A chain's origin (its innermost frame in the user's module) and via
+/// (its innermost frame in a `_test.go` file).
+pub fn origin_and_via(
+    chain: &[ChainFrame],
+    roots: CodeRoots<'_>,
+) -> (Option<Location>, Option<Location>) {
+    let origin = chain.iter().find(|c| roots.is_users(&c.file));
+    let via = chain.iter().find(|c| c.file.ends_with("_test.go"));
+    (
+        origin.map(ChainFrame::location),
+        via.map(ChainFrame::location),
+    )
 }
 
 /// How the test function itself ended, as the helper saw it.
@@ -130,6 +238,8 @@ pub struct CompareConfig {
     pub ignore: IgnoreRules,
     /// GOROOT, to tell the standard library's frames from the user's.
     pub goroot: String,
+    /// The user's module root, for leak groups' origins (empty: unknown).
+    pub module: String,
     /// The test binary has the goroutine leak profile (Go 1.27, or 1.26
     /// built with GOEXPERIMENT=goroutineleakprofile).
     pub leak_profile: bool,
@@ -319,6 +429,14 @@ impl Comparator {
             last_full: None,
             windows: HashMap::new(),
             forgotten: HashSet::new(),
+        }
+    }
+
+    /// Where the code is: GOROOT and the user's module.
+    fn roots(&self) -> CodeRoots<'_> {
+        CodeRoots {
+            goroot: &self.config.goroot,
+            module: &self.config.module,
         }
     }
 
@@ -874,7 +992,6 @@ impl Comparator {
             return (Vec::new(), false);
         };
         let mut groups = LeakGroups::default();
-        let goroot = &self.config.goroot;
         let mut deadlock = true;
         if let Some(own) = snapshot.get(me.gid) {
             // The test's own goroutine: created by the testing package,
@@ -882,7 +999,7 @@ impl Comparator {
             let mut own = own.clone();
             own.created_by = None;
             deadlock &= own.leaked || is_blocking_primitive(own.state);
-            groups.add(&own, own.leaked, &[], &me.test, goroot);
+            groups.add(&own, own.leaked, &[], &me.test, self.roots());
         }
         let mut memo = HashMap::new();
         let mut source = Source::Snapshot(snapshot, None);
@@ -907,7 +1024,7 @@ impl Comparator {
                 .subtest_of(g, &mut source, 0)
                 .unwrap_or_else(|| me.test.clone());
             deadlock &= g.leaked || is_blocking_primitive(g.state);
-            groups.add(g, g.leaked, &others, &subtest, goroot);
+            groups.add(g, g.leaked, &others, &subtest, self.roots());
         }
         let deadlock = deadlock && !groups.leaks.is_empty();
         // Its own goroutine's group stays first; the rest in the usual
@@ -1034,7 +1151,7 @@ impl Comparator {
             let subtest = self
                 .subtest_of(&g, &mut source, 0)
                 .unwrap_or_else(|| me.test.clone());
-            groups.add(&g, proven, &ambiguous_with, &subtest, &self.config.goroot);
+            groups.add(&g, proven, &ambiguous_with, &subtest, self.roots());
         }
         found.leaks = groups.into_sorted();
         found
@@ -1210,10 +1327,10 @@ pub fn blocking_frame<'f, 'a>(g: &'f Goroutine<'a>, goroot: &str) -> Option<&'f 
 
 /// Groups goroutines that are the same leak: same state, blocking frame,
 /// creation site and ambiguity. Groups keep the order of first appearance.
-pub fn group_leaks(goroutines: &[(Goroutine<'_>, Vec<String>)], goroot: &str) -> Vec<Leak> {
+pub fn group_leaks(goroutines: &[(Goroutine<'_>, Vec<String>)], roots: CodeRoots<'_>) -> Vec<Leak> {
     let mut groups = LeakGroups::default();
     for (g, ambiguous_with) in goroutines {
-        groups.add(g, g.leaked, ambiguous_with, "", goroot);
+        groups.add(g, g.leaked, ambiguous_with, "", roots);
     }
     groups.into_sorted()
 }
@@ -1263,9 +1380,11 @@ impl LeakGroups {
         proven: bool,
         ambiguous_with: &[String],
         subtest: &str,
-        goroot: &str,
+        roots: CodeRoots<'_>,
     ) {
-        let frame = blocking_frame(g, goroot);
+        let frame = blocking_frame(g, roots.goroot);
+        let chain = creation_chain(g);
+        let (origin, via) = origin_and_via(&chain, roots);
         let (function, file, line) = frame.map_or(("", "", 0), |f| (f.function, f.file, f.line));
         let same_creator = |l: &Leak| match (&l.created_by, &g.created_by) {
             (None, None) => true,
@@ -1281,6 +1400,8 @@ impl LeakGroups {
                 && same_creator(l)
                 && l.ambiguous_with == ambiguous_with
                 && l.subtest == subtest
+                && l.origin == origin
+                && l.via == via
         }) {
             l.count += 1;
             l.goroutine_ids.push(g.id);
@@ -1303,6 +1424,9 @@ impl LeakGroups {
             goroutine_ids: vec![g.id],
             stack: g.text.to_string(),
             known: false,
+            origin,
+            via,
+            chain,
         });
     }
 }
@@ -1329,6 +1453,9 @@ impl Leak {
             goroutine_ids: vec![7],
             stack: "goroutine 7 [chan send]:\nexample.com/p.F.func1()\n\t/m/p/p.go:10 +0x1d".into(),
             known: false,
+            origin: None,
+            via: None,
+            chain: Vec::new(),
         }
     }
 }
@@ -1373,6 +1500,8 @@ pub fn group_leaks_merge(mut leaks: Vec<Leak>, more: Vec<Leak>) -> Vec<Leak> {
                 && l.created_by == m.created_by
                 && l.ambiguous_with == m.ambiguous_with
                 && l.subtest == m.subtest
+                && l.origin == m.origin
+                && l.via == m.via
         }) {
             Some(l) => {
                 l.count += m.count;

@@ -94,7 +94,19 @@ fn leak_summary(t: &TestReport, base: &Path) -> String {
     let site = t
         .leaks
         .first()
-        .map(|l| format!(", first created at {}", creation_site(l, base)))
+        .map(|l| {
+            let more: String = crate::reporter::origin_and_via_lines(l)
+                .into_iter()
+                .map(|(word, at)| {
+                    format!(
+                        ", {word} {}:{}",
+                        crate::reporter::display_path(&at.file, base),
+                        at.line
+                    )
+                })
+                .collect();
+            format!(", first created at {}{more}", creation_site(l, base))
+        })
         .unwrap_or_default();
     format!("leaked {}{runs}{site}", plural(total, "goroutine"))
 }

@@ -644,6 +644,7 @@ mod tests {
             grace: Duration::from_millis(100),
             ignore: Default::default(),
             goroot: "/usr/local/go".into(),
+            module: String::new(),
             leak_profile: false,
         });
         let (listener, theirs) = HelperListener::new(comparator).unwrap();

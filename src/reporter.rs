@@ -387,7 +387,15 @@ fn human_summary(out: &mut impl Write, report: &Report, base: &Path) -> io::Resu
             } else {
                 ""
             };
-            writeln!(out, "    {pkg}.{}{failed}: created at {site}", t.name)?;
+            let origin = origin_and_via_lines(&t.leaks[0])
+                .into_iter()
+                .map(|(word, at)| format!(", {word} {}:{}", display_path(&at.file, base), at.line))
+                .collect::<String>();
+            writeln!(
+                out,
+                "    {pkg}.{}{failed}: created at {site}{origin}",
+                t.name
+            )?;
         }
     }
     let hung: Vec<_> = tests()
@@ -479,6 +487,26 @@ pub fn slowest_packages(report: &Report, n: usize) -> Vec<(&str, f64)> {
 
 /// Where a leak group's goroutines were created (`file:line`, relative to
 /// `base`), or where they are blocked when the creation site is unknown.
+/// A leak group's `origin` and `via` lines where they say more than its
+/// creation site (and via more than origin).
+pub fn origin_and_via_lines(l: &Leak) -> Vec<(&'static str, &crate::compare::Location)> {
+    let same = |a: &crate::compare::Location, b: Option<&crate::compare::Location>| {
+        b.is_some_and(|b| a.file == b.file && a.line == b.line)
+    };
+    let mut out = Vec::new();
+    if let Some(o) = &l.origin {
+        if !same(o, l.created_by.as_ref()) {
+            out.push(("origin", o));
+        }
+    }
+    if let Some(v) = &l.via {
+        if !same(v, l.created_by.as_ref()) && !same(v, l.origin.as_ref()) {
+            out.push(("via", v));
+        }
+    }
+    out
+}
+
 pub fn creation_site(leak: &Leak, base: &Path) -> String {
     match &leak.created_by {
         Some(c) => format!("{}:{}", display_path(&c.file, base), c.line),
@@ -547,6 +575,14 @@ pub fn leak_report_lines(test: &str, leaks: &[Leak], base: &Path, verbose: bool)
                 display_path(&c.file, base),
                 c.line,
                 c.function
+            ));
+        }
+        for (word, at) in origin_and_via_lines(l) {
+            lines.push(format!(
+                "        {word:<11} {}:{} in {}\n",
+                display_path(&at.file, base),
+                at.line,
+                at.function
             ));
         }
         if !l.ambiguous_with.is_empty() {
@@ -702,7 +738,13 @@ mod tests {
             .map(|g| (g, Vec::new()))
             .collect();
         assert_eq!(goroutines.len(), 1000);
-        let leaks = crate::compare::group_leaks(&goroutines, "/usr/local/go");
+        let leaks = crate::compare::group_leaks(
+            &goroutines,
+            crate::compare::CodeRoots {
+                goroot: "/usr/local/go",
+                module: "/m",
+            },
+        );
         let lines = leak_report_lines("TestMany", &leaks, Path::new("/m"), false);
         assert_eq!(
             lines.concat(),

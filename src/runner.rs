@@ -114,6 +114,27 @@ pub struct RunOptions {
     /// binaries of unchanged packages are not linked again (`None`: build
     /// into a temporary directory). See `runner/builddir.rs`.
     pub keep_builds: Option<PathBuf>,
+    /// Run test binaries with creation chains
+    /// (`GODEBUG=tracebackancestors=`[`CHAIN_DEPTH`]), so that leak groups
+    /// name their origin and via lines (`--chains`).
+    pub chains: bool,
+}
+
+/// How many generations of creators `--chains` records.
+pub const CHAIN_DEPTH: u32 = 5;
+
+/// `GODEBUG` for a test binary with creation chains: the user's settings,
+/// and `tracebackancestors` unless they set it.
+pub fn godebug_with_chains(user: Option<&str>) -> String {
+    let user = user.unwrap_or("").trim_matches(',');
+    let set = user
+        .split(',')
+        .any(|kv| kv.trim().starts_with("tracebackancestors="));
+    match (user.is_empty(), set) {
+        (_, true) => user.to_string(),
+        (true, false) => format!("tracebackancestors={CHAIN_DEPTH}"),
+        (false, false) => format!("{user},tracebackancestors={CHAIN_DEPTH}"),
+    }
 }
 
 impl RunOptions {
@@ -135,6 +156,7 @@ impl RunOptions {
             baseline: None,
             keep_builds: None,
             defer_checks: true,
+            chains: false,
         }
     }
 }
@@ -830,6 +852,7 @@ impl PackageContext<'_> {
             grace: self.opts.grace,
             ignore: self.rules[index].clone(),
             goroot: self.env.goroot.clone(),
+            module: self.module_root.to_string_lossy().into_owned(),
             leak_profile: self.has_leak_profile(),
         });
         let (listener, theirs) = HelperListener::new(comparator).map_err(|e| e.to_string())?;
@@ -852,8 +875,12 @@ impl PackageContext<'_> {
             self.has_leak_profile().then_some(watchdog::PROBE_AFTER),
             self.opts.defer_checks && self.hook_mode == HookMode::Exact,
         );
-        let cmd = duct::cmd(binary, &args)
-            .dir(&pkg.dir)
+        let mut cmd = duct::cmd(binary, &args).dir(&pkg.dir);
+        if self.opts.chains {
+            let user = std::env::var("GODEBUG").ok();
+            cmd = cmd.env("GODEBUG", godebug_with_chains(user.as_deref()));
+        }
+        let cmd = cmd
             .env("LEAKCHECK_HELPER", hook)
             .before_spawn(inherit_as(theirs.as_raw_fd(), HOOK_FD))
             .before_spawn(|cmd| {
@@ -1312,6 +1339,18 @@ struct ProcessEnd {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn chains_are_added_to_the_users_godebug() {
+        use super::godebug_with_chains as g;
+        assert_eq!(g(None), "tracebackancestors=5");
+        assert_eq!(g(Some("")), "tracebackancestors=5");
+        assert_eq!(g(Some("http2debug=1")), "http2debug=1,tracebackancestors=5");
+        assert_eq!(
+            g(Some("tracebackancestors=2,x=1")),
+            "tracebackancestors=2,x=1"
+        );
+    }
+
     #[test]
     fn declared_tests_are_every_func_that_may_be_a_test() {
         let text = "package p\n\nimport \"testing\"\n\nfunc TestA(t *testing.T) {}\n\

@@ -1721,6 +1721,7 @@ fn hook_session(
         grace,
         ignore: Default::default(),
         goroot: "/usr/local/go".into(),
+        module: String::new(),
         leak_profile,
     });
     let (listener, theirs) = HelperListener::new(comparator).expect("a listener");

@@ -7,6 +7,7 @@ fn comparator(grace_ms: u64) -> Comparator {
         grace: Duration::from_millis(grace_ms),
         ignore: IgnoreRules::default(),
         goroot: GOROOT.into(),
+        module: "/src".into(),
         leak_profile: false,
     })
 }
@@ -802,4 +803,57 @@ fn a_process_running_a_test_many_times_keeps_what_live_goroutines_need() {
     assert!(c.first_seen.len() <= 3, "{:?}", c.first_seen);
     assert!(c.run_of_gid.len() <= 2, "{:?}", c.run_of_gid);
     assert_eq!(c.run_is_running("TestA#2999"), Some(false));
+}
+
+#[test]
+fn a_creation_chain_leads_from_a_library_goroutine_to_the_test() {
+    let text = include_str!("../../tests/dumps/go1.26-chains-httptest.txt");
+    let snapshot = crate::stack::Snapshot::parse(text);
+    let g = &snapshot.goroutines[0];
+    let chain = creation_chain(g);
+    let at = |i: usize| {
+        (
+            chain[i].function.as_str(),
+            chain[i].line,
+            chain[i].goroutine,
+        )
+    };
+    assert_eq!(at(0), ("net/http/httptest.(*Server).goServe", 339, 8));
+    assert_eq!(at(3), ("net/http/httptest.NewServer", 109, 8));
+    // The creators' creators, up to the test binary's main.
+    assert_eq!(chain.last().unwrap().function, "main.main");
+    assert!(chain
+        .iter()
+        .any(|c| c.function == "example.com/chains/app.TestServer" && c.goroutine == 7));
+    let roots = CodeRoots {
+        goroot: "/usr/local/go",
+        module: "/tmp/chains",
+    };
+    let (origin, via) = origin_and_via(&chain, roots);
+    // The innermost frame in the module, as the runtime printed the chain
+    // (an inlined helper comes after its caller there).
+    let origin = origin.unwrap();
+    assert_eq!(
+        (origin.file.as_str(), origin.line),
+        ("/tmp/chains/app/app_test.go", 18)
+    );
+    assert_eq!(
+        via.unwrap().function,
+        "example.com/chains/app.TestServer.func1"
+    );
+    // Without a module root, files outside GOROOT and the module cache
+    // are the user's; with one, only files under it.
+    assert!(CodeRoots {
+        goroot: "/usr/local/go",
+        module: ""
+    }
+    .is_users("/tmp/chains/app/app_test.go"));
+    assert!(!CodeRoots {
+        goroot: "/usr/local/go",
+        module: ""
+    }
+    .is_users("/root/go/pkg/mod/x@v1/x.go"));
+    assert!(!roots.is_users("/tmp/chainsx/a.go"));
+    assert!(!roots.is_users("/tmp/chains/vendor/x/x.go"));
+    assert!(!roots.is_users("/usr/local/go/src/net/http/server.go"));
 }
