@@ -70,6 +70,7 @@ fn comparator() -> Comparator {
         grace: Duration::from_secs(1),
         ignore: Default::default(),
         goroot: String::new(),
+        module: String::new(),
         leak_profile: false,
     })
 }

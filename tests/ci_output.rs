@@ -790,6 +790,7 @@ fn normalized(text: &str) -> String {
             "\"$1\": T",
         ),
         (r#""goroutine_ids": ?\[[^\]]*\]"#, "\"goroutine_ids\": []"),
+        (r#""goroutine": ?\d+"#, "\"goroutine\": N"),
         (r"\+0x[0-9a-f]+", "+0xO"),
     ];
     let mut out = text.to_string();
@@ -805,14 +806,35 @@ fn normalized(text: &str) -> String {
 #[test]
 fn two_runs_of_the_same_code_print_the_same() {
     // Goroutines of four kinds, started in map order (random in Go), so
-    // that dumps list them in a different order each run.
+    // that dumps list them in a different order each run; each test waits
+    // until its goroutines are blocked, so that whether the leak profile
+    // proves them does not depend on the machine's load.
     let src = r#"package a
 
 import (
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
-	"time"
 )
+
+// parked waits until n goroutines are blocked in fn, so that the leak
+// profile proves them all at the test's end however loaded the machine.
+func parked(fn string, n int) {
+	buf := make([]byte, 1<<20)
+	for {
+		count := 0
+		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			if strings.Contains(g, fn) && !strings.Contains(g, "[runnable") && !strings.Contains(g, "[running") {
+				count++
+			}
+		}
+		if count >= n {
+			return
+		}
+		runtime.Gosched()
+	}
+}
 
 func park(kind int, mu *sync.Mutex, in, out chan int) {
 	switch kind {
@@ -837,11 +859,12 @@ func TestMixed(t *testing.T) {
 			go park(kind, &mu, in, out)
 		}
 	}
-	time.Sleep(10 * time.Millisecond)
+	parked("a.park(", 8)
 }
 
 func TestOther(t *testing.T) {
 	go func() { select {} }()
+	parked("a.TestOther.func1(", 1)
 	t.Log("fails too")
 	t.Fail()
 }
