@@ -214,7 +214,9 @@ pub struct Cli {
     /// and each leak group names its origin (the innermost line of the
     /// chain in your module: where a Close or Wait is usually missing) and
     /// via (the test's own line that led to it). Costs: every `go`
-    /// statement copies its creator's stack.
+    /// statement copies its creator's stack. The runtime prints a
+    /// creator's frames at their return addresses: a line can be the one
+    /// after the call.
     #[arg(long)]
     pub chains: bool,
 
