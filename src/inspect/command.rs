@@ -154,8 +154,13 @@ fn positive(flag: &str, value: &str) -> Result<Duration, Error> {
     Ok(d)
 }
 
+/// A write's result: a reader that stopped reading (`| head`) is not an
+/// error, as for any command whose output is cut short.
 fn written(r: std::io::Result<()>) -> Result<(), Error> {
-    r.map_err(|e| Error::io("writing output", e))
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.map_err(|e| Error::io("writing output", e)),
+    }
 }
 
 /// Runs a parsed subcommand, printing to stdout (and, for `watch`, each
