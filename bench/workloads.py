@@ -281,6 +281,40 @@ func TestBig(t *testing.T) {{
     return f"one test leaking {goroutines} goroutines"
 
 
+def spawn(root, goroutines=100000):
+    """One test that creates and joins `goroutines` goroutines, three
+    calls deep (what --chains makes every go statement save)."""
+    _gomod(root, "bench.example/spawn")
+    _write(os.path.join(root, "spawn", "spawn_test.go"), f"""package spawn
+
+import (
+	"sync"
+	"testing"
+)
+
+func start(wg *sync.WaitGroup, f func()) {{
+	wg.Add(1)
+	go func() {{
+		defer wg.Done()
+		f()
+	}}()
+}}
+
+func fanOut(n int) {{
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {{
+		start(&wg, func() {{}})
+	}}
+	wg.Wait()
+}}
+
+func TestSpawn(t *testing.T) {{
+	fanOut({goroutines})
+}}
+""")
+    return f"one test creating and joining {goroutines} goroutines"
+
+
 def flood(root, mb=FLOOD_MB):
     """One test that prints `mb` MB to stdout in 100-byte lines, and one
     tiny test (run many times for the per-run memory)."""

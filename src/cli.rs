@@ -642,7 +642,7 @@ fn run_cli(cli: &Cli, rules: Vec<IgnoreRule>) -> Result<i32, Error> {
     progress.clear();
     let report = result?;
     let mut code = report.exit_code();
-    if let Some(e) = output_error {
+    if let Some(e) = &output_error {
         eprintln!("leakcheck: writing output: {e}");
         code = code.max(EXIT_ERROR);
     }
@@ -666,7 +666,7 @@ fn run_cli(cli: &Cli, rules: Vec<IgnoreRule>) -> Result<i32, Error> {
         let written = if json {
             std::io::stderr().write_all(text.as_bytes())
         } else {
-            out.write_all(text.as_bytes())
+            out.write_all(text.as_bytes()).and_then(|()| out.flush())
         };
         if written.is_err() {
             code = code.max(EXIT_ERROR);
@@ -690,14 +690,17 @@ fn run_cli(cli: &Cli, rules: Vec<IgnoreRule>) -> Result<i32, Error> {
         let written = if json {
             std::io::stderr().write_all(lines.as_bytes())
         } else {
-            out.write_all(lines.as_bytes())
+            out.write_all(lines.as_bytes()).and_then(|()| out.flush())
         };
         if let Err(e) = written {
             eprintln!("leakcheck: writing annotations: {e}");
             code = code.max(EXIT_ERROR);
         }
     }
-    let _ = out.flush();
+    if let (Err(e), None) = (out.flush(), &output_error) {
+        eprintln!("leakcheck: writing output: {e}");
+        code = code.max(EXIT_ERROR);
+    }
     Ok(code)
 }
 

@@ -738,7 +738,13 @@ impl PackageContext<'_> {
     /// when that cannot be told (a file not read, a user's overlay, a
     /// `-run` with subtest parts or that the regex crate does not take).
     fn nothing_left(&self, pkg: &GoPackage, done: &[String]) -> bool {
-        if self.opts.go_args.overlay.is_some() {
+        let a = &self.opts.go_args;
+        // Benchmarks run after the tests, and are not declared tests.
+        let benchmarks = a
+            .test_flags
+            .iter()
+            .any(|f| f.starts_with("-test.bench=") && f != "-test.bench=");
+        if a.overlay.is_some() || benchmarks {
             return false;
         }
         let run = self
@@ -748,8 +754,12 @@ impl PackageContext<'_> {
             .iter()
             .rev()
             .find_map(|f| f.strip_prefix("-test.run="));
+        // Go's \w, \d, \s and \b are ASCII, the regex crate's Unicode.
+        let classes = [
+            "\\w", "\\W", "\\d", "\\D", "\\s", "\\S", "\\b", "\\B", "\\p", "\\P", "[[:",
+        ];
         let run = match run {
-            Some(r) if r.contains('/') => return false,
+            Some(r) if r.contains('/') || classes.iter().any(|c| r.contains(c)) => return false,
             Some(r) => match regex::Regex::new(r) {
                 Ok(re) => Some(re),
                 Err(_) => return false,
@@ -1049,20 +1059,26 @@ impl PackageContext<'_> {
     }
 }
 
-/// The names of the top-level functions in a Go file that `go test` may
-/// run as tests, fuzz targets or examples: every `func Test…`, `func
-/// Fuzz…` or `func Example…` that starts a line (block comments between
-/// `func` and the name allowed). A superset of what go test runs: it also
-/// checks signatures, and runs only examples with an output comment; and
-/// a declaration inside a block comment counts too. So it never misses
-/// one. (`TestMain` is never a test.)
+/// The names that `go test` may run as tests, fuzz targets or examples in
+/// a Go file: the identifier after every `func` token (whitespace, line
+/// breaks and block comments between them skipped) that starts with
+/// `Test`, `Fuzz` or `Example`, wherever it is: after a comment or a `;`
+/// on the same line, inside a comment or a string too. A superset of what
+/// go test runs (it also checks signatures, and runs only examples with an
+/// output comment), so it never misses one. `TestMain` is left out only
+/// when its declaration takes a `*testing.M`.
 fn declared_tests(text: &str) -> Vec<String> {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
     let mut names = Vec::new();
-    for line in text.lines() {
-        let Some(rest) = line.trim_start().strip_prefix("func") else {
+    let mut from = 0;
+    while let Some(i) = text[from..].find("func") {
+        let at = from + i;
+        from = at + "func".len();
+        let before_ok = text[..at].chars().next_back().is_none_or(|c| !is_ident(c));
+        let mut rest = &text[from..];
+        if !before_ok || rest.chars().next().is_some_and(is_ident) {
             continue;
-        };
-        let mut rest = rest;
+        }
         loop {
             let trimmed = rest.trim_start();
             match trimmed.strip_prefix("/*").and_then(|r| r.split_once("*/")) {
@@ -1079,13 +1095,12 @@ fn declared_tests(text: &str) -> Vec<String> {
         {
             continue;
         }
-        let name: String = rest
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
-        if name != "TestMain" {
-            names.push(name);
+        let name: String = rest.chars().take_while(|&c| is_ident(c)).collect();
+        let signature = rest[name.len()..].split(')').next().unwrap_or("");
+        if name == "TestMain" && signature.contains("testing.M") {
+            continue;
         }
+        names.push(name);
     }
     names
 }
@@ -1359,10 +1374,28 @@ mod tests {
                     func FuzzC(f *testing.F) {}\nfunc ExampleD() {}\n\
                     func helper() {}\nfunc (s *suite) TestMethod() {}\n\
                     func TestMain(m *testing.M) {}\n\
-                    // func TestInComment(t *testing.T) {}\n";
+                    // func TestInComment(t *testing.T) {}\n\
+                    /* c */ func TestZ(t *testing.T) {}; func TestY(t *testing.T) {}\n\
+                    func\nTestNextLine(t *testing.T) {}\n\
+                    var x = funcTestNot\n";
         assert_eq!(
             super::declared_tests(text),
-            ["TestA", "TestB", "Testing", "FuzzC", "ExampleD"]
+            [
+                "TestA",
+                "TestB",
+                "Testing",
+                "FuzzC",
+                "ExampleD",
+                "TestInComment",
+                "TestZ",
+                "TestY",
+                "TestNextLine"
+            ]
+        );
+        // TestMain with a *testing.T is an ordinary test.
+        assert_eq!(
+            super::declared_tests("func TestMain(t *testing.T) {}\n"),
+            ["TestMain"]
         );
     }
 

@@ -1093,3 +1093,31 @@ fn every_output_agrees_on_one_run_with_every_outcome() {
         "{human}"
     );
 }
+
+#[test]
+fn annotations_that_cannot_be_written_are_said_to_be_lost() {
+    // stdout is a full disk: the report file is still written, and the
+    // annotations written after it fail with a message (they go through
+    // a buffer, which is flushed and checked).
+    let dir = go_module(&[(
+        "a/a_test.go",
+        "package a\n\nimport \"testing\"\n\nfunc TestLeak(t *testing.T) { go func() { select {} }() }\n",
+    )]);
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakcheck"))
+        .current_dir(dir.path())
+        .env("PATH", common::go_path())
+        .env("LEAKCHECK_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
+        .env("GITHUB_ACTIONS", "true")
+        .stdout(full)
+        .args(["--report", "r.json", "./..."])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("leakcheck: writing annotations: "), "{stderr}");
+    assert!(dir.path().join("r.json").exists());
+}

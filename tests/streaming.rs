@@ -22,6 +22,13 @@ import (
 	"time"
 )
 
+// A PASS line before any test (which leakcheck could take for the
+// binary's own) must not hold back what follows it.
+func TestMain(m *testing.M) {
+	fmt.Println("PASS")
+	os.Exit(m.Run())
+}
+
 func TestFirst(t *testing.T) {
 	fmt.Println("first says hello")
 }
@@ -113,7 +120,18 @@ fn no_fresh_process_is_started_when_no_test_is_left() {
          func /* later */ TestAfter(t *testing.T) {{}}\n\n\
          func FuzzSeed(f *testing.F) {{\n\tf.Fuzz(func(t *testing.T, b []byte) {{}})\n}}\n"
     );
-    let dir = go_module(&[("one/one_test.go", &one), ("two/two_test.go", &two)]);
+    // Package three: after the crash, a TestMain that takes a *testing.T
+    // (an ordinary test) and a declaration after a comment are left.
+    let three = format!(
+        "package three\n\nimport \"testing\"\n{PANICS}\n\
+         func TestMain(t *testing.T) {{ t.Log(\"an ordinary test\") }}\n\n\
+         /* c */ func TestZ(t *testing.T) {{}}\n"
+    );
+    let dir = go_module(&[
+        ("one/one_test.go", &one),
+        ("two/two_test.go", &two),
+        ("three/three_test.go", &three),
+    ]);
     let (out, report) = run_with_report(dir.path(), &["-j", "1", "./..."]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
@@ -123,7 +141,10 @@ fn no_fresh_process_is_started_when_no_test_is_left() {
         .collect();
     assert_eq!(
         resumed,
-        ["leakcheck: resuming the remaining tests of example.com/m/two in a fresh process"],
+        [
+            "leakcheck: resuming the remaining tests of example.com/m/three in a fresh process",
+            "leakcheck: resuming the remaining tests of example.com/m/two in a fresh process"
+        ],
         "{stdout}"
     );
     let tests = |pkg: &str| -> Vec<(String, TestOutcome)> {
@@ -142,6 +163,14 @@ fn no_fresh_process_is_started_when_no_test_is_left() {
         [("TestPanics".to_string(), TestOutcome::Crash)]
     );
     assert_eq!(
+        tests("example.com/m/three"),
+        [
+            ("TestPanics".to_string(), TestOutcome::Crash),
+            ("TestMain".to_string(), TestOutcome::Pass),
+            ("TestZ".to_string(), TestOutcome::Pass),
+        ]
+    );
+    assert_eq!(
         tests("example.com/m/two"),
         [
             ("TestPanics".to_string(), TestOutcome::Crash),
@@ -149,4 +178,22 @@ fn no_fresh_process_is_started_when_no_test_is_left() {
             ("FuzzSeed".to_string(), TestOutcome::Pass),
         ]
     );
+}
+
+#[test]
+fn benchmarks_after_a_crash_still_run() {
+    // Benchmarks are not declared tests: with -bench, the binary is
+    // resumed after the last test crashed, and the benchmark runs.
+    let src = format!(
+        "package b\n\nimport \"testing\"\n{PANICS}\n\
+         func BenchmarkAfter(b *testing.B) {{ b.Log(\"benchmark ran\") }}\n"
+    );
+    let dir = go_module(&[("b/b_test.go", &src)]);
+    let (out, _) = run_with_report(
+        dir.path(),
+        &["./...", "--", "-bench", ".", "-benchtime", "1x"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("resuming the remaining tests"), "{stdout}");
+    assert!(stdout.contains("benchmark ran"), "{stdout}");
 }

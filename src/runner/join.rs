@@ -363,9 +363,14 @@ impl<'a> EventJoiner<'a> {
             {
                 event.output = Some("FAIL\n".into());
             }
-            // It says FAIL if a run turns out not judged.
+            // The binary's own PASS line, after its tests: it says FAIL if
+            // a run turns out not judged. (One printed before any test
+            // ended, by a TestMain say, is passed on: holding it would hold
+            // everything after it.)
             (None, "output")
-                if event.test.is_none() && event.output.as_deref() == Some("PASS\n") =>
+                if event.test.is_none()
+                    && event.output.as_deref() == Some("PASS\n")
+                    && self.tests.values().any(|s| s.has_final) =>
             {
                 self.held.push(event);
                 return;
