@@ -415,6 +415,12 @@ fn shape(report: &Report) -> serde_json::Value {
                 for k in ["goroutine_ids", "stack", "proven", "state"] {
                     l.remove(k);
                 }
+                // Goroutine IDs in creation chains differ between runs.
+                if let Some(chain) = l.get_mut("chain").and_then(|c| c.as_array_mut()) {
+                    for frame in chain {
+                        frame.as_object_mut().unwrap().remove("goroutine");
+                    }
+                }
             }
             leaks.sort_by_key(|l| l.to_string());
         }
