@@ -1124,6 +1124,9 @@ fn annotations_that_cannot_be_written_are_said_to_be_lost() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("leakcheck: writing annotations: "), "{stderr}");
+    assert!(
+        stderr.contains("leakcheck: writing annotations: "),
+        "{stderr}"
+    );
     assert!(dir.path().join("r.json").exists());
 }

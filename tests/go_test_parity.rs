@@ -391,3 +391,63 @@ func TestLeaksToo(t *testing.T) {
     );
     assert!(want.len() >= 14, "{want:?}");
 }
+
+#[test]
+fn a_nested_run_tests_with_captured_output_adds_no_test() {
+    // As testify's suite tests do: a test runs testing.RunTests with a
+    // name of its own while stdout goes elsewhere. go test shows nothing
+    // of the inner run; leakcheck neither, unless it leaked.
+    let src = r#"package a
+
+import (
+	"os"
+	"testing"
+)
+
+func nested(t *testing.T, name string, f func(*testing.T)) {
+	saved := os.Stdout
+	r, w, _ := os.Pipe()
+	os.Stdout = w
+	go func() { buf := make([]byte, 4096); for { if _, err := r.Read(buf); err != nil { return } } }()
+	testing.RunTests(func(string, string) (bool, error) { return true, nil },
+		[]testing.InternalTest{{Name: t.Name() + "/" + name, F: f}})
+	os.Stdout = saved
+	w.Close()
+}
+
+func TestOuterFails(t *testing.T) {
+	nested(t, "Inner", func(t *testing.T) { t.Error("the inner run fails on purpose") })
+}
+
+func TestOuterLeaks(t *testing.T) {
+	nested(t, "Leaky", func(t *testing.T) { go func() { select {} }() })
+}
+"#;
+    let dir = go_module(&[("a/a_test.go", src)]);
+    let go = go_test(dir.path(), &["-run", "TestOuterFails", "./..."]);
+    assert!(
+        go.status.success(),
+        "{}",
+        String::from_utf8_lossy(&go.stdout)
+    );
+    let (out, report) = run_with_report(dir.path(), &["./...", "--", "-run", "TestOuterFails"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let names: Vec<&str> = report.packages[0]
+        .tests
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(names, ["TestOuterFails"], "{stdout}");
+    // A leak in such a run is still reported.
+    let (out, report) = run_with_report(dir.path(), &["./...", "--", "-run", "TestOuterLeaks"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let leaked: Vec<(&str, TestOutcome)> = report.packages[0]
+        .tests
+        .iter()
+        .filter(|t| !t.leaks.is_empty())
+        .map(|t| (t.name.as_str(), t.outcome))
+        .collect();
+    assert!(!leaked.is_empty(), "{stdout}");
+}
