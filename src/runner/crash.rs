@@ -13,22 +13,26 @@ pub(super) struct CrashOutput {
 }
 
 impl CrashOutput {
+    /// The crash in `output`: the last line that starts a panic, a fatal
+    /// error or a fault and is followed by goroutine stacks (a test that
+    /// printed `panic: ...` earlier and went on is not the crash), else
+    /// the first such line.
     pub(super) fn find(output: &str) -> Option<CrashOutput> {
-        let start = [
-            "\npanic: ",
-            "\nfatal error: ",
-            "\nSIGSEGV",
-            "\nunexpected fault",
-        ]
-        .iter()
-        .filter_map(|m| output.find(m).map(|i| i + 1))
-        .min()
-        .or_else(|| {
-            ["panic: ", "fatal error: "]
-                .iter()
-                .find(|m| output.starts_with(**m))
-                .map(|_| 0)
-        })?;
+        let markers = ["panic: ", "fatal error: ", "SIGSEGV", "unexpected fault"];
+        let mut starts: Vec<usize> = Vec::new();
+        let mut at = 0;
+        for line in output.split_inclusive('\n') {
+            if markers.iter().any(|m| line.starts_with(m)) {
+                starts.push(at);
+            }
+            at += line.len();
+        }
+        let start = starts
+            .iter()
+            .rev()
+            .find(|&&s| output[s..].contains("\ngoroutine "))
+            .or(starts.first())
+            .copied()?;
         let snapshot = Snapshot::parse(&output[start..]);
         Some(CrashOutput {
             start,
@@ -93,6 +97,23 @@ mod tests {
         assert!(c
             .summary(fatal)
             .starts_with("fatal error: concurrent map writes\n\ngoroutine 19 [running]:"));
+    }
+
+    #[test]
+    fn a_panic_line_a_test_printed_earlier_is_not_the_crash() {
+        let dump = include_str!("../../tests/dumps/go1.26-panic.txt");
+        let output = format!(
+            "=== RUN   TestA\npanic: not really\n--- PASS: TestA (0.00s)\n=== RUN   TestPanic\n{dump}"
+        );
+        let c = CrashOutput::find(&output).unwrap();
+        assert!(
+            output[c.start..].starts_with("panic: boom\n"),
+            "{}",
+            &output[c.start..]
+        );
+        // Only a panic line, nothing after it: still a crash.
+        let c = CrashOutput::find("=== RUN   TestA\npanic: cut short\n").unwrap();
+        assert_eq!(c.start, "=== RUN   TestA\n".len());
     }
 
     #[test]
