@@ -9,6 +9,12 @@
 //!   follows as `output` events of that test, and its final action is
 //!   `fail`; the package's final action is `fail` too.
 //!
+//! Events come as tests end (`RunEvent::PackageEvents`): `--json` and `-v`
+//! print them at once. Without `-v`, what go test would show of a package
+//! is kept ([`PackageOutput`]: failed tests' output, lines outside tests)
+//! and printed when the package ends; a passing test's output is dropped
+//! at its end.
+//!
 //! Both write to any `io::Write`, so tests print to a `Vec<u8>`.
 
 use std::collections::HashMap;
