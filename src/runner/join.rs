@@ -2,7 +2,10 @@
 //! the processes of a resumed run) with the comparator's verdicts: leak
 //! blocks after a leaking test's result line, known (baseline) leaks,
 //! ignored counts, hangs and crashes as test results, and the package's
-//! [`PackageReport`] at the end.
+//! [`PackageReport`] at the end. Events go to a sink as soon as they are
+//! final; only what leakcheck may still rewrite when the process ends (an
+//! unjudged run's result line and final event, the binary's `PASS` line,
+//! and what follows them) is held.
 
 use std::collections::HashMap;
 use std::path::Path;
