@@ -366,9 +366,7 @@ fn package_output(events: &[TestEvent]) -> String {
 /// The names `-test.list .` prints that `go test` runs: tests, fuzz
 /// targets (their seed corpus) and examples with output; not benchmarks.
 fn is_test_name(line: &str) -> bool {
-    ["Test", "Fuzz", "Example"]
-        .iter()
-        .any(|p| line.starts_with(p))
+    crate::runner::is_test_function_name(line)
         && !line.is_empty()
         && line.chars().all(|c| c.is_alphanumeric() || c == '_')
 }

@@ -1089,10 +1089,7 @@ fn declared_tests(text: &str) -> Vec<String> {
                 }
             }
         }
-        if !["Test", "Fuzz", "Example"]
-            .iter()
-            .any(|p| rest.starts_with(p))
-        {
+        if !is_test_function_name(rest) {
             continue;
         }
         let name: String = rest.chars().take_while(|&c| is_ident(c)).collect();
@@ -1103,6 +1100,14 @@ fn declared_tests(text: &str) -> Vec<String> {
         names.push(name);
     }
     names
+}
+
+/// Whether `name` starts like a function `go test` runs and leakcheck's
+/// hook wraps: a test, fuzz target or example (not a benchmark).
+pub(crate) fn is_test_function_name(name: &str) -> bool {
+    ["Test", "Fuzz", "Example"]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
 
 /// The exit status of a test binary whose hook lost its connection to

@@ -222,9 +222,7 @@ impl<'a> EventJoiner<'a> {
     /// Whether leakcheck's hook wraps `test` (every test, example and
     /// fuzz target), so that each of its runs gets a verdict.
     fn is_hooked(test: &str) -> bool {
-        ["Test", "Example", "Fuzz"]
-            .iter()
-            .any(|p| test.starts_with(p))
+        super::is_test_function_name(test)
     }
 
     /// Leak lines for `test`'s current leaks: the full block the first
