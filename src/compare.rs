@@ -13,7 +13,13 @@
 //! 1. it carries the run's pprof label (Go 1.26+, exact under `t.Parallel`);
 //! 2. it was created by the run's own goroutine, or by a live goroutine
 //!    that belongs to the run;
-//! 3. otherwise, by its creation window: the helper numbers dumps in the
+//! 3. a timer's callback (created by `time.goFunc`, so without a label or
+//!    a creator) whose stack runs a test's function or function literal
+//!    is the last run of that test started before it was first seen,
+//!    while that run is not judged; once it is, the callback is a late
+//!    one ([`Comparator::late_timer`]), reported by the next run judged
+//!    while it is alive, naming that test;
+//! 4. otherwise, by its creation window: the helper numbers dumps in the
 //!    order it takes them, and every dump lists all goroutines, so a
 //!    goroutine first seen in dump `k` was created after dump `k-1`. The
 //!    runs active in that window are its candidates, but for runs that
@@ -392,6 +398,12 @@ pub struct Comparator {
     /// Runs judged and forgotten (see [`Comparator::forget_the_past`]), by
     /// a hash of their ID: 8 bytes each, to tell a run started twice.
     forgotten: HashSet<u64>,
+    /// Live timer callbacks (created by `time.goFunc`) whose stack names
+    /// a test's function, by goroutine ID: the test that most likely set
+    /// the timer (see [`Comparator::late_timer`]).
+    timers: HashMap<u64, String>,
+    /// The tests that have had a run in this process.
+    tests: HashSet<String>,
 }
 
 /// The time between two full snapshots.
@@ -429,6 +441,8 @@ impl Comparator {
             last_full: None,
             windows: HashMap::new(),
             forgotten: HashSet::new(),
+            timers: HashMap::new(),
+            tests: HashSet::new(),
         }
     }
 
@@ -462,10 +476,18 @@ impl Comparator {
     /// between. Then whether the goroutines it shows first ask for exact
     /// windows ([`Comparator::note_widened`]).
     fn observe_full(&mut self, seq: u64, dump: &str, ids: &[u64]) {
-        self.observe(seq, ids);
         if self.last_full.as_ref().is_some_and(|(s, _)| *s == seq) {
             return; // the same snapshot, judging other runs
         }
+        if dump.contains("\ncreated by time.goFunc") {
+            let first_seen = &self.first_seen;
+            for g in Goroutines::new(dump, |id| !first_seen.contains_key(&id)) {
+                if let Some(test) = timer_scheduled_by(&g).filter(|t| self.tests.contains(*t)) {
+                    self.timers.insert(g.id, test.to_string());
+                }
+            }
+        }
+        self.observe(seq, ids);
         let mut sorted = ids.to_vec();
         sorted.sort_unstable();
         if let Some((start, previous)) = self.last_full.take() {
@@ -499,6 +521,7 @@ impl Comparator {
         let is_alive = |id: &u64| alive.binary_search(id).is_ok();
         self.first_seen.retain(|id, _| is_alive(id));
         self.claimed.retain(is_alive);
+        self.timers.retain(|id, _| is_alive(id));
         let mut firsts: Vec<u64> = self.first_seen.values().copied().collect();
         firsts.sort_unstable();
         firsts.dedup();
@@ -585,6 +608,7 @@ impl Comparator {
 
     fn start_run(&mut self, run: &str, seq: u64, gid: u64) {
         self.run_of_gid.insert(gid, run.to_string());
+        self.tests.insert(Self::test_of_run(run).to_string());
         self.runs.insert(
             run.to_string(),
             Run {
@@ -882,9 +906,10 @@ impl Comparator {
             });
         };
         // The cheap pass: with no goroutine new to this run, it is clean.
-        let any_new = ids
-            .iter()
-            .any(|&id| id != r.gid && !self.existed_at_start(r, id) && !self.claimed.contains(&id));
+        let any_new = ids.iter().any(|&id| {
+            (id != r.gid && !self.existed_at_start(r, id) && !self.claimed.contains(&id))
+                || (!self.timers.is_empty() && self.late_timer(id).is_some())
+        });
         let found = match dump {
             Some(text) if any_new => self.owned(run, text),
             _ => Found {
@@ -1079,13 +1104,19 @@ impl Comparator {
         let mut groups = LeakGroups::default();
         // A `//leakcheck:ignore` directive on the test itself.
         let test_rule = self.config.ignore.for_test(&me.test);
-        let new =
-            |id: u64| id != me.gid && !self.existed_at_start(me, id) && !self.claimed.contains(&id);
+        let new = |id: u64| {
+            (id != me.gid && !self.existed_at_start(me, id) && !self.claimed.contains(&id))
+                || (!self.timers.is_empty() && self.late_timer(id).is_some())
+        };
         for g in Goroutines::new(dump, new) {
             if is_hook_goroutine(&g) {
                 continue;
             }
-            let ambiguous_with = match self.owner(&g, &mut source, &mut memo, 0) {
+            let late = self.late_timer(g.id);
+            let ambiguous_with = match late.map_or_else(
+                || self.owner(&g, &mut source, &mut memo, 0),
+                |_| Owner::Run(run),
+            ) {
                 Owner::Run(r) if r == run => Vec::new(),
                 Owner::Candidates(c) if c.contains(&run) => {
                     let others: Vec<&str> = c.into_iter().filter(|x| *x != run).collect();
@@ -1136,7 +1167,13 @@ impl Comparator {
                     ambiguous_with.sort();
                 }
             }
-            if let Some(rule) = test_rule.or_else(|| self.config.ignore.matching(&g)) {
+            // (A late timer's callback is not this test's: the directive
+            // of the test that set the timer applies.)
+            let directive = match late {
+                Some(test) => self.config.ignore.for_test(test),
+                None => test_rule,
+            };
+            if let Some(rule) = directive.or_else(|| self.config.ignore.matching(&g)) {
                 match found.ignored.iter_mut().find(|(r, _)| r == rule) {
                     Some((_, n)) => *n += 1,
                     None => found.ignored.push((rule.clone(), 1)),
@@ -1210,6 +1247,14 @@ impl Comparator {
         let Some(&first) = self.first_seen.get(&g.id) else {
             return Owner::Nobody;
         };
+        if let Some(test) = timer_scheduled_by(g).filter(|t| self.tests.contains(*t)) {
+            // A timer's callback: the run that set the timer, or, when
+            // that one is judged already, the next run judged reports it
+            // (see late_timer).
+            return self
+                .scheduling_run(test, first)
+                .map_or(Owner::Nobody, Owner::Run);
+        }
         if g.created_by
             .as_ref()
             .is_some_and(|c| c.function == "testing.(*T).Run")
@@ -1255,6 +1300,36 @@ impl Comparator {
                 Owner::Candidates(candidates.into_iter().map(|(_, k)| k).collect())
             }
         }
+    }
+}
+
+impl Comparator {
+    /// The run of `test` that most likely set the timer whose callback
+    /// goroutine was first seen in snapshot `first`: the last one started
+    /// before it, while it is not judged yet.
+    fn scheduling_run(&self, test: &str, first: u64) -> Option<&str> {
+        let (id, r) = self
+            .runs
+            .iter()
+            .filter(|(_, r)| r.test == test && r.start_seq < first)
+            .max_by_key(|(_, r)| r.start_seq)?;
+        (r.phase != Phase::Closed).then_some(id.as_str())
+    }
+
+    /// For a timer's callback goroutine `id` that started after the run
+    /// that most likely set the timer was judged (or forgotten), that
+    /// run's test. No run can own it any more, by label, creator or
+    /// window, so the next run judged while it is alive reports it,
+    /// naming that test: it is never dropped without a word.
+    fn late_timer(&self, id: u64) -> Option<&str> {
+        if self.claimed.contains(&id) {
+            return None;
+        }
+        let test = self.timers.get(&id)?;
+        let first = *self.first_seen.get(&id)?;
+        self.scheduling_run(test, first)
+            .is_none()
+            .then_some(test.as_str())
     }
 }
 

@@ -596,6 +596,16 @@ pub fn leak_report_lines(test: &str, leaks: &[Leak], base: &Path, verbose: bool)
                 "        owner ambiguous: may belong to {} instead (it cannot be pinned on one test for sure)\n",
                 l.ambiguous_with.join(", ")
             ));
+        } else if l
+            .created_by
+            .as_ref()
+            .is_some_and(|c| c.function == "time.goFunc")
+        {
+            // Blamed by when the timer fired: its stack names no test.
+            lines.push(
+                "        owner uncertain: a timer's callback (time.AfterFunc); an earlier test may have set the timer\n"
+                    .to_string(),
+            );
         }
         if verbose {
             for s in l.stack.lines() {

@@ -484,15 +484,19 @@ func TestParallelWait(t *testing.T) {
 \ttime.Sleep(20 * time.Millisecond)
 }
 
+type waiter struct{ started, never chan struct{} }
+
+func (w *waiter) wait() {
+\tclose(w.started)
+\t<-w.never
+}
+
 func TestParallelLeak(t *testing.T) {
 \tt.Parallel()
-\tstarted := make(chan struct{})
-\tnever := make(chan int)
-\ttime.AfterFunc(0, func() {
-\t\tclose(started)
-\t\t<-never
-\t})
-\t<-started
+\tw := &waiter{make(chan struct{}), make(chan struct{})}
+\t// A method value: the callback's stack names no test.
+\ttime.AfterFunc(0, w.wait)
+\t<-w.started
 }
 ",
     );
@@ -624,8 +628,10 @@ func TestO(t *testing.T) {
 \tgo func() { time.Sleep(50 * time.Millisecond) }()
 }
 ",
-        // TestT is named too: the callback is its function literal.
-        &[("TestP", &["TestO", "TestT"])],
+        // The callback is TestT's function literal, and it started after
+        // TestT was judged: the next run judged reports it, naming TestT
+        // (TestO's directive is for TestO's goroutines, not this one).
+        &[("TestO", &["TestT"])],
     ),
     (
         // TestA's goroutine outlives it and starts a timer whose callback
@@ -669,5 +675,53 @@ fn unlabelled_leaks_get_the_verdicts_of_a_dump_per_test_with_checks_deferred() {
                 .collect();
             assert_eq!(got, want, "{name} {mode}:\n{stdout}");
         }
+    }
+}
+
+#[test]
+fn a_timer_callback_that_starts_after_its_test_was_judged_is_still_reported() {
+    // Crowded, parallel, -count: TestSets sets a timer whose callback (its
+    // function literal) blocks for good, and returns before it fires;
+    // TestLingers keeps each round's check going after that. The callback
+    // starts after TestSets' run may already be judged. Every round's
+    // callback is reported, on TestSets, or by the run judged next,
+    // naming TestSets; never dropped.
+    let src = crowded_package(
+        &["time"],
+        "var never = make(chan int)
+
+func TestSets(t *testing.T) {
+\tt.Parallel()
+\ttime.AfterFunc(20*time.Millisecond, func() {
+\t\t<-never // leak
+\t})
+}
+
+func TestLingers(t *testing.T) {
+\tt.Parallel()
+\tgo func() { time.Sleep(150 * time.Millisecond) }()
+\ttime.Sleep(5 * time.Millisecond)
+}
+",
+    );
+    let line = leak_line(&src);
+    let dir = go_module(&[("p/p_test.go", &src)]);
+    const ROUNDS: usize = 5;
+    let count = format!("-count={ROUNDS}");
+    for mode in ["--defer-checks", "--no-defer-checks"] {
+        let (out, report) = run_with_report(dir.path(), &[mode, "--grace", "300ms", "--", &count]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{mode}: {stdout}");
+        let mut reported = 0;
+        for t in &report.packages[0].tests {
+            for l in &t.leaks {
+                assert_eq!(l.line, line, "{mode}: {l:?}\n{stdout}");
+                if t.name != "TestSets" {
+                    assert_eq!(l.ambiguous_with, ["TestSets"], "{mode}: {l:?}");
+                }
+                reported += l.count;
+            }
+        }
+        assert_eq!(reported, ROUNDS, "{mode}: {stdout}");
     }
 }

@@ -857,3 +857,72 @@ fn a_creation_chain_leads_from_a_library_goroutine_to_the_test() {
     assert!(!roots.is_users("/tmp/chains/vendor/x/x.go"));
     assert!(!roots.is_users("/usr/local/go/src/net/http/server.go"));
 }
+
+/// A timer's callback goroutine (no label) whose stack runs a function
+/// literal of `test`.
+fn timer_callback(id: u64, test: &str) -> String {
+    format!(
+        "goroutine {id} [chan receive]:\nexample.com/p.{test}.func1()\n\t/src/p/p_test.go:24 +0x1a\ncreated by time.goFunc\n\t{GOROOT}/src/time/sleep.go:215 +0x2d\n"
+    )
+}
+
+#[test]
+fn a_timer_callback_is_its_setters_while_that_run_is_open() {
+    // TestT sets a timer and ends; its callback is in its end dump, and
+    // TestO, running alongside, is no owner of it.
+    let mut c = comparator(0);
+    let t0 = Instant::now();
+    c.start_from("TestT#1", 1, &test_g(10, "TestT#1"));
+    c.start_from("TestO#2", 2, &test_g(20, "TestO#2"));
+    let end = dump(&[test_g(20, "TestO#2"), timer_callback(30, "TestT")]);
+    let t = done(c.end("TestT#1", RunStatus::Pass, 3, &end, t0));
+    assert_eq!(t.leaks.len(), 1, "{t:?}");
+    assert!(t.leaks[0].ambiguous_with.is_empty(), "{t:?}");
+    let o = done(c.end(
+        "TestO#2",
+        RunStatus::Pass,
+        4,
+        &dump(&[timer_callback(30, "TestT")]),
+        t0,
+    ));
+    assert!(o.leaks.is_empty(), "{o:?}");
+}
+
+#[test]
+fn a_timer_callback_that_starts_after_its_setter_was_judged_is_reported_by_the_next_run() {
+    // TestT was judged clean before its timer fired; the callback first
+    // shows up in TestO's start dump, so no window makes it TestO's: TestO
+    // reports it anyway, naming TestT, and only once.
+    let mut c = comparator(0);
+    let t0 = Instant::now();
+    c.start_from("TestT#1", 1, &test_g(10, "TestT#1"));
+    let t = done(c.end("TestT#1", RunStatus::Pass, 2, &dump(&[]), t0));
+    assert!(t.leaks.is_empty(), "{t:?}");
+    c.start_from(
+        "TestO#2",
+        3,
+        &dump(&[test_g(20, "TestO#2"), timer_callback(30, "TestT")]),
+    );
+    let o = done(c.end(
+        "TestO#2",
+        RunStatus::Pass,
+        4,
+        &dump(&[timer_callback(30, "TestT")]),
+        t0,
+    ));
+    assert_eq!(o.leaks.len(), 1, "{o:?}");
+    assert_eq!(o.leaks[0].ambiguous_with, ["TestT"], "{o:?}");
+    c.start_from(
+        "TestP#3",
+        5,
+        &dump(&[test_g(40, "TestP#3"), timer_callback(30, "TestT")]),
+    );
+    let p = done(c.end(
+        "TestP#3",
+        RunStatus::Pass,
+        6,
+        &dump(&[timer_callback(30, "TestT")]),
+        t0,
+    ));
+    assert!(p.leaks.is_empty(), "{p:?}");
+}
