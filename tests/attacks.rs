@@ -285,3 +285,24 @@ fn a_test_that_had_returned_is_not_blamed_for_another_tests_crash() {
     assert!(stdout.contains("the test had returned"), "{stdout}");
     assert_eq!(report.summary.crashed, 1, "{stdout}");
 }
+
+#[test]
+fn a_timer_callback_that_names_no_test_is_blamed_with_a_word_of_doubt() {
+    // The callback is a method value: its stack names no test, so only
+    // when it started places it, and the report says so.
+    let src = "package a\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\n\
+               type waiter struct{ started, never chan struct{} }\n\n\
+               func (w *waiter) wait() {\n\tclose(w.started)\n\t<-w.never\n}\n\n\
+               func TestA(t *testing.T) {\n\
+               \tw := &waiter{make(chan struct{}), make(chan struct{})}\n\
+               \ttime.AfterFunc(0, w.wait)\n\t<-w.started\n}\n";
+    let (code, stdout, report) = run_module(&[("a/a_test.go", src)], &[], &[]);
+    assert_eq!(code, Some(1), "{stdout}");
+    let test = &report.packages[0].tests[0];
+    assert_eq!((test.name.as_str(), test.leaks.len()), ("TestA", 1), "{stdout}");
+    assert!(test.leaks[0].ambiguous_with.is_empty(), "{stdout}");
+    assert!(
+        stdout.contains("owner uncertain: a timer's callback (time.AfterFunc)"),
+        "{stdout}"
+    );
+}
