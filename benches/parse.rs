@@ -72,6 +72,7 @@ fn comparator() -> Comparator {
         goroot: String::new(),
         module: String::new(),
         leak_profile: false,
+        calls: None,
     })
 }
 

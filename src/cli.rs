@@ -214,11 +214,16 @@ pub struct Cli {
     /// and each leak group names its origin (the innermost line of the
     /// chain in your module: where a Close or Wait is usually missing) and
     /// via (the test's own line that led to it). Costs: every `go`
-    /// statement copies its creator's stack. The runtime prints a
-    /// creator's frames at their return addresses: a line can be the one
-    /// after the call.
-    #[arg(long)]
+    /// statement copies its creator's stack (10-25% slower tests,
+    /// measured in bench/RESULTS.md), so it is off by default; `chains =
+    /// true` in leakcheck.toml turns it on.
+    #[arg(long, overrides_with = "no_chains")]
     pub chains: bool,
+
+    /// No creation chains (the default; overrides `chains = true` in
+    /// leakcheck.toml)
+    #[arg(long, overrides_with = "chains")]
+    pub no_chains: bool,
 
     /// Build into a temporary directory, not the kept build directory
     ///
@@ -364,6 +369,13 @@ impl Cli {
                 .map(|d| (!d.is_zero()).then_some(d)),
             go_test_args,
             no_default_ignores: self.no_default_ignores,
+            chains: if self.chains {
+                Some(true)
+            } else if self.no_chains {
+                Some(false)
+            } else {
+                None
+            },
             ignore: rules,
         };
         let config = self.config.as_ref().map(|c| dir.join(c));
@@ -424,7 +436,7 @@ impl Cli {
             baseline,
             keep_builds: (!self.no_build_cache).then(crate::cache::user_dir),
             defer_checks: !self.no_defer_checks,
-            chains: self.chains,
+            chains: settings.chains.0,
         };
         Ok((opts, settings))
     }

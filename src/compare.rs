@@ -48,6 +48,7 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -105,9 +106,10 @@ pub struct Leak {
     pub via: Option<Location>,
     /// The creation chain, innermost first: the `go` statement, then each
     /// creator's stack at its own `go` statement, as far as the dump
-    /// shows (`GODEBUG=tracebackancestors`, `--chains`). Lines of a
-    /// creator's frames are return addresses: a call that ends its block
-    /// may show the next line.
+    /// shows (`GODEBUG=tracebackancestors`, `--chains`). A creator's
+    /// frames are at their calls' lines where the binary's line table
+    /// confirms them (see [`CallLines`]); else as printed, at the return
+    /// address, which can be the line after the call.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chain: Vec<ChainFrame>,
 }
@@ -139,6 +141,25 @@ pub struct CodeRoots<'a> {
     /// Empty when not known: then any file outside GOROOT, the module
     /// cache and `vendor/` counts as the user's.
     pub module: &'a str,
+    /// The exact lines of creators' calls, when the binary can tell.
+    pub calls: Option<&'a CallLines>,
+}
+
+/// Finds the line of a call from the frame a traceback printed at its
+/// return address: (function, file, printed line, offset from the
+/// function's entry) → the call's line, when sure (see
+/// [`crate::pclntab::LineTable::call_line`]). The runner reads it from
+/// the test binary; tests give a function.
+#[derive(Clone)]
+pub struct CallLines(pub Arc<CallLineFn>);
+
+/// What [`CallLines`] calls.
+pub type CallLineFn = dyn Fn(&str, &str, u32, u64) -> Option<u32> + Send + Sync;
+
+impl std::fmt::Debug for CallLines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallLines")
+    }
 }
 
 impl CodeRoots<'_> {
@@ -159,8 +180,9 @@ impl CodeRoots<'_> {
 }
 
 /// The creation chain of `g`, innermost first: its `created by` site,
-/// then each ancestor block's frames, consecutive repeats left out.
-pub fn creation_chain(g: &Goroutine<'_>) -> Vec<ChainFrame> {
+/// then each ancestor block's frames (at their calls' lines where `calls`
+/// can tell), consecutive repeats left out.
+pub fn creation_chain(g: &Goroutine<'_>, calls: Option<&CallLines>) -> Vec<ChainFrame> {
     let mut chain: Vec<ChainFrame> = Vec::new();
     let mut push = |function: &str, file: &str, line: u32, goroutine: u64| {
         let same = chain
@@ -180,8 +202,12 @@ pub fn creation_chain(g: &Goroutine<'_>) -> Vec<ChainFrame> {
     }
     if g.text.contains("\n[originating from goroutine ") {
         for a in g.ancestors() {
-            for f in &a.frames {
-                push(f.function, f.file, f.line, a.id);
+            for (f, offset) in a.frames.iter().zip(&a.offsets) {
+                let line = calls
+                    .zip(*offset)
+                    .and_then(|(calls, offset)| (calls.0)(f.function, f.file, f.line, offset))
+                    .unwrap_or(f.line);
+                push(f.function, f.file, line, a.id);
             }
         }
     }
@@ -249,6 +275,8 @@ pub struct CompareConfig {
     /// The test binary has the goroutine leak profile (Go 1.27, or 1.26
     /// built with GOEXPERIMENT=goroutineleakprofile).
     pub leak_profile: bool,
+    /// The exact lines of creators' calls in creation chains.
+    pub calls: Option<CallLines>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -451,6 +479,7 @@ impl Comparator {
         CodeRoots {
             goroot: &self.config.goroot,
             module: &self.config.module,
+            calls: self.config.calls.as_ref(),
         }
     }
 
@@ -1458,7 +1487,7 @@ impl LeakGroups {
         roots: CodeRoots<'_>,
     ) {
         let frame = blocking_frame(g, roots.goroot);
-        let chain = creation_chain(g);
+        let chain = creation_chain(g, roots.calls);
         let (origin, via) = origin_and_via(&chain, roots);
         let (function, file, line) = frame.map_or(("", "", 0), |f| (f.function, f.file, f.line));
         let same_creator = |l: &Leak| match (&l.created_by, &g.created_by) {

@@ -5,6 +5,7 @@
 //! test-timeout = "90s"         # --test-timeout
 //! go-test-args = ["-race"]     # default `go test` arguments, before the command line's
 //! default-ignores = true       # false is --no-default-ignores
+//! chains = true                # --chains (false, the default, is --no-chains)
 //!
 //! [[ignore]]                   # one of top / any / created-by
 //! created-by = "github.com/acme/metrics.*"
@@ -39,6 +40,7 @@ struct File {
     test_timeout: Option<Spanned<String>>,
     go_test_args: Option<Vec<String>>,
     default_ignores: Option<bool>,
+    chains: Option<bool>,
     #[serde(default)]
     ignore: Vec<Spanned<IgnoreEntry>>,
 }
@@ -78,6 +80,8 @@ pub struct CommandLine {
     pub test_timeout: Option<Option<Duration>>,
     pub go_test_args: Vec<String>,
     pub no_default_ignores: bool,
+    /// `--chains` (true) or `--no-chains` (false).
+    pub chains: Option<bool>,
     pub ignore: Vec<IgnoreRule>,
 }
 
@@ -89,6 +93,8 @@ pub struct Settings {
     /// The file's arguments first, then the command line's.
     pub go_test_args: (Vec<String>, Source),
     pub default_ignores: (bool, Source),
+    /// Creation chains (`--chains`).
+    pub chains: (bool, Source),
     /// User rules (built-ins are added by [`Settings::ignore_rules`]).
     pub ignore: Vec<IgnoreRule>,
     /// The config file read, if any.
@@ -130,6 +136,7 @@ impl Settings {
             test_timeout: (Some(Duration::from_secs(60)), Source::Default),
             go_test_args: (Vec::new(), Source::Default),
             default_ignores: (true, Source::Default),
+            chains: (false, Source::Default),
             ignore: Vec::new(),
             file: path.clone(),
         };
@@ -150,6 +157,9 @@ impl Settings {
         }
         if cli.no_default_ignores {
             s.default_ignores = (false, Source::CommandLine);
+        }
+        if let Some(c) = cli.chains {
+            s.chains = (c, Source::CommandLine);
         }
         s.ignore.extend(cli.ignore.iter().cloned());
         Ok(s)
@@ -183,6 +193,9 @@ impl Settings {
         }
         if let Some(d) = file.default_ignores {
             self.default_ignores = (d, src.clone());
+        }
+        if let Some(c) = file.chains {
+            self.chains = (c, src.clone());
         }
         for entry in &file.ignore {
             let e = entry.get_ref();
@@ -259,6 +272,7 @@ impl Settings {
             "default-ignores = {}  # {}",
             self.default_ignores.0, self.default_ignores.1
         );
+        let _ = writeln!(out, "chains = {}  # {}", self.chains.0, self.chains.1);
         for r in &self.ignore {
             let key = match &r.kind {
                 RuleKind::Top => "top",
@@ -389,5 +403,23 @@ mod tests {
             &CommandLine::default()
         )
         .is_err());
+    }
+
+    #[test]
+    fn chains_from_the_file_and_the_command_line() {
+        let s = load("chains = true\n", &CommandLine::default()).unwrap();
+        assert!(s.chains.0);
+        assert!(matches!(s.chains.1, Source::File(_)));
+        assert!(s.describe().contains("chains = true  # "));
+        let off = CommandLine {
+            chains: Some(false),
+            ..CommandLine::default()
+        };
+        let s = load("chains = true\n", &off).unwrap();
+        assert_eq!(s.chains, (false, Source::CommandLine));
+        let s = load("", &CommandLine::default()).unwrap();
+        assert_eq!(s.chains, (false, Source::Default));
+        let err = load("chains = \"yes\"\n", &CommandLine::default()).unwrap_err();
+        assert!(err.to_string().contains("leakcheck.toml:1"), "{err}");
     }
 }

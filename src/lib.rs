@@ -37,6 +37,7 @@ pub mod merge;
 pub mod mimic;
 pub mod outfile;
 pub mod partition;
+pub mod pclntab;
 pub mod progress;
 pub mod report;
 pub mod reporter;

@@ -646,6 +646,7 @@ mod tests {
             goroot: "/usr/local/go".into(),
             module: String::new(),
             leak_profile: false,
+            calls: None,
         });
         let (listener, theirs) = HelperListener::new(comparator).unwrap();
         let w = theirs.try_clone().unwrap();

@@ -759,6 +759,7 @@ mod tests {
             crate::compare::CodeRoots {
                 goroot: "/usr/local/go",
                 module: "/m",
+                calls: None,
             },
         );
         let lines = leak_report_lines("TestMany", &leaks, Path::new("/m"), false);

@@ -13,16 +13,17 @@ use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::compare::{Comparator, CompareConfig};
+use crate::compare::{CallLines, Comparator, CompareConfig};
 use crate::error::Error;
 use crate::goargs::GoTestArgs;
 use crate::gocmd::{command_line, GoEnv, GoList, GoPackage, GoTestBuild};
 use crate::harness::{HookMode, Overlay};
 use crate::ignore::IgnoreRules;
 use crate::listener::HelperListener;
+use crate::pclntab::LineTable;
 use crate::report::{PackageOutcome, PackageReport, Report};
 use crate::test2json::Converter;
 use crate::testjson::TestEvent;
@@ -135,6 +136,20 @@ pub fn godebug_with_chains(user: Option<&str>) -> String {
         (true, false) => format!("tracebackancestors={CHAIN_DEPTH}"),
         (false, false) => format!("{user},tracebackancestors={CHAIN_DEPTH}"),
     }
+}
+
+/// The exact lines of creators' calls, read from the test binary at
+/// `binary` the first time a creation chain needs one (a binary whose line
+/// table cannot be read keeps the lines the dump printed).
+fn call_lines(binary: &Path) -> CallLines {
+    let binary = binary.to_path_buf();
+    let table: OnceLock<Option<LineTable>> = OnceLock::new();
+    CallLines(Arc::new(move |function, file, line, offset| {
+        table
+            .get_or_init(|| LineTable::read(&binary).ok())
+            .as_ref()?
+            .call_line(function, file, line, offset)
+    }))
 }
 
 impl RunOptions {
@@ -864,6 +879,7 @@ impl PackageContext<'_> {
             goroot: self.env.goroot.clone(),
             module: self.module_root.to_string_lossy().into_owned(),
             leak_profile: self.has_leak_profile(),
+            calls: self.opts.chains.then(|| call_lines(binary)),
         });
         let (listener, theirs) = HelperListener::new(comparator).map_err(|e| e.to_string())?;
         let listener = std::sync::Arc::new(listener);

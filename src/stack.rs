@@ -84,8 +84,13 @@ pub struct CreatedBy<'a> {
 pub struct Ancestor<'a> {
     /// The creator's goroutine ID.
     pub id: u64,
-    /// The creator's stack at the `go` statement, innermost first.
+    /// The creator's stack at the `go` statement, innermost first. Each
+    /// frame is at its return address: its line may be the one after the
+    /// call's.
     pub frames: Vec<Frame<'a>>,
+    /// Each frame's offset from its function's entry (`+0x1a`), when
+    /// printed: the return address, to find the call's exact line.
+    pub offsets: Vec<Option<u64>>,
 }
 
 impl<'a> Goroutine<'a> {
@@ -100,7 +105,8 @@ impl<'a> Goroutine<'a> {
     /// The creation chain printed after the goroutine's own stack with
     /// `GODEBUG=tracebackancestors=N`, nearest creator first: each
     /// `[originating from goroutine N]:` block's frames, innermost first
-    /// (the `go` statement's line, or the line after it). Empty without
+    /// (each at its return address: the call's line, or the one after
+    /// it; see [`Ancestor::offsets`]). Empty without
     /// such blocks. Read from [`Goroutine::text`].
     pub fn ancestors(&self) -> Vec<Ancestor<'a>> {
         let mut out: Vec<Ancestor<'a>> = Vec::new();
@@ -111,6 +117,7 @@ impl<'a> Goroutine<'a> {
                 out.push(Ancestor {
                     id: id.unwrap_or(0),
                     frames: Vec::new(),
+                    offsets: Vec::new(),
                 });
                 continue;
             }
@@ -127,13 +134,14 @@ impl<'a> Goroutine<'a> {
             if line.starts_with("created by ") {
                 continue;
             }
-            if let Some((file, line_no, _)) = location {
+            if let Some((file, line_no, offset)) = location {
                 current.frames.push(Frame {
                     function: split_call(line).0,
                     file,
                     line: line_no,
                     inlined: false,
                 });
+                current.offsets.push(offset);
             }
         }
         out
@@ -583,13 +591,13 @@ fn parse_body<'a>(
                 file,
                 line,
             });
-        } else if let Some((file, line_no, has_offset)) = location {
+        } else if let Some((file, line_no, offset)) = location {
             let (function, inlined_args) = split_call(line);
             g.frames.push(Frame {
                 function,
                 file,
                 line: line_no,
-                inlined: inlined_args && !has_offset,
+                inlined: inlined_args && offset.is_none(),
             });
         }
     }
@@ -599,7 +607,7 @@ fn parse_body<'a>(
 }
 
 /// Parses a `\tFILE:LINE [+0xOFF] [fp=...]` line.
-fn parse_location(line: &str) -> Option<(&str, u32, bool)> {
+fn parse_location(line: &str) -> Option<(&str, u32, Option<u64>)> {
     let rest = line.strip_prefix('\t')?;
     // The line number is the digits after the last `:` that precede the
     // end or a space; paths may contain colons and spaces.
@@ -612,7 +620,13 @@ fn parse_location(line: &str) -> Option<(&str, u32, bool)> {
     };
     let colon = head.rfind(':')?;
     let line_no = head[colon + 1..].trim_end().parse().ok()?;
-    Some((&head[..colon], line_no, tail.starts_with(" +0x")))
+    let offset = tail.strip_prefix(" +0x").map(|hex| {
+        let digits = hex
+            .find(|c: char| !c.is_ascii_hexdigit())
+            .unwrap_or(hex.len());
+        u64::from_str_radix(&hex[..digits], 16).unwrap_or(u64::MAX)
+    });
+    Some((&head[..colon], line_no, offset))
 }
 
 /// Splits `pkg.F(args)` into the function name and whether the args were

@@ -299,7 +299,11 @@ fn a_timer_callback_that_names_no_test_is_blamed_with_a_word_of_doubt() {
     let (code, stdout, report) = run_module(&[("a/a_test.go", src)], &[], &[]);
     assert_eq!(code, Some(1), "{stdout}");
     let test = &report.packages[0].tests[0];
-    assert_eq!((test.name.as_str(), test.leaks.len()), ("TestA", 1), "{stdout}");
+    assert_eq!(
+        (test.name.as_str(), test.leaks.len()),
+        ("TestA", 1),
+        "{stdout}"
+    );
     assert!(test.leaks[0].ambiguous_with.is_empty(), "{stdout}");
     assert!(
         stdout.contains("owner uncertain: a timer's callback (time.AfterFunc)"),

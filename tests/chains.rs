@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{go_module, run_with_report};
+use common::{go_module, go_path, run_with_report};
 use leakcheck::compare::Leak;
 use leakcheck::report::Report;
 
@@ -116,12 +116,19 @@ fn chains_name_the_origin_in_the_module_and_the_tests_line() {
         stdout.contains("        origin      app/app_test.go:13 in example.com/m/app.startServer"),
         "{stdout}"
     );
+    // Creators' frames at their calls' lines, not the lines after them.
+    let line_of = |f: &str| {
+        l.chain
+            .iter()
+            .find(|c| c.function.ends_with(f))
+            .map(|c| c.line)
+    };
+    assert_eq!(line_of("app.TestServer.func1"), Some(18), "{:?}", l.chain);
+    assert_eq!(line_of("app.TestServer"), Some(17), "{:?}", l.chain);
 
     // The module's own pool: the origin is its go statement; each test
-    // line that called Go() is a group of its own. (A creator's frames are
-    // return addresses: where Go() is inlined, the line shown is the
-    // call's or, when the call ends its statement, the next one. Exact
-    // call lines need the binary's inline tables: not read yet.)
+    // line that called Go() is a group of its own, at the call's line (the
+    // dump prints the line after it: the call ends its statement).
     let pool = leaks(&report, "TestPool");
     let mut vias: Vec<(String, u32, usize)> = pool
         .iter()
@@ -134,7 +141,7 @@ fn chains_name_the_origin_in_the_module_and_the_tests_line() {
     assert_eq!(vias.len(), 3, "{pool:?}");
     for ((file, line, count), call) in vias.iter().zip([25, 26, 28]) {
         assert_eq!((file.as_str(), *count), ("app_test.go", 1), "{vias:?}");
-        assert!(*line == call || *line == call + 1, "{vias:?}");
+        assert_eq!(*line, call, "{vias:?}");
     }
     for l in pool {
         assert_eq!(at(&l.origin), Some(("pool.go".into(), 9)));
@@ -155,4 +162,102 @@ fn chains_name_the_origin_in_the_module_and_the_tests_line() {
     assert_eq!(pool[0].chain.len(), 1);
     let server = leaks(&plain, "TestServer");
     assert_eq!(server[0].origin, None, "{:?}", server[0]);
+}
+
+const INLINED: &str = r#"package main
+
+import (
+	"os"
+	"runtime"
+	"sync"
+)
+
+var block = make(chan int)
+
+type Group struct{ wg sync.WaitGroup }
+
+func (g *Group) Go(f func()) {
+	g.wg.Add(1)
+	go func() { // line 15
+		defer g.wg.Done()
+		f()
+	}()
+}
+
+func helper(g *Group) {
+	g.Go(func() { // line 22: inlined into main
+		<-block
+	})
+}
+
+func Gen[T any](v T) {
+	go func() { <-block; _ = v }() // line 28
+}
+
+func main() {
+	var g Group
+	func() {
+		helper(&g)
+	}()
+	Gen(3) // line 36
+	runtime.Gosched()
+	buf := make([]byte, 1<<20)
+	os.Stdout.Write(buf[:runtime.Stack(buf, true)])
+}
+"#;
+
+#[test]
+fn the_binarys_line_table_gives_each_creators_call_line_or_leaves_the_line_printed() {
+    use leakcheck::pclntab::LineTable;
+    use leakcheck::stack::Snapshot;
+    let dir = go_module(&[("main.go", INLINED)]);
+    let bin = dir.path().join("inlined");
+    let built = std::process::Command::new("go")
+        .args(["build", "-ldflags=-s -w", "-o"])
+        .arg(&bin)
+        .arg(".")
+        .current_dir(dir.path())
+        .env("PATH", go_path())
+        .status()
+        .unwrap();
+    assert!(built.success());
+    let out = std::process::Command::new(&bin)
+        .env("GODEBUG", "tracebackancestors=5")
+        .output()
+        .unwrap();
+    let dump = String::from_utf8(out.stdout).unwrap();
+    let table = LineTable::read(&bin).unwrap();
+    let snapshot = Snapshot::parse(&dump);
+    // Each ancestor frame: (function, printed line, resolved line).
+    let mut resolved = Vec::new();
+    for g in &snapshot.goroutines {
+        for a in g.ancestors() {
+            for (f, offset) in a.frames.iter().zip(&a.offsets) {
+                let exact = offset.and_then(|o| table.call_line(f.function, f.file, f.line, o));
+                resolved.push((f.function.to_string(), f.line, exact));
+            }
+        }
+    }
+    let find = |name: &str| {
+        resolved
+            .iter()
+            .find(|(f, _, _)| f == name)
+            .unwrap_or_else(|| panic!("{name} in {resolved:?}\n{dump}"))
+    };
+    // Not inlined: the go statement's own line, where the dump printed the
+    // return address's (the closing `}()`, or the next statement).
+    let go = find("main.(*Group).Go");
+    assert_eq!((go.1, go.2), (19, Some(15)), "{dump}");
+    let generic = find("main.Gen[...]");
+    assert_eq!((generic.1, generic.2), (29, Some(28)), "{dump}");
+    // Inlined frames: the runtime printed the inline tree's call line, and
+    // no line is made up for them.
+    for (f, _, exact) in &resolved {
+        if f == "main.helper" || f == "main.main.func1" {
+            assert_eq!(*exact, None, "{f}: {resolved:?}");
+        }
+    }
+    // Bad input: a clear error, never a panic.
+    let not_go = dir.path().join("go.mod");
+    assert!(LineTable::read(&not_go).is_err());
 }

@@ -1723,6 +1723,7 @@ fn hook_session(
         goroot: "/usr/local/go".into(),
         module: String::new(),
         leak_profile,
+        calls: None,
     });
     let (listener, theirs) = HelperListener::new(comparator).expect("a listener");
     theirs

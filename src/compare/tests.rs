@@ -9,6 +9,7 @@ fn comparator(grace_ms: u64) -> Comparator {
         goroot: GOROOT.into(),
         module: "/src".into(),
         leak_profile: false,
+        calls: None,
     })
 }
 
@@ -810,7 +811,7 @@ fn a_creation_chain_leads_from_a_library_goroutine_to_the_test() {
     let text = include_str!("../../tests/dumps/go1.26-chains-httptest.txt");
     let snapshot = crate::stack::Snapshot::parse(text);
     let g = &snapshot.goroutines[0];
-    let chain = creation_chain(g);
+    let chain = creation_chain(g, None);
     let at = |i: usize| {
         (
             chain[i].function.as_str(),
@@ -828,6 +829,7 @@ fn a_creation_chain_leads_from_a_library_goroutine_to_the_test() {
     let roots = CodeRoots {
         goroot: "/usr/local/go",
         module: "/tmp/chains",
+        calls: None,
     };
     let (origin, via) = origin_and_via(&chain, roots);
     // The innermost frame in the module, as the runtime printed the chain
@@ -845,12 +847,14 @@ fn a_creation_chain_leads_from_a_library_goroutine_to_the_test() {
     // are the user's; with one, only files under it.
     assert!(CodeRoots {
         goroot: "/usr/local/go",
-        module: ""
+        module: "",
+        calls: None,
     }
     .is_users("/tmp/chains/app/app_test.go"));
     assert!(!CodeRoots {
         goroot: "/usr/local/go",
-        module: ""
+        module: "",
+        calls: None,
     }
     .is_users("/root/go/pkg/mod/x@v1/x.go"));
     assert!(!roots.is_users("/tmp/chainsx/a.go"));
