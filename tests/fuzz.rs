@@ -1907,3 +1907,59 @@ fn a_header_that_is_not_utf8_is_tampering() {
     )
     .expect("a tampering error");
 }
+
+// ---------------------------------------------------------------------------
+// The binary's line table (`.gopclntab`), read for creation chains' lines.
+
+/// The `.gopclntab` of a real Go binary: the toolchain's own gofmt.
+fn real_line_table() -> &'static [u8] {
+    use object::{Object, ObjectSection};
+    static TABLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let go = std::env::var_os("LEAKCHECK_TEST_GO").unwrap_or_else(|| "go".into());
+        let out = std::process::Command::new(go)
+            .args(["env", "GOROOT"])
+            .output()
+            .expect("go runs");
+        let root = String::from_utf8(out.stdout).unwrap();
+        let bytes = std::fs::read(std::path::Path::new(root.trim()).join("bin/gofmt")).unwrap();
+        let file = object::File::parse(&*bytes).unwrap();
+        let section = file.section_by_name(".gopclntab").expect("a line table");
+        section.data().unwrap().to_vec()
+    })
+}
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// A line table with bytes changed or cut short: parsing and lookups
+    /// return, without a panic.
+    #[test]
+    fn line_table_survives_corruption(
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..64),
+        header_edits in prop::collection::vec((0usize..96, any::<u8>()), 0..8),
+        keep in any::<prop::sample::Index>(),
+    ) {
+        use leakcheck::pclntab::LineTable;
+        let mut data = real_line_table().to_vec();
+        for (at, b) in edits {
+            let i = at.index(data.len());
+            data[i] = b;
+        }
+        for (at, b) in header_edits {
+            data[at] = b;
+        }
+        let len = data.len();
+        if keep.index(4) == 0 {
+            data.truncate(keep.index(len));
+        }
+        bounded(CASE_LIMIT, move || {
+            if let Ok(table) = LineTable::parse(data) {
+                for f in ["main.main", "go/printer.(*printer).print", "runtime.main"] {
+                    let _ = table.call_line(f, "/x.go", 10, 0x40);
+                    let _ = table.call_line(f, "/x.go", 10, u64::MAX);
+                }
+            }
+        });
+    }
+}
