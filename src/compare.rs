@@ -12,7 +12,8 @@
 //! A goroutine belongs to a test run when, in this order:
 //! 1. it carries the run's pprof label (Go 1.26+, exact under `t.Parallel`);
 //! 2. it was created by the run's own goroutine, or by a live goroutine
-//!    that belongs to the run;
+//!    that belongs to the run, or (with creation chains) one of its
+//!    creators up the chain was the run's goroutine;
 //! 3. a timer's callback (created by `time.goFunc`, so without a label or
 //!    a creator) whose stack runs a test's function or function literal
 //!    is the last run of that test started before it was first seen,
@@ -1270,6 +1271,21 @@ impl Comparator {
                     if let Owner::Run(run) = self.owner(&p, source, memo, depth + 1) {
                         return Owner::Run(run);
                     }
+                }
+            }
+        }
+        // With creation chains (`--chains`), each creator's ID up the
+        // chain: one that is a test's or subtest's goroutine owns it,
+        // though the creators between them have exited (before Go 1.26,
+        // where dumps carry no labels).
+        if g.text.contains("\n[originating from goroutine ") {
+            for a in g.ancestors() {
+                let id = self
+                    .run_of_gid
+                    .get(&a.id)
+                    .or_else(|| self.subtest_of_gid.get(&a.id));
+                if let Some((run, _)) = id.and_then(|id| self.runs.get_key_value(run_of_id(id))) {
+                    return Owner::Run(run);
                 }
             }
         }

@@ -261,3 +261,31 @@ fn the_binarys_line_table_gives_each_creators_call_line_or_leaves_the_line_print
     let not_go = dir.path().join("go.mod");
     assert!(LineTable::read(&not_go).is_err());
 }
+
+#[test]
+fn chains_pin_a_grandchild_whose_parent_exited_on_its_test_before_go_1_26_too() {
+    // parallelorphan: two parallel tests; TestOrphanA's goroutine starts a
+    // goroutine and exits. Without labels in dumps (before Go 1.26) the
+    // orphan's creator is gone, and its creation window names both tests;
+    // its creation chain names TestOrphanA's goroutine.
+    let dir = common::fixtures();
+    let (out, report) = run_with_report(&dir, &["--chains", "./parallelorphan"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let leaks = leaks(&report, "TestOrphanA");
+    assert_eq!(leaks.len(), 1, "{stdout}");
+    assert_eq!(leaks[0].line, 57, "{:?}", leaks[0]);
+    assert!(leaks[0].ambiguous_with.is_empty(), "{stdout}");
+    assert!(self::leaks(&report, "TestOrphanB").is_empty(), "{stdout}");
+    if common::go_minor() < 26 {
+        // What chains add there: without them, it is ambiguous.
+        let (_, plain) = run_with_report(&dir, &["./parallelorphan"]);
+        let all: Vec<&Leak> = plain.packages[0]
+            .tests
+            .iter()
+            .flat_map(|t| &t.leaks)
+            .collect();
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert!(!all[0].ambiguous_with.is_empty(), "{all:?}");
+    }
+}
