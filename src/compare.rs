@@ -113,6 +113,10 @@ pub struct Leak {
     /// address, which can be the line after the call.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chain: Vec<ChainFrame>,
+    /// A one-line fix, when the goroutines' shape says for certain what
+    /// was left open (see [`crate::hints`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 /// One frame of a creation chain.
@@ -1547,6 +1551,7 @@ impl LeakGroups {
             origin,
             via,
             chain,
+            hint: crate::hints::hint_for(g).map(str::to_string),
         });
     }
 }
@@ -1576,6 +1581,7 @@ impl Leak {
             origin: None,
             via: None,
             chain: Vec::new(),
+            hint: None,
         }
     }
 }

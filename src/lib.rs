@@ -29,6 +29,7 @@ pub mod error;
 pub mod goargs;
 pub mod gocmd;
 pub mod harness;
+pub mod hints;
 pub mod ignore;
 pub mod inspect;
 pub mod junit;

@@ -591,6 +591,9 @@ pub fn leak_report_lines(test: &str, leaks: &[Leak], base: &Path, verbose: bool)
                 at.function
             ));
         }
+        if let Some(hint) = &l.hint {
+            lines.push(format!("        hint        {hint}\n"));
+        }
         if !l.ambiguous_with.is_empty() {
             lines.push(format!(
                 "        owner ambiguous: may belong to {} instead (it cannot be pinned on one test for sure)\n",
