@@ -77,6 +77,13 @@ impl IgnoreRule {
         }
     }
 
+    fn builtin_in_state(kind: RuleKind, pattern: &str, state: &str) -> Self {
+        IgnoreRule {
+            state: Some(state.to_string()),
+            ..IgnoreRule::builtin(kind, pattern)
+        }
+    }
+
     /// Whether this rule exempts `g`.
     pub fn matches(&self, g: &Goroutine<'_>) -> bool {
         if let Some(state) = &self.state {
@@ -170,6 +177,24 @@ impl IgnoreRules {
             // Goroutines the runtime starts for itself (signal M, tracer).
             IgnoreRule::builtin(RuleKind::CreatedBy, "runtime.*"),
             IgnoreRule::builtin(RuleKind::CreatedBy, "runtime/trace.*"),
+            // An idle HTTP/1 keep-alive connection: the client transport's
+            // reader waiting for the next response and its writer for the
+            // next request, and the server's reader waiting for the next
+            // request. A pool keeps them for reuse (http.DefaultTransport
+            // for 90 s), whichever test dialled them; go test passes such
+            // tests. A response body never closed keeps the reader in a
+            // `select` instead: still reported (with a hint).
+            IgnoreRule::builtin_in_state(
+                RuleKind::Any,
+                "net/http.(*persistConn).readLoop",
+                "IO wait",
+            ),
+            IgnoreRule::builtin_in_state(
+                RuleKind::Top,
+                "net/http.(*persistConn).writeLoop",
+                "select",
+            ),
+            IgnoreRule::builtin_in_state(RuleKind::Any, "net/http.(*conn).serve", "IO wait"),
         ]
     }
 
@@ -244,11 +269,22 @@ created by github.com/acme/metrics.Start in goroutine 6
 ";
 
     #[test]
-    fn builtins_ignore_testing_machinery_only() {
+    fn builtins_ignore_machinery_and_idle_connections_only() {
         let s = Snapshot::parse(DUMP);
         let rules = IgnoreRules::default();
         assert!(rules.matching(&s.goroutines[0]).is_some());
-        assert!(rules.matching(&s.goroutines[1]).is_none());
+        // An idle keep-alive connection's reader.
+        assert!(rules.matching(&s.goroutines[1]).is_some());
+        // A reader waiting for a body nobody closes is a leak.
+        let waiting = DUMP
+            .split("\n\n")
+            .nth(1)
+            .unwrap()
+            .replace("[IO wait]", "[select]");
+        let s = Snapshot::parse(&waiting);
+        assert!(rules.matching(&s.goroutines[0]).is_none());
+        let none = IgnoreRules::none();
+        assert!(none.matching(&s.goroutines[0]).is_none());
     }
 
     #[test]

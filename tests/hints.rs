@@ -4,6 +4,7 @@
 mod common;
 
 use common::{go_module, run_with_report};
+use leakcheck::report::TestOutcome;
 
 const SERVERS: &str = r#"package h
 
@@ -64,7 +65,7 @@ func TestBodyNeverClosed(t *testing.T) {
 }
 
 // A look-alike: the body is read and closed; the connection stays idle in
-// the test's own transport.
+// the transport's pool.
 func TestBodyClosedConnectionIdle(t *testing.T) {
 	client := &http.Client{Transport: &http.Transport{}}
 	resp, err := client.Get(srv.URL)
@@ -120,6 +121,17 @@ fn a_response_body_never_closed_gets_a_hint_and_an_idle_connection_none() {
         1,
         "{h:?}\n{stdout}"
     );
-    let idle = hints(&report, "TestBodyClosedConnectionIdle");
-    assert!(idle.iter().all(|h| h == "-"), "{idle:?}\n{stdout}");
+    // The idle keep-alive connection is the transport's pool, not a leak:
+    // the test passes, as under go test, and the report counts what the
+    // built-in rules set aside.
+    let idle = report
+        .packages
+        .iter()
+        .flat_map(|p| &p.tests)
+        .find(|t| t.name == "TestBodyClosedConnectionIdle")
+        .unwrap();
+    assert_eq!(idle.outcome, TestOutcome::Pass, "{stdout}");
+    assert!(idle.leaks.is_empty(), "{stdout}");
+    let set_aside: usize = idle.ignored.iter().map(|i| i.count).sum();
+    assert!(set_aside >= 2, "{:?}", idle.ignored);
 }
