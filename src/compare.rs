@@ -55,6 +55,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::ignore::{IgnoreRule, IgnoreRules};
+pub use crate::pclntab::CallLine;
 use crate::stack::{goroutine_ids, DumpIndex, Frame, Goroutine, Goroutines, Snapshot};
 
 /// The pprof label key the helper sets on each test's goroutine; its value
@@ -159,7 +160,7 @@ pub struct CodeRoots<'a> {
 pub struct CallLines(pub Arc<CallLineFn>);
 
 /// What [`CallLines`] calls.
-pub type CallLineFn = dyn Fn(&str, &str, u32, u64) -> Option<u32> + Send + Sync;
+pub type CallLineFn = dyn Fn(&str, &str, u32, u64) -> Option<CallLine> + Send + Sync;
 
 impl std::fmt::Debug for CallLines {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -208,11 +209,16 @@ pub fn creation_chain(g: &Goroutine<'_>, calls: Option<&CallLines>) -> Vec<Chain
     if g.text.contains("\n[originating from goroutine ") {
         for a in g.ancestors() {
             for (f, offset) in a.frames.iter().zip(&a.offsets) {
-                let line = calls
+                let found = calls
                     .zip(*offset)
-                    .and_then(|(calls, offset)| (calls.0)(f.function, f.file, f.line, offset))
-                    .unwrap_or(f.line);
-                push(f.function, f.file, line, a.id);
+                    .and_then(|(calls, offset)| (calls.0)(f.function, f.file, f.line, offset));
+                match found {
+                    Some(CallLine::At(line)) => push(f.function, f.file, line, a.id),
+                    // A misnamed frame of inlined code: its caller's own
+                    // frame follows.
+                    Some(CallLine::InInlinedCode) => {}
+                    None => push(f.function, f.file, f.line, a.id),
+                }
             }
         }
     }

@@ -13,11 +13,13 @@
 //! table gives, at the return address, the very file and line the dump
 //! printed. Where the dump printed an inlined function's name (its offset
 //! is then from the function it was inlined into) that check fails, and
-//! the printed line stands. So it does when the call or the return
-//! address is in code inlined into the function (its `PCDATA_InlTreeIndex`
-//! table says so): the runtime then printed a frame of another function
-//! than the one it named, at a line the inline tree gave, and that line
-//! is the call's already.
+//! the printed line stands. So it does when the return address is in code
+//! inlined into the function (its `PCDATA_InlTreeIndex` table says so):
+//! the runtime then printed the inlined function's name with the offset
+//! of the one it was inlined into. When only the call is in inlined code,
+//! the frame printed is a misnamed frame of the inlined function
+//! ([`CallLine::InInlinedCode`]): the chain leaves it out, since the frame
+//! of the function it was inlined into follows, at the call's line.
 //!
 //! Layout (Go 1.18+; leakcheck supports 1.21+), from the runtime's
 //! `symtab.go`: a header (`pcHeader`), the function names, the
@@ -63,6 +65,18 @@ pub struct LineTable {
     functab: Vec<(u32, usize)>,
     /// Indexes into `functab` by printed name (type arguments as `[...]`).
     by_name: HashMap<String, Vec<u32>>,
+}
+
+/// Where a call printed at its return address is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallLine {
+    /// In the named function, at this line.
+    At(u32),
+    /// In code inlined into the named function: the traceback named the
+    /// function it was inlined into, at the line after, for a frame of the
+    /// inlined one; that function's own frame, at its call's line, comes
+    /// next in the chain (the runtime records one per inlined call).
+    InInlinedCode,
 }
 
 /// The fields of a `_func` that finding a line needs.
@@ -165,15 +179,22 @@ impl LineTable {
         Ok(table)
     }
 
-    /// The line of the call whose return address is `offset` bytes into
-    /// `function` (as a traceback prints it), when the table confirms that
-    /// the return address is at `file:line`, as printed. `None`: not sure.
-    pub fn call_line(&self, function: &str, file: &str, line: u32, offset: u64) -> Option<u32> {
+    /// Where the call whose return address is `offset` bytes into
+    /// `function` (as a traceback prints it) is, when the table confirms
+    /// that the return address is at `file:line`, as printed. `None`: not
+    /// sure.
+    pub fn call_line(
+        &self,
+        function: &str,
+        file: &str,
+        line: u32,
+        offset: u64,
+    ) -> Option<CallLine> {
         let offset = u32::try_from(offset).ok().filter(|&o| o > 0)?;
         // Each function of that name whose code holds the return address
-        // at the printed file:line gives the line of the byte before, if
-        // that byte is in the same file (not code inlined from another).
-        let candidate = |i: usize| -> Option<u32> {
+        // at the printed file:line, and no inlined code there, says where
+        // the byte before is.
+        let candidate = |i: usize| -> Option<CallLine> {
             let f = self.func(i)?;
             let pc = f.entry.checked_add(offset)?;
             if pc >= self.functab.get(i + 1)?.0 {
@@ -182,22 +203,25 @@ impl LineTable {
             if self.line_at(&f, pc)? != line || self.file_at(&f, pc)? != file {
                 return None;
             }
-            // Code inlined at either address: the traceback printed the
-            // frame of another function than the one it named.
-            let call = pc - 1;
-            if self.inlined_at(&f, pc)? || self.inlined_at(&f, call)? {
+            if self.inlined_at(&f, pc)? {
+                // The traceback named the innermost inlined function
+                // there, not the one whose offset it printed.
                 return None;
             }
-            self.line_at(&f, call)
+            let call = pc - 1;
+            if self.inlined_at(&f, call)? {
+                return Some(CallLine::InInlinedCode);
+            }
+            self.line_at(&f, call).map(CallLine::At)
         };
-        let mut lines = self
+        let mut found = self
             .by_name
             .get(function)?
             .iter()
             .filter_map(|&i| candidate(i as usize));
-        let first = lines.next()?;
+        let first = found.next()?;
         // Two copies that disagree: not sure.
-        lines.all(|l| l == first).then_some(first)
+        found.all(|l| l == first).then_some(first)
     }
 
     fn func(&self, i: usize) -> Option<Func> {

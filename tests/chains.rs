@@ -228,8 +228,9 @@ fn the_binarys_line_table_gives_each_creators_call_line_or_leaves_the_line_print
     let dump = String::from_utf8(out.stdout).unwrap();
     let table = LineTable::read(&bin).unwrap();
     let snapshot = Snapshot::parse(&dump);
-    // Each ancestor frame: (function, printed line, resolved line).
-    let mut resolved = Vec::new();
+    use leakcheck::pclntab::CallLine;
+    // Each ancestor frame: (function, printed line, where the call is).
+    let mut resolved: Vec<(String, u32, Option<CallLine>)> = Vec::new();
     for g in &snapshot.goroutines {
         for a in g.ancestors() {
             for (f, offset) in a.frames.iter().zip(&a.offsets) {
@@ -247,16 +248,28 @@ fn the_binarys_line_table_gives_each_creators_call_line_or_leaves_the_line_print
     // Not inlined: the go statement's own line, where the dump printed the
     // return address's (the closing `}()`, or the next statement).
     let go = find("main.(*Group).Go");
-    assert_eq!((go.1, go.2), (19, Some(15)), "{dump}");
+    assert_eq!((go.1, go.2), (19, Some(CallLine::At(15))), "{dump}");
     let generic = find("main.Gen[...]");
-    assert_eq!((generic.1, generic.2), (29, Some(28)), "{dump}");
-    // Inlined frames: the runtime printed the inline tree's call line, and
-    // no line is made up for them.
+    assert_eq!(
+        (generic.1, generic.2),
+        (29, Some(CallLine::At(28))),
+        "{dump}"
+    );
+    // Inlined frames: the runtime printed them with the offset of the
+    // function they were inlined into: no line is made up for them.
     for (f, _, exact) in &resolved {
         if f == "main.helper" || f == "main.main.func1" {
             assert_eq!(*exact, None, "{f}: {resolved:?}");
         }
     }
+    // main's frame for the call to Go, made inside helper's inlined code:
+    // printed as main's, at the line after; a misnamed frame.
+    assert!(
+        resolved
+            .iter()
+            .any(|(f, _, at)| f == "main.main" && *at == Some(CallLine::InInlinedCode)),
+        "{resolved:?}"
+    );
     // Bad input: a clear error, never a panic.
     let not_go = dir.path().join("go.mod");
     assert!(LineTable::read(&not_go).is_err());
@@ -288,4 +301,72 @@ fn chains_pin_a_grandchild_whose_parent_exited_on_its_test_before_go_1_26_too() 
         assert_eq!(all.len(), 1, "{all:?}");
         assert!(!all[0].ambiguous_with.is_empty(), "{all:?}");
     }
+}
+
+const BODY: &str = r#"package b
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+)
+
+var srv *httptest.Server
+
+func TestMain(m *testing.M) {
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello")
+	}))
+	code := m.Run()
+	srv.Close()
+	os.Exit(code)
+}
+
+func TestBodyNeverClosed(t *testing.T) {
+	resp, err := http.Get(srv.URL) // line 23
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.StatusCode
+}
+"#;
+
+#[test]
+fn a_body_never_closed_leads_through_two_goroutines_of_the_transport_to_the_tests_call() {
+    // The transport's reader is created by a dialing goroutine, which the
+    // test's goroutine started inside http.Get (inlined into the test):
+    // the chain crosses both, and its origin is the call's own line.
+    let dir = go_module(&[("b/b_test.go", BODY)]);
+    let (out, report) = run_with_report(dir.path(), &["--chains", "./..."]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let body = leaks(&report, "TestBodyNeverClosed");
+    assert_eq!(body.len(), 1, "{stdout}");
+    let l = &body[0];
+    assert!(
+        l.hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("resp.Body.Close()"),
+        "{l:?}"
+    );
+    assert_eq!(
+        at(&l.origin),
+        Some(("b_test.go".into(), 23)),
+        "{:?}",
+        l.chain
+    );
+    assert_eq!(at(&l.via), Some(("b_test.go".into(), 23)), "{:?}", l.chain);
+    let goroutines: std::collections::BTreeSet<u64> = l.chain.iter().map(|c| c.goroutine).collect();
+    assert!(goroutines.len() >= 2, "{:?}", l.chain);
+    // The test's frame appears once, at the call.
+    let test_frames: Vec<u32> = l
+        .chain
+        .iter()
+        .filter(|c| c.function.ends_with(".TestBodyNeverClosed"))
+        .map(|c| c.line)
+        .collect();
+    assert_eq!(test_frames, [23], "{:?}", l.chain);
 }
