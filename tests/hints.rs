@@ -135,3 +135,20 @@ fn a_response_body_never_closed_gets_a_hint_and_an_idle_connection_none() {
     let set_aside: usize = idle.ignored.iter().map(|i| i.count).sum();
     assert!(set_aside >= 2, "{:?}", idle.ignored);
 }
+
+#[test]
+fn a_send_a_timed_out_select_gave_up_on_gets_a_hint_and_an_unread_send_none() {
+    // go-fixtures: selecttimeout's worker sends after fetch's select took
+    // its time.After case; handler's third replica sends where only two
+    // replies are read, with no select: no hint for that one.
+    let (out, report) = run_with_report(&common::fixtures(), &["./selecttimeout", "./handler"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let h = hints(&report, "TestFetchTimeout");
+    assert_eq!(h.len(), 1, "{stdout}");
+    assert!(
+        h[0].starts_with("the select that receives from ch can take another case"),
+        "{h:?}"
+    );
+    assert_eq!(hints(&report, "TestQuery"), ["-"], "{stdout}");
+}

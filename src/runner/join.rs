@@ -188,6 +188,11 @@ impl<'a> EventJoiner<'a> {
             listener.take_verdict(test)
         };
         if let Some(mut v) = verdict {
+            for l in &mut v.leaks {
+                if l.hint.is_none() {
+                    l.hint = crate::hints::from_source(l, |f| std::fs::read_to_string(f).ok());
+                }
+            }
             if let Some((baseline, root)) = self.baseline {
                 for l in &mut v.leaks {
                     l.known = baseline
