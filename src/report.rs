@@ -70,6 +70,7 @@ impl TestReport {
             details: None,
             ignored: Vec::new(),
             check_ms: 0.0,
+            stress: None,
         }
     }
 }
@@ -117,6 +118,9 @@ pub struct TestReport {
     /// runs), left out of `elapsed_ms` as `go test` would measure it.
     #[serde(default)]
     pub check_ms: f64,
+    /// Under `--stress`: its runs, how long, and what found its problem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stress: Option<crate::stress::StressStats>,
 }
 
 /// How many goroutines a rule exempted.

@@ -682,6 +682,7 @@ impl<'a> EventJoiner<'a> {
                     details: s.details.clone(),
                     ignored: s.ignored.clone(),
                     check_ms: s.check.as_secs_f64() * 1000.0,
+                    stress: None,
                 })
             })
             .collect();
