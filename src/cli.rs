@@ -648,7 +648,8 @@ fn run_cli(cli: &Cli, rules: Vec<IgnoreRule>) -> Result<i32, Error> {
     };
     let mut progress = Progress::new(progress_on);
     // Under --stress, the display shows runs per second and the finds.
-    let _status = (progress_on && opts.stress.is_some()).then(|| progress.follow(crate::stress::status_line));
+    let _status =
+        (progress_on && opts.stress.is_some()).then(|| progress.follow(crate::stress::status_line));
     let mut outputs = OutputCollector::default();
     let keep_outputs = cli.junit.is_some();
     // With files to write, a closed stdout (`| head`) does not stop the

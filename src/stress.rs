@@ -370,10 +370,7 @@ mod tests {
         assert_eq!(first, again);
         assert_eq!(s.values(), [Some(2), Some(4), Some(8), Some(1)]);
         let s8 = Schedule::new(8, None);
-        assert_eq!(
-            s8.values(),
-            [Some(8), Some(16), Some(2), Some(32), Some(1)]
-        );
+        assert_eq!(s8.values(), [Some(8), Some(16), Some(2), Some(32), Some(1)]);
         // One CPU: still 2 and more, to run goroutines at once.
         assert!(Schedule::new(1, None).values().contains(&Some(2)));
     }
@@ -443,7 +440,10 @@ mod tests {
         let plain = repro_command(&r, None);
         assert!(plain.starts_with("leakcheck --grace 2s -C "), "{plain}");
         assert!(!plain.contains("GOMAXPROCS") && !plain.contains("--stress"));
-        assert!(!plain.contains("-count") && !plain.contains("Rare'"), "{plain}");
+        assert!(
+            !plain.contains("-count") && !plain.contains("Rare'"),
+            "{plain}"
+        );
     }
 
     #[test]
@@ -464,6 +464,9 @@ mod tests {
             Duration::from_secs(10),
             &["TestA (leak at run 7)".to_string()],
         );
-        assert_eq!(line, "stress m/p: 10 runs, 1/s; found: TestA (leak at run 7)");
+        assert_eq!(
+            line,
+            "stress m/p: 10 runs, 1/s; found: TestA (leak at run 7)"
+        );
     }
 }

@@ -24,12 +24,10 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::gocmd::GoPackage;
 use crate::goargs::GoTestArgs;
+use crate::gocmd::GoPackage;
 use crate::report::{PackageOutcome, PackageReport, TestOutcome, TestReport};
-use crate::stress::{
-    next_count, repro_command, Repro, Schedule, StressSettings, StressStats,
-};
+use crate::stress::{next_count, repro_command, Repro, Schedule, StressSettings, StressStats};
 use crate::testjson::TestEvent;
 
 use super::{final_event, interrupted, output_event, PackageContext, RunOptions};
@@ -71,9 +69,10 @@ fn stress_flags(args: &GoTestArgs, tests: &[String], count: u32) -> GoTestArgs {
 
 /// Whether `event` belongs to top-level test `test` (or its subtests).
 fn of_test(event: &TestEvent, test: &str) -> bool {
-    event.test.as_deref().is_some_and(|t| {
-        t == test || t.strip_prefix(test).is_some_and(|r| r.starts_with('/'))
-    })
+    event
+        .test
+        .as_deref()
+        .is_some_and(|t| t == test || t.strip_prefix(test).is_some_and(|r| r.starts_with('/')))
 }
 
 /// The leakcheck options that change verdicts, for reproduction commands.
@@ -95,6 +94,16 @@ fn verdict_options(opts: &RunOptions) -> Vec<String> {
         Some(_) => {}
     }
     o
+}
+
+/// Seconds a run of the package's tests took, on average, in `report`:
+/// the tests' own time and leakcheck's checks (process start left out,
+/// so that the count makes a process about [`crate::stress::PROCESS_SECS`]
+/// of runs).
+fn seconds_per_run(report: &PackageReport) -> Option<f64> {
+    let runs: u64 = report.tests.iter().map(|t| t.runs as u64).sum();
+    let ms: f64 = report.tests.iter().map(|t| t.elapsed_ms + t.check_ms).sum();
+    (runs > 0).then(|| ms / 1000.0 / runs as f64)
 }
 
 /// What a find is, in a word.
@@ -153,7 +162,6 @@ pub(super) fn stress_package(
         .collect();
     crate::stress::status_add(report.tests.len() as u64, &first_found);
     let processes = ctx.opts.jobs.max(1);
-    let tests_at_first = report.tests.len().max(1) as f64;
     let shared = Mutex::new(Shared {
         in_play,
         runs: HashMap::new(),
@@ -162,12 +170,16 @@ pub(super) fn stress_package(
             std::thread::available_parallelism().map_or(1, |n| n.get()),
             stress.pinned_gomaxprocs,
         ),
-        secs_per_run: first_seconds / tests_at_first,
+        secs_per_run: seconds_per_run(&report).unwrap_or(0.01),
         package_failure: None,
     });
     std::thread::scope(|scope| {
         for _ in 0..processes {
-            scope.spawn(|| worker(ctx, index, pkg, binary, &shared, started, &stress, processes));
+            scope.spawn(|| {
+                worker(
+                    ctx, index, pkg, binary, &shared, started, &stress, processes,
+                )
+            });
         }
     });
     let shared = shared.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -349,14 +361,12 @@ fn worker(
             ..*ctx
         };
         let collected: Mutex<Vec<TestEvent>> = Mutex::new(Vec::new());
-        let t0 = Instant::now();
         let (report, last) = vctx.run_binary(index, pkg, binary, &|events| {
             collected
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .extend(events)
         });
-        let wall = t0.elapsed().as_secs_f64();
         let mut events = collected.into_inner().unwrap_or_else(|e| e.into_inner());
         events.extend(last);
         let seconds = started.elapsed().as_secs_f64();
@@ -367,9 +377,8 @@ fn worker(
         };
         let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
         let ran: u64 = report.tests.iter().map(|t| t.runs as u64).sum();
-        if ran > 0 {
-            let per = wall / ran as f64;
-            s.secs_per_run = 0.7 * s.secs_per_run + 0.3 * per;
+        if let Some(per) = seconds_per_run(&report) {
+            s.secs_per_run = 0.5 * s.secs_per_run + 0.5 * per;
         }
         if interrupted() {
             return;
@@ -383,7 +392,12 @@ fn worker(
             };
             if t.outcome.is_failure() && s.in_play.contains(&t.name) {
                 s.in_play.retain(|n| n != &t.name);
-                new_finds.push(format!("{} ({} at run {})", t.name, what(t.outcome), runs + 1));
+                new_finds.push(format!(
+                    "{} ({} at run {})",
+                    t.name,
+                    what(t.outcome),
+                    runs + 1
+                ));
                 s.found.push((
                     t.name.clone(),
                     Found {
@@ -391,7 +405,11 @@ fn worker(
                         seconds,
                         settings: settings.clone(),
                         report: t.clone(),
-                        events: events.iter().filter(|e| of_test(e, &t.name)).cloned().collect(),
+                        events: events
+                            .iter()
+                            .filter(|e| of_test(e, &t.name))
+                            .cloned()
+                            .collect(),
                     },
                 ));
             }
@@ -420,7 +438,11 @@ mod tests {
         let a = stress_flags(&args, &["TestA".into(), "TestB.x".into()], 40);
         assert_eq!(
             a.test_flags,
-            ["-test.short=true", "-test.run=^(TestA|TestB\\.x)$", "-test.count=40"]
+            [
+                "-test.short=true",
+                "-test.run=^(TestA|TestB\\.x)$",
+                "-test.count=40"
+            ]
         );
     }
 

@@ -166,7 +166,7 @@ func yieldUntil(n int, cond func() bool) {
 const (
 	abbaSpins   = 60
 	rlockSpins  = 300
-	signalSpins = 1
+	signalSpins = 20
 	sendSpins   = 40
-	stopYields  = 100
+	stopYields  = 20
 )
