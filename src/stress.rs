@@ -68,6 +68,9 @@ pub struct StressSettings {
     pub processes: u32,
     /// Its `-test.count`: runs of each test in the process.
     pub count: u32,
+    /// It ran the `-race` build of the test binary.
+    #[serde(default)]
+    pub race: bool,
 }
 
 impl StressSettings {
@@ -77,6 +80,7 @@ impl StressSettings {
             gomaxprocs: None,
             processes: 1,
             count: 1,
+            race: false,
         }
     }
 
@@ -91,7 +95,8 @@ impl StressSettings {
         } else {
             format!("{} processes at once", self.processes)
         };
-        format!("{procs}, {at_once}, -count={}", self.count)
+        let race = if self.race { ", -race" } else { "" };
+        format!("{procs}, {at_once}, -count={}{race}", self.count)
     }
 }
 
@@ -114,17 +119,30 @@ pub struct StressStats {
     pub reproduce: Option<String>,
 }
 
-/// Which GOMAXPROCS each next process gets: a fixed cycle, so that every
-/// value comes back often, weighted by what the rare fixtures showed (see
+/// Which GOMAXPROCS each next process gets, and whether it runs the
+/// `-race` build: a fixed cycle of GOMAXPROCS values, so that every value
+/// comes back often, weighted by what the rare fixtures showed (see
 /// bench/RESULTS.md): values of 2 and more expose races between
 /// goroutines running at once; above the CPU count, the runtime's threads
 /// are preempted by the OS in the middle of a window; 1 serializes
 /// goroutines, which is what a few bugs need (a goroutine that does not
-/// run until another yields) and costs one slot in the cycle.
+/// run until another yields) and costs one slot in the cycle. Once the
+/// `-race` build is there, every other process runs it (the race runtime
+/// perturbs scheduling: on the rare fixtures it made a lost Signal 20
+/// times as likely), with the cycle of GOMAXPROCS values of its own.
 #[derive(Debug, Clone)]
 pub struct Schedule {
     cycle: Vec<Option<u32>>,
     next: usize,
+    next_race: usize,
+    processes: usize,
+}
+
+/// What the next process runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variant {
+    pub gomaxprocs: Option<u32>,
+    pub race: bool,
 }
 
 impl Schedule {
@@ -148,14 +166,30 @@ impl Schedule {
                 c
             }
         };
-        Schedule { cycle, next: 0 }
+        Schedule {
+            cycle,
+            next: 0,
+            next_race: 0,
+            processes: 0,
+        }
     }
 
-    /// GOMAXPROCS for the next process.
-    pub fn next(&mut self) -> Option<u32> {
-        let g = self.cycle[self.next % self.cycle.len()];
-        self.next += 1;
-        g
+    /// The next process's variant; `race_ready`: the `-race` build is
+    /// there.
+    pub fn next(&mut self, race_ready: bool) -> Variant {
+        self.processes += 1;
+        let race = race_ready && self.processes % 2 == 0;
+        let at = if race {
+            &mut self.next_race
+        } else {
+            &mut self.next
+        };
+        let g = self.cycle[*at % self.cycle.len()];
+        *at += 1;
+        Variant {
+            gomaxprocs: g,
+            race,
+        }
     }
 
     /// Every value the cycle holds, once each, in order.
@@ -175,6 +209,9 @@ impl Schedule {
 /// tests, no more than half of what is left of the budget, between 1 and
 /// [`MAX_COUNT`].
 pub fn next_count(secs_per_run: f64, tests: usize, remaining: Duration) -> u32 {
+    if !secs_per_run.is_finite() {
+        return 1;
+    }
     let target = PROCESS_SECS.min(remaining.as_secs_f64() / 2.0);
     let per = secs_per_run.max(1e-6) * tests.max(1) as f64;
     let n = (target / per).floor();
@@ -244,7 +281,11 @@ pub fn repro_command(r: &Repro<'_>, found: Option<(&StressSettings, f64)>) -> St
         }
     }
     words.push("leakcheck".to_string());
+    let mut go_args: Vec<String> = Vec::new();
     if let Some((s, seconds)) = found {
+        if s.race && !r.go_args.build_flags.iter().any(|f| f == "-race") {
+            go_args.push("-race".to_string());
+        }
         let budget = (seconds * 5.0).ceil().max(30.0) as u64;
         words.push("--stress".to_string());
         words.push(crate::duration::format_go_duration(Duration::from_secs(
@@ -260,6 +301,7 @@ pub fn repro_command(r: &Repro<'_>, found: Option<(&StressSettings, f64)>) -> St
     words.push("--".to_string());
     words.push("-run".to_string());
     words.push(format!("^{}$", regex::escape(r.test)));
+    words.extend(go_args);
     words.extend(user_go_args(r.go_args));
     words
         .iter()
@@ -360,13 +402,13 @@ mod tests {
     #[test]
     fn the_schedule_cycles_through_one_two_the_cpus_and_above() {
         let mut s = Schedule::new(2, None);
-        let first: Vec<Option<u32>> = (0..6).map(|_| s.next()).collect();
+        let first: Vec<Option<u32>> = (0..6).map(|_| s.next(false).gomaxprocs).collect();
         assert_eq!(
             first,
             [Some(2), Some(4), Some(2), Some(8), Some(2), Some(1)]
         );
         // And again, in the same order.
-        let again: Vec<Option<u32>> = (0..6).map(|_| s.next()).collect();
+        let again: Vec<Option<u32>> = (0..6).map(|_| s.next(false).gomaxprocs).collect();
         assert_eq!(first, again);
         assert_eq!(s.values(), [Some(2), Some(4), Some(8), Some(1)]);
         let s8 = Schedule::new(8, None);
@@ -378,7 +420,23 @@ mod tests {
     #[test]
     fn a_pinned_gomaxprocs_is_all_the_schedule_gives() {
         let mut s = Schedule::new(8, Some(3));
-        assert!((0..10).all(|_| s.next() == Some(3)));
+        assert!((0..10).all(|_| s.next(false).gomaxprocs == Some(3)));
+        assert!((0..10).all(|_| s.next(true).gomaxprocs == Some(3)));
+    }
+
+    #[test]
+    fn once_the_race_build_is_there_every_other_process_runs_it_through_the_whole_cycle() {
+        let mut s = Schedule::new(2, None);
+        assert!(!s.next(false).race);
+        let v: Vec<Variant> = (0..24).map(|_| s.next(true)).collect();
+        let race: Vec<Option<u32>> = v.iter().filter(|v| v.race).map(|v| v.gomaxprocs).collect();
+        let plain: Vec<Option<u32>> = v.iter().filter(|v| !v.race).map(|v| v.gomaxprocs).collect();
+        assert_eq!(race.len(), 12);
+        // Each kind goes through every value.
+        for g in s.values() {
+            assert!(race.contains(&g) && plain.contains(&g), "{g:?}");
+        }
+        assert!(v.windows(2).all(|w| w[0].race != w[1].race));
     }
 
     #[test]
@@ -398,12 +456,18 @@ mod tests {
 
     #[test]
     fn settings_in_words() {
-        let s = StressSettings {
+        let mut s = StressSettings {
             gomaxprocs: Some(4),
             processes: 2,
             count: 50,
+            race: false,
         };
         assert_eq!(s.describe(), "GOMAXPROCS=4, 2 processes at once, -count=50");
+        s.race = true;
+        assert_eq!(
+            s.describe(),
+            "GOMAXPROCS=4, 2 processes at once, -count=50, -race"
+        );
         assert_eq!(
             StressSettings::plain().describe(),
             "default GOMAXPROCS, 1 process, -count=1"
@@ -424,16 +488,20 @@ mod tests {
             go_args: &args,
             options: &["--grace".to_string(), "2s".to_string()],
         };
-        let s = StressSettings {
+        let mut s = StressSettings {
             gomaxprocs: Some(4),
             processes: 2,
             count: 80,
+            race: false,
         };
         assert_eq!(
             repro_command(&r, Some((&s, 3.2))),
-            "GOMAXPROCS=4 leakcheck --stress 30s -j 2 --grace 2s -C '/src/my mod' example.com/m/q -- -run '^TestRace$' -tags=rare -short=true"
-                .replace("-tags=rare", &args.build_flags.join(" "))
+            "GOMAXPROCS=4 leakcheck --stress 30s -j 2 --grace 2s -C '/src/my mod' example.com/m/q -- -run '^TestRace$' -tags=rare -short"
         );
+        // Found by a -race process: the command builds with -race.
+        s.race = true;
+        assert!(repro_command(&r, Some((&s, 3.2))).contains(" -- -run '^TestRace$' -race "));
+        s.race = false;
         // A longer find: five times as long.
         assert!(repro_command(&r, Some((&s, 60.0))).contains("--stress 5m0s "));
         // Found by the plain first run: the test alone, once.

@@ -230,10 +230,7 @@ fn what_a_stress_process_finds_comes_with_its_run_settings_and_a_command_that_re
 
 #[test]
 fn a_clean_package_passes_after_many_runs() {
-    let (out, report) = run_with_report(
-        &fixtures(),
-        &["--stress", "3s", "./clean"],
-    );
+    let (out, report) = run_with_report(&fixtures(), &["--stress", "3s", "./clean"]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert_eq!(report.summary.passed, report.summary.tests, "{all}");

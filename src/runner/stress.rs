@@ -47,8 +47,15 @@ struct Shared {
     runs: HashMap<String, u64>,
     found: Vec<(String, Found)>,
     schedule: Schedule,
-    /// Seconds a run takes, process start included (a moving average).
+    /// Seconds a run takes (a moving average), of the plain build and of
+    /// the `-race` build.
     secs_per_run: f64,
+    secs_per_race_run: f64,
+    /// The `-race` build of the test binary, once built.
+    race_binary: Option<std::path::PathBuf>,
+    /// Why there is no `-race` build (it failed, or the user's build is
+    /// one already).
+    race_missing: Option<String>,
     /// A process that failed outside its tests: its report and events.
     package_failure: Option<(PackageReport, Vec<TestEvent>)>,
 }
@@ -171,18 +178,39 @@ pub(super) fn stress_package(
             stress.pinned_gomaxprocs,
         ),
         secs_per_run: seconds_per_run(&report).unwrap_or(0.01),
+        secs_per_race_run: 10.0 * seconds_per_run(&report).unwrap_or(0.01),
+        race_binary: None,
+        race_missing: ctx
+            .build_flags
+            .iter()
+            .any(|f| f == "-race")
+            .then(|| "the build is a -race build already".to_string()),
         package_failure: None,
     });
+    let workers_done = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
-        for _ in 0..processes {
-            scope.spawn(|| {
-                worker(
-                    ctx, index, pkg, binary, &shared, started, &stress, processes,
-                )
-            });
+        if shared
+            .lock()
+            .is_ok_and(|s| s.race_missing.is_none() && !s.in_play.is_empty())
+        {
+            scope.spawn(|| build_race(ctx, index, pkg, &shared, &workers_done));
         }
+        let workers: Vec<_> = (0..processes)
+            .map(|_| {
+                scope.spawn(|| {
+                    worker(
+                        ctx, index, pkg, binary, &shared, started, &stress, processes,
+                    )
+                })
+            })
+            .collect();
+        for w in workers {
+            let _ = w.join();
+        }
+        workers_done.store(true, std::sync::atomic::Ordering::SeqCst);
     });
     let shared = shared.into_inner().unwrap_or_else(|e| e.into_inner());
+    let race_note = shared.race_missing.clone();
     if let Some((failed, events)) = shared.package_failure {
         // The stress process's failure is the package's: its report,
         // with what the plain run found.
@@ -282,6 +310,13 @@ pub(super) fn stress_package(
             ),
         ));
     }
+    if let Some(why) = race_note.filter(|w| !w.contains("already")) {
+        events.push(output_event(
+            path,
+            None,
+            format!("leakcheck: stress: no -race variant: {why}\n"),
+        ));
+    }
     let found_count = report
         .tests
         .iter()
@@ -320,6 +355,92 @@ pub(super) fn stress_package(
     (report, events)
 }
 
+/// Builds the `-race` variant of the package's test binary (the same
+/// overlay and flags, and `-race`; vet already ran for the first build),
+/// for the workers to take up once it is there. A build still going when
+/// the workers are done (the budget ran out first) is killed.
+fn build_race(
+    ctx: &PackageContext<'_>,
+    index: usize,
+    pkg: &GoPackage,
+    shared: &Mutex<Shared>,
+    workers_done: &std::sync::atomic::AtomicBool,
+) {
+    let output = ctx.work.join(format!("pkg{index}-race.test"));
+    let mut flags: Vec<String> = ctx
+        .build_flags
+        .iter()
+        .filter(|f| !f.starts_with("-vet="))
+        .cloned()
+        .collect();
+    flags.push("-race".to_string());
+    flags.push("-vet=off".to_string());
+    let build = crate::gocmd::GoTestBuild {
+        dir: &ctx.opts.dir,
+        import_path: &pkg.import_path,
+        output: &output,
+        overlay: ctx.overlay,
+        build_flags: &flags,
+        env: super::build_env(ctx.env),
+    };
+    let started = build
+        .expression()
+        .stderr_to_stdout()
+        .stdout_capture()
+        .unchecked()
+        .before_spawn(|cmd| {
+            crate::signals::own_group(cmd);
+            Ok(())
+        })
+        .start();
+    let handle = match started {
+        Ok(h) => h,
+        Err(e) => {
+            let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+            s.race_missing = Some(format!("the -race build did not start: {e}"));
+            return;
+        }
+    };
+    for &pid in &handle.pids() {
+        crate::signals::started(pid);
+    }
+    let outcome = loop {
+        match handle.try_wait() {
+            Ok(Some(out)) => break Some(out.clone()),
+            Ok(None) => {}
+            Err(_) => break None,
+        }
+        if workers_done.load(std::sync::atomic::Ordering::SeqCst) || interrupted() {
+            for &pid in &handle.pids() {
+                crate::signals::kill_group(pid);
+            }
+            let _ = handle.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    for &pid in &handle.pids() {
+        crate::signals::ended(pid);
+    }
+    let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+    match outcome {
+        Some(out) if out.status.success() => s.race_binary = Some(output),
+        Some(out) => {
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            let first = text
+                .lines()
+                .find(|l| !l.trim().is_empty() && !l.starts_with('#'));
+            s.race_missing = Some(format!(
+                "the -race build failed: {}",
+                first.unwrap_or("no output").trim()
+            ));
+        }
+        None => {
+            s.race_missing = Some("the -race build was not done when the stress run ended".into())
+        }
+    }
+}
+
 /// One worker: a process at a time, until nothing is in play, the budget
 /// is spent, or the run is interrupted.
 #[allow(clippy::too_many_arguments)]
@@ -334,7 +455,7 @@ fn worker(
     processes: usize,
 ) {
     loop {
-        let (gomaxprocs, tests, count) = {
+        let (variant, race_binary, tests, count) = {
             let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
             let spent = started.elapsed();
             if interrupted()
@@ -344,10 +465,17 @@ fn worker(
             {
                 return;
             }
-            let g = s.schedule.next();
-            let count = next_count(s.secs_per_run, s.in_play.len(), stress.budget - spent);
-            (g, s.in_play.clone(), count)
+            let race_binary = s.race_binary.clone();
+            let v = s.schedule.next(race_binary.is_some());
+            let per = if v.race {
+                s.secs_per_race_run
+            } else {
+                s.secs_per_run
+            };
+            let count = next_count(per, s.in_play.len(), stress.budget - spent);
+            (v, race_binary.filter(|_| v.race), s.in_play.clone(), count)
         };
+        let gomaxprocs = variant.gomaxprocs;
         let mut opts = ctx.opts.clone();
         opts.stress = None;
         opts.until_leak = None;
@@ -361,7 +489,8 @@ fn worker(
             ..*ctx
         };
         let collected: Mutex<Vec<TestEvent>> = Mutex::new(Vec::new());
-        let (report, last) = vctx.run_binary(index, pkg, binary, &|events| {
+        let run = race_binary.as_deref().unwrap_or(binary);
+        let (report, last) = vctx.run_binary(index, pkg, run, &|events| {
             collected
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -374,11 +503,17 @@ fn worker(
             gomaxprocs,
             processes: processes as u32,
             count,
+            race: variant.race,
         };
         let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
         let ran: u64 = report.tests.iter().map(|t| t.runs as u64).sum();
         if let Some(per) = seconds_per_run(&report) {
-            s.secs_per_run = 0.5 * s.secs_per_run + 0.5 * per;
+            let avg = if variant.race {
+                &mut s.secs_per_race_run
+            } else {
+                &mut s.secs_per_run
+            };
+            *avg = 0.5 * *avg + 0.5 * per;
         }
         if interrupted() {
             return;
@@ -439,7 +574,7 @@ mod tests {
         assert_eq!(
             a.test_flags,
             [
-                "-test.short=true",
+                "-test.short",
                 "-test.run=^(TestA|TestB\\.x)$",
                 "-test.count=40"
             ]
