@@ -60,15 +60,45 @@ struct Shared {
     package_failure: Option<(PackageReport, Vec<TestEvent>)>,
 }
 
+/// The part of a `-run` pattern after its first level, as `go test`
+/// splits it (at a `/` outside brackets and parentheses): `"A/b/c"` →
+/// `Some("b/c")`.
+fn subtest_levels(run: &str) -> Option<&str> {
+    let (mut depth, mut escaped) = (0i32, false);
+    for (i, c) in run.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '[' | '(' => depth += 1,
+            ']' | ')' => depth -= 1,
+            '/' if depth <= 0 => return Some(&run[i + 1..]),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The test flags of a stress process: the user's, with `-test.run`
-/// narrowed to `tests` and `-test.count` set to `count`.
+/// narrowed to `tests` (at the top level; the user's subtest levels
+/// kept), `-test.count` set to `count`, and no benchmarks.
 fn stress_flags(args: &GoTestArgs, tests: &[String], count: u32) -> GoTestArgs {
     let mut a = args.clone();
-    a.test_flags
-        .retain(|f| !f.starts_with("-test.run=") && !f.starts_with("-test.count="));
+    let levels = a
+        .test_flags
+        .iter()
+        .rev()
+        .find_map(|f| f.strip_prefix("-test.run="))
+        .and_then(subtest_levels)
+        .map(|l| format!("/{l}"))
+        .unwrap_or_default();
+    a.test_flags.retain(|f| {
+        !f.starts_with("-test.run=")
+            && !f.starts_with("-test.count=")
+            && !f.starts_with("-test.bench=")
+    });
     let names: Vec<String> = tests.iter().map(|t| regex::escape(t)).collect();
     a.test_flags
-        .push(format!("-test.run=^({})$", names.join("|")));
+        .push(format!("-test.run=^({})${levels}", names.join("|")));
     a.test_flags.push(format!("-test.count={count}"));
     a.count = Some(count);
     a
@@ -579,6 +609,21 @@ mod tests {
                 "-test.count=40"
             ]
         );
+    }
+
+    #[test]
+    fn the_users_subtest_levels_are_kept_and_benchmarks_left_out() {
+        let args = GoTestArgs::parse(&["-run", "Test(A|B)/sub/deep", "-bench", "."]).unwrap();
+        let a = stress_flags(&args, &["TestA".into()], 3);
+        assert_eq!(
+            a.test_flags,
+            ["-test.run=^(TestA)$/sub/deep", "-test.count=3"]
+        );
+        assert_eq!(subtest_levels("TestA"), None);
+        assert_eq!(subtest_levels("(a/b)"), None);
+        assert_eq!(subtest_levels("x[/]y/z"), Some("z"));
+        assert_eq!(subtest_levels("a\\/b/c"), Some("c"));
+        assert_eq!(subtest_levels("a/"), Some(""));
     }
 
     #[test]
