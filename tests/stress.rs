@@ -25,6 +25,10 @@ fn test<'r>(report: &'r Report, name: &str) -> &'r TestReport {
         .unwrap_or_else(|| panic!("{name} not in the report"))
 }
 
+/// A fixture: its test, how it misbehaves, and (function, line) of each
+/// goroutine of it blocked in rare.go.
+type Case = (&'static str, TestOutcome, Vec<(String, u32)>);
+
 fn line_of(file: &Path, marker: &str) -> u32 {
     let text = std::fs::read_to_string(file).unwrap();
     1 + text
@@ -78,7 +82,7 @@ fn widened_rare_fixtures_are_found_with_their_lines() {
         v
     };
     let at = |marker| line_of(&rare, marker);
-    let cases: [(&str, TestOutcome, Vec<(String, u32)>); 5] = [
+    let cases: [Case; 5] = [
         (
             "TestRareABBA",
             TestOutcome::Hang,
