@@ -306,7 +306,9 @@ pub(super) fn stress_package(
         }
     }
     // The events: the plain run's, but its package line and final event;
-    // then each find's, with what found it; then the package's end.
+    // then each find's, with what found it; then the package's end. Lines
+    // of stress's own start with crate::reporter::STRESS_LINE, which the
+    // human reporter shows for a passing package too.
     let is_end = |e: &TestEvent| {
         e.test.is_none()
             && (matches!(e.action.as_str(), "pass" | "fail" | "skip")
