@@ -180,8 +180,24 @@ pub(super) fn stress_package(
         opts: &plain_opts,
         ..*ctx
     };
-    let (mut report, first_events) = plain.run_binary(index, pkg, binary, sink);
+    // The binary's PASS line waits for the package's end: what stress
+    // finds may make it FAIL.
+    let is_pass_line = |e: &TestEvent| {
+        e.test.is_none() && e.action == "output" && e.output.as_deref() == Some("PASS\n")
+    };
+    let passed_line = std::sync::atomic::AtomicBool::new(false);
+    let (mut report, mut first_events) = plain.run_binary(index, pkg, binary, &|events| {
+        let before = events.len();
+        let rest: Vec<TestEvent> = events.into_iter().filter(|e| !is_pass_line(e)).collect();
+        if rest.len() != before {
+            passed_line.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        sink(rest)
+    });
     let first_seconds = started.elapsed().as_secs_f64();
+    if passed_line.load(std::sync::atomic::Ordering::SeqCst) {
+        first_events.insert(0, output_event(path, None, "PASS\n".to_string()));
+    }
     if report.failed_outside_tests() || interrupted() {
         return (report, first_events);
     }
@@ -318,7 +334,15 @@ pub(super) fn stress_package(
                             || o.starts_with(&format!("FAIL\t{path}\t"))
                     })))
     };
-    let mut events: Vec<TestEvent> = first_events.into_iter().filter(|e| !is_end(e)).collect();
+    let mut events: Vec<TestEvent> = Vec::new();
+    let mut pass_line = None;
+    for e in first_events.into_iter().filter(|e| !is_end(e)) {
+        if is_pass_line(&e) {
+            pass_line = Some(e);
+        } else {
+            events.push(e);
+        }
+    }
     for t in report.tests.iter().filter(|t| t.outcome.is_failure()) {
         let Some(s) = &t.stress else { continue };
         if s.found_at_run == Some(1) && s.settings == Some(StressSettings::plain()) {
@@ -359,8 +383,11 @@ pub(super) fn stress_package(
         path,
         None,
         format!(
-            "leakcheck: stress: {total_runs} runs of {} tests in {secs:.1}s ({:.0} runs/s), {found_count} found misbehaving\n",
-            report.tests.len(),
+            "leakcheck: stress: {total_runs} runs of {} in {secs:.1}s ({:.0} runs/s), {found_count} found misbehaving\n",
+            match report.tests.len() {
+                1 => "1 test".to_string(),
+                n => format!("{n} tests"),
+            },
             total_runs as f64 / secs.max(1e-3)
         ),
     ));
@@ -370,12 +397,13 @@ pub(super) fn stress_package(
     if report.tests.iter().any(|t| t.outcome == TestOutcome::Crash) {
         report.outcome = PackageOutcome::Crash;
     }
-    if report.outcome != PackageOutcome::Pass {
-        for e in events.iter_mut() {
-            if e.test.is_none() && e.action == "output" && e.output.as_deref() == Some("PASS\n") {
-                e.output = Some("FAIL\n".into());
-            }
+    // As go test: the binary's PASS (or FAIL) just before the package
+    // line.
+    if let Some(mut e) = pass_line {
+        if report.outcome != PackageOutcome::Pass {
+            e.output = Some("FAIL\n".into());
         }
+        events.push(e);
     }
     report.elapsed_ms = secs * 1000.0;
     let (line, action) = match report.outcome {
