@@ -108,9 +108,11 @@ pub struct StressStats {
     /// Seconds from the package's start until it was found (or until the
     /// budget ran out).
     pub seconds: f64,
-    /// The run that found its problem, counted as runs ended: the runs of
-    /// every process that ended before, and the finding process's runs
-    /// of it (`None`: never found).
+    /// The run that found its problem: run 1 (the plain run), the runs
+    /// of every process that ended before the finding one, and the
+    /// finding process's runs of it up to the one that misbehaved
+    /// (`None`: never found). Processes run at once: a run counted
+    /// before may have ended after.
     pub found_at_run: Option<u64>,
     /// The finding process's settings.
     pub settings: Option<StressSettings>,

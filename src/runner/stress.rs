@@ -133,14 +133,13 @@ fn verdict_options(opts: &RunOptions) -> Vec<String> {
     o
 }
 
-/// Seconds a run of the package's tests took, on average, in `report`:
-/// the tests' own time and leakcheck's checks (process start left out,
-/// so that the count makes a process about [`crate::stress::PROCESS_SECS`]
-/// of runs).
-fn seconds_per_run(report: &PackageReport) -> Option<f64> {
+/// Seconds a run took in a process of `wall` seconds that ran `report`'s
+/// tests, its start included: sizing `-count` with it makes a process
+/// take about [`crate::stress::PROCESS_SECS`] in all, start included.
+/// (The tests' own times are no measure: `go test` gives them to 10 ms.)
+fn seconds_per_run(report: &PackageReport, wall: f64) -> Option<f64> {
     let runs: u64 = report.tests.iter().map(|t| t.runs as u64).sum();
-    let ms: f64 = report.tests.iter().map(|t| t.elapsed_ms + t.check_ms).sum();
-    (runs > 0).then(|| ms / 1000.0 / runs as f64)
+    (runs > 0).then(|| wall / runs as f64)
 }
 
 /// What a find is, in a word.
@@ -180,10 +179,12 @@ pub(super) fn stress_package(
         opts: &plain_opts,
         ..*ctx
     };
-    // The binary's PASS line waits for the package's end: what stress
-    // finds may make it FAIL.
+    // The binary's PASS (or FAIL) line waits for the package's end: what
+    // stress finds may make it FAIL, and it comes last, as under go test.
     let is_pass_line = |e: &TestEvent| {
-        e.test.is_none() && e.action == "output" && e.output.as_deref() == Some("PASS\n")
+        e.test.is_none()
+            && e.action == "output"
+            && matches!(e.output.as_deref(), Some("PASS\n" | "FAIL\n"))
     };
     let passed_line = std::sync::atomic::AtomicBool::new(false);
     let (mut report, mut first_events) = plain.run_binary(index, pkg, binary, &|events| {
@@ -196,7 +197,12 @@ pub(super) fn stress_package(
     });
     let first_seconds = started.elapsed().as_secs_f64();
     if passed_line.load(std::sync::atomic::Ordering::SeqCst) {
-        first_events.insert(0, output_event(path, None, "PASS\n".to_string()));
+        let line = if report.outcome == PackageOutcome::Pass {
+            "PASS\n"
+        } else {
+            "FAIL\n"
+        };
+        first_events.insert(0, output_event(path, None, line.to_string()));
     }
     if report.failed_outside_tests() || interrupted() {
         return (report, first_events);
@@ -223,8 +229,8 @@ pub(super) fn stress_package(
             std::thread::available_parallelism().map_or(1, |n| n.get()),
             stress.pinned_gomaxprocs,
         ),
-        secs_per_run: seconds_per_run(&report).unwrap_or(0.01),
-        secs_per_race_run: 10.0 * seconds_per_run(&report).unwrap_or(0.01),
+        secs_per_run: seconds_per_run(&report, first_seconds).unwrap_or(0.01),
+        secs_per_race_run: 5.0 * seconds_per_run(&report, first_seconds).unwrap_or(0.01),
         race_binary: None,
         race_missing: ctx
             .build_flags
@@ -549,6 +555,7 @@ fn worker(
             ..*ctx
         };
         let collected: Mutex<Vec<TestEvent>> = Mutex::new(Vec::new());
+        let process_started = Instant::now();
         let run = race_binary.as_deref().unwrap_or(binary);
         let (report, last) = vctx.run_binary(index, pkg, run, &|events| {
             collected
@@ -567,7 +574,11 @@ fn worker(
         };
         let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
         let ran: u64 = report.tests.iter().map(|t| t.runs as u64).sum();
-        if let Some(per) = seconds_per_run(&report) {
+        // A hang's wait for the probe or the timeout is no measure of a
+        // run.
+        let hung = report.tests.iter().any(|t| t.outcome == TestOutcome::Hang);
+        let per = seconds_per_run(&report, process_started.elapsed().as_secs_f64());
+        if let (Some(per), false) = (per, hung) {
             let avg = if variant.race {
                 &mut s.secs_per_race_run
             } else {
@@ -580,23 +591,22 @@ fn worker(
         }
         let mut new_finds = Vec::new();
         for t in &report.tests {
-            let runs = {
+            let before = {
                 let r = s.runs.entry(t.name.clone()).or_default();
+                let before = *r;
                 *r += t.runs as u64;
-                *r
+                before
             };
             if t.outcome.is_failure() && s.in_play.contains(&t.name) {
                 s.in_play.retain(|n| n != &t.name);
-                new_finds.push(format!(
-                    "{} ({} at run {})",
-                    t.name,
-                    what(t.outcome),
-                    runs + 1
-                ));
+                // Run 1 (plain), the runs of the processes that ended
+                // before, and this process's runs up to the bad one.
+                let at_run = 1 + before + u64::from(t.first_bad_run.unwrap_or(t.runs));
+                new_finds.push(format!("{} ({} at run {at_run})", t.name, what(t.outcome)));
                 s.found.push((
                     t.name.clone(),
                     Found {
-                        at_run: runs + 1,
+                        at_run,
                         seconds,
                         settings: settings.clone(),
                         report: t.clone(),
