@@ -149,6 +149,17 @@ pub struct Cli {
     #[arg(long, value_name = "N")]
     pub until_leak: Option<u32>,
 
+    /// Run each test again and again for DURATION, until it misbehaves
+    ///
+    /// Stress mode: each package's tests run again and again for up to
+    /// DURATION (the package's budget), in --jobs processes at once and
+    /// with varying GOMAXPROCS (kept as set when GOMAXPROCS is in the
+    /// environment), until each test leaks, fails, hangs or crashes. Each
+    /// find is reported with the runs and seconds it took, the settings
+    /// of the run that found it, and a command that reproduces it.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub stress: Option<String>,
+
     /// Print `go test -json`-compatible events on stdout.
     #[arg(long)]
     pub json: bool,
@@ -411,6 +422,28 @@ impl Cli {
         if self.until_leak == Some(0) {
             return Err(Error::Usage("--until-leak must be at least 1".into()));
         }
+        let stress = match &self.stress {
+            Some(text) => {
+                let budget = crate::stress::parse_budget(text).map_err(Error::Usage)?;
+                if self.until_leak.is_some() {
+                    return Err(Error::Usage(
+                        "--stress and --until-leak cannot be used together: --stress repeats each test until it misbehaves".into(),
+                    ));
+                }
+                if go_args.cover {
+                    return Err(Error::Usage(
+                        "--stress does not take coverage flags: its processes run at once and would share a profile".into(),
+                    ));
+                }
+                Some(crate::stress::StressOptions {
+                    budget,
+                    pinned_gomaxprocs: crate::stress::gomaxprocs_from_env(
+                        std::env::var("GOMAXPROCS").ok().as_deref(),
+                    ),
+                })
+            }
+            None => None,
+        };
         let partition = match &self.partition {
             Some(spec) => Some(
                 spec.parse::<Partition>()
@@ -437,6 +470,7 @@ impl Cli {
             keep_builds: (!self.no_build_cache).then(crate::cache::user_dir),
             defer_checks: !self.no_defer_checks,
             chains: settings.chains.0,
+            stress,
         };
         Ok((opts, settings))
     }
@@ -625,6 +659,9 @@ fn run_cli(cli: &Cli, rules: Vec<IgnoreRule>) -> Result<i32, Error> {
         Reporter::human(out, opts.verbose, opts.dir.clone())
     };
     let mut progress = Progress::new(progress_on);
+    // Under --stress, the display shows runs per second and the finds.
+    let _status =
+        (progress_on && opts.stress.is_some()).then(|| progress.follow(crate::stress::status_line));
     let mut outputs = OutputCollector::default();
     let keep_outputs = cli.junit.is_some();
     // With files to write, a closed stdout (`| head`) does not stop the

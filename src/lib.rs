@@ -45,6 +45,7 @@ pub mod reporter;
 pub mod runner;
 pub mod signals;
 pub mod stack;
+pub mod stress;
 pub mod test2json;
 pub mod testjson;
 

@@ -122,8 +122,33 @@ impl Progress {
         self.bar.suspend(f)
     }
 
+    /// Shows `status()` as the display's message every quarter of a
+    /// second, whenever it has one, until the returned guard is dropped.
+    pub fn follow(&self, status: fn() -> Option<String>) -> Follow {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (bar, flag) = (self.bar.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) && !bar.is_finished() {
+                if let Some(s) = status() {
+                    bar.set_message(s);
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        });
+        Follow(stop)
+    }
+
     pub fn clear(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+/// Stops [`Progress::follow`] when dropped.
+pub struct Follow(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for Follow {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -70,6 +70,8 @@ impl TestReport {
             details: None,
             ignored: Vec::new(),
             check_ms: 0.0,
+            stress: None,
+            first_bad_run: None,
         }
     }
 }
@@ -117,6 +119,14 @@ pub struct TestReport {
     /// runs), left out of `elapsed_ms` as `go test` would measure it.
     #[serde(default)]
     pub check_ms: f64,
+    /// Under `--stress`: its runs, how long, and what found its problem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stress: Option<crate::stress::StressStats>,
+    /// Which of its runs in this process first leaked, failed, hung or
+    /// crashed (1-based), for `--stress`'s `found_at_run`; not written to
+    /// the report file.
+    #[serde(skip)]
+    pub first_bad_run: Option<u32>,
 }
 
 /// How many goroutines a rule exempted.

@@ -242,8 +242,10 @@ impl PackageOutput {
         for (i, kept) in self.kept.iter().enumerate() {
             match kept {
                 Kept::Package(text) => {
-                    if passed && Some(i) != last_line {
-                        continue; // go test shows only the `ok` line
+                    // go test shows only the `ok` line; --stress's
+                    // summary of the package's runs too.
+                    if passed && Some(i) != last_line && !text.starts_with(STRESS_LINE) {
+                        continue;
                     }
                     if !is_framing(text) {
                         out.write_all(text.as_bytes())?;
@@ -270,6 +272,10 @@ impl PackageOutput {
         Ok(())
     }
 }
+
+/// How `--stress`'s lines outside tests start (see `runner/stress.rs`):
+/// shown for a package that passed too.
+pub const STRESS_LINE: &str = "leakcheck: stress: ";
 
 /// Lines that only `-v` shows: framing, and subtests that passed or were
 /// skipped.
@@ -645,6 +651,20 @@ mod tests {
         let mut out = Vec::new();
         package.print(&mut out, outcome).unwrap();
         (String::from_utf8(out).unwrap(), kept)
+    }
+
+    #[test]
+    fn a_passing_packages_stress_summary_is_shown_with_its_ok_line() {
+        let events = vec![
+            TestEvent::output("p", None, "PASS\n".into()),
+            TestEvent::output("p", None, format!("{STRESS_LINE}900 runs of 3 tests\n")),
+            TestEvent::output("p", None, "ok  \tp\t3.0s\n".into()),
+        ];
+        let (text, _) = printed(&events, PackageOutcome::Pass);
+        assert_eq!(
+            text,
+            format!("{STRESS_LINE}900 runs of 3 tests\nok  \tp\t3.0s\n")
+        );
     }
 
     #[test]

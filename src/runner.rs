@@ -32,6 +32,7 @@ mod batch;
 mod builddir;
 mod crash;
 mod join;
+mod stress;
 mod watchdog;
 
 use builddir::BuildDir;
@@ -119,6 +120,10 @@ pub struct RunOptions {
     /// (`GODEBUG=tracebackancestors=`[`CHAIN_DEPTH`]), so that leak groups
     /// name their origin and via lines (`--chains`).
     pub chains: bool,
+    /// `--stress`: run each test again and again, varying the settings,
+    /// until it misbehaves or the package's budget runs out (see
+    /// [`crate::stress`] and `runner/stress.rs`).
+    pub stress: Option<crate::stress::StressOptions>,
 }
 
 /// How many generations of creators `--chains` records.
@@ -172,6 +177,7 @@ impl RunOptions {
             keep_builds: None,
             defer_checks: true,
             chains: false,
+            stress: None,
         }
     }
 }
@@ -358,10 +364,14 @@ pub fn run(
         build_flags: &build_flags,
         vet_failed: &vet_failed,
         no_test_files: &no_test_files,
+        process_env: &[],
     };
     let mut reports: Vec<Option<PackageReport>> = vec![None; packages.len()];
     let result = std::thread::scope(|scope| -> Result<(), Error> {
-        for _ in 0..opts.jobs.max(1).min(packages.len().max(1)) {
+        // Under --stress, a package's processes use the jobs: one
+        // package at a time.
+        let workers = if opts.stress.is_some() { 1 } else { opts.jobs };
+        for _ in 0..workers.max(1).min(packages.len().max(1)) {
             let tx = tx.clone();
             let (next, packages, ctx) = (&next, &packages, &ctx);
             scope.spawn(move || loop {
@@ -506,6 +516,7 @@ fn one_package_profiles(opts: &RunOptions, packages: &[GoPackage]) -> Result<(),
     Ok(())
 }
 
+#[derive(Clone, Copy)]
 struct PackageContext<'a> {
     env: &'a GoEnv,
     opts: &'a RunOptions,
@@ -524,6 +535,9 @@ struct PackageContext<'a> {
     /// The events `go test` gave packages without test files, with
     /// coverage on (see [`no_test_files_with_cover`]).
     no_test_files: &'a std::collections::HashMap<String, Vec<TestEvent>>,
+    /// Environment variables added to each test process (`--stress`
+    /// sets GOMAXPROCS).
+    process_env: &'a [(String, String)],
 }
 
 fn package_report(
@@ -673,6 +687,9 @@ impl PackageContext<'_> {
             ];
             let error = Some("interrupted before it ran".to_string());
             return (package_report(pkg, PackageOutcome::Fail, error), events);
+        }
+        if self.opts.stress.is_some() {
+            return stress::stress_package(self, index, pkg, &binary, sink);
         }
         self.run_binary(index, pkg, &binary, sink)
     }
@@ -905,6 +922,9 @@ impl PackageContext<'_> {
         if self.opts.chains {
             let user = std::env::var("GODEBUG").ok();
             cmd = cmd.env("GODEBUG", godebug_with_chains(user.as_deref()));
+        }
+        for (k, v) in self.process_env {
+            cmd = cmd.env(k, v);
         }
         let cmd = cmd
             .env("LEAKCHECK_HELPER", hook)

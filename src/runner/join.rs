@@ -42,6 +42,8 @@ struct TestState {
     unjudged: bool,
     /// Time its checks took, all runs.
     check: Duration,
+    /// Its first run that leaked, failed, hung or crashed (1-based).
+    first_bad_run: Option<u32>,
     /// The current run's result line came without a verdict (its run was
     /// never judged, or leakcheck's connection was lost): its result line
     /// and final event are held until its process ends, when leakcheck may
@@ -401,6 +403,7 @@ impl<'a> EventJoiner<'a> {
                     state.check += v.check;
                     if !v.leaks.is_empty() {
                         state.leaked_runs += 1;
+                        state.first_bad_run.get_or_insert(state.runs);
                     }
                     state.leaks = group_leaks_merge(std::mem::take(&mut state.leaks), v.leaks);
                 } else {
@@ -481,6 +484,9 @@ impl<'a> EventJoiner<'a> {
         if leaks.iter().any(|l| !l.known) {
             state.leaked_runs += 1;
         }
+        if leaks.iter().any(|l| !l.known) || outcome >= TestOutcome::Fail {
+            state.first_bad_run.get_or_insert(state.runs);
+        }
         state.leaks = group_leaks_merge(std::mem::take(&mut state.leaks), leaks);
     }
 
@@ -527,6 +533,7 @@ impl<'a> EventJoiner<'a> {
         state.outcome = Some(TestOutcome::Hang);
         state.elapsed += secs * 1000.0;
         state.runs += 1;
+        state.first_bad_run.get_or_insert(state.runs);
         state.deadlock = Some(deadlock);
         let how = if proven { "leak profile" } else { "SIGQUIT" };
         state.details = Some(format!(
@@ -554,6 +561,7 @@ impl<'a> EventJoiner<'a> {
         let state = self.state(test);
         state.outcome = Some(TestOutcome::Crash);
         state.runs += 1;
+        state.first_bad_run.get_or_insert(state.runs);
         state.details = Some(details.to_string());
         state.has_final = true;
     }
@@ -687,6 +695,8 @@ impl<'a> EventJoiner<'a> {
                     details: s.details.clone(),
                     ignored: s.ignored.clone(),
                     check_ms: s.check.as_secs_f64() * 1000.0,
+                    stress: None,
+                    first_bad_run: s.first_bad_run,
                 })
             })
             .collect();
