@@ -224,6 +224,23 @@ pub fn next_count(secs_per_run: f64, tests: usize, remaining: Duration) -> u32 {
     }
 }
 
+/// The most runs a process may do so that it ends within `remaining`
+/// even if every run leaks: a leaking run waits up to the grace period
+/// for its goroutines (unless the runtime proves them leaked sooner). A
+/// test that leaks from its second run on would otherwise keep a process
+/// of hundreds of runs going for minutes after the budget.
+pub fn count_within_budget(remaining: Duration, grace: Duration) -> u32 {
+    if grace.is_zero() {
+        return MAX_COUNT;
+    }
+    let n = (remaining.as_secs_f64() / grace.as_secs_f64()).floor();
+    if n.is_nan() || n < 1.0 {
+        1
+    } else {
+        n.min(f64::from(MAX_COUNT)) as u32
+    }
+}
+
 /// Quotes `arg` for a POSIX shell when it needs it.
 pub fn shell_quote(arg: &str) -> String {
     let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
@@ -454,6 +471,12 @@ mod tests {
         assert_eq!(next_count(0.001, 1, Duration::from_millis(100)), 50);
         assert_eq!(next_count(0.001, 1, Duration::ZERO), 1);
         assert_eq!(next_count(f64::NAN, 1, long), 1);
+        let s = Duration::from_secs;
+        assert_eq!(count_within_budget(s(10), s(1)), 10);
+        assert_eq!(count_within_budget(s(10), Duration::from_millis(300)), 33);
+        assert_eq!(count_within_budget(Duration::ZERO, s(1)), 1);
+        assert_eq!(count_within_budget(s(3600), s(1)), MAX_COUNT);
+        assert_eq!(count_within_budget(s(10), Duration::ZERO), MAX_COUNT);
     }
 
     #[test]

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use crate::goargs::GoTestArgs;
 use crate::gocmd::GoPackage;
 use crate::report::{PackageOutcome, PackageReport, TestOutcome, TestReport};
-use crate::stress::{next_count, repro_command, Repro, Schedule, StressSettings, StressStats};
+use crate::stress::{count_within_budget, next_count, repro_command, Repro, Schedule, StressSettings, StressStats};
 use crate::testjson::TestEvent;
 
 use super::{final_event, interrupted, output_event, PackageContext, RunOptions};
@@ -538,7 +538,9 @@ fn worker(
             } else {
                 s.secs_per_run
             };
-            let count = next_count(per, s.in_play.len(), stress.budget - spent);
+            let remaining = stress.budget - spent;
+            let count = next_count(per, s.in_play.len(), remaining)
+                .min(count_within_budget(remaining, ctx.opts.grace));
             (v, race_binary.filter(|_| v.race), s.in_play.clone(), count)
         };
         let gomaxprocs = variant.gomaxprocs;
