@@ -5,6 +5,8 @@
 //! test-timeout = "90s"         # --test-timeout
 //! go-test-args = ["-race"]     # default `go test` arguments, before the command line's
 //! default-ignores = true       # false is --no-default-ignores
+//! checks = ["fds", "processes"] # --check (goroutines are always checked)
+//! heap-threshold = "1MiB"      # --heap-threshold
 //!
 //! [[ignore]]                   # one of top / any / created-by
 //! created-by = "github.com/acme/metrics.*"
@@ -39,6 +41,8 @@ struct File {
     test_timeout: Option<Spanned<String>>,
     go_test_args: Option<Vec<String>>,
     default_ignores: Option<bool>,
+    checks: Option<Spanned<Vec<String>>>,
+    heap_threshold: Option<Spanned<String>>,
     #[serde(default)]
     ignore: Vec<Spanned<IgnoreEntry>>,
 }
@@ -79,6 +83,9 @@ pub struct CommandLine {
     pub go_test_args: Vec<String>,
     pub no_default_ignores: bool,
     pub ignore: Vec<IgnoreRule>,
+    /// `--check` values, as given.
+    pub checks: Vec<String>,
+    pub heap_threshold: Option<u64>,
 }
 
 /// The effective settings, each with its source.
@@ -91,6 +98,8 @@ pub struct Settings {
     pub default_ignores: (bool, Source),
     /// User rules (built-ins are added by [`Settings::ignore_rules`]).
     pub ignore: Vec<IgnoreRule>,
+    /// Resource checks, and the heap growth reported.
+    pub checks: (crate::resources::Checks, Source),
     /// The config file read, if any.
     pub file: Option<PathBuf>,
 }
@@ -131,6 +140,7 @@ impl Settings {
             go_test_args: (Vec::new(), Source::Default),
             default_ignores: (true, Source::Default),
             ignore: Vec::new(),
+            checks: (crate::resources::Checks::default(), Source::Default),
             file: path.clone(),
         };
         if let Some(path) = &path {
@@ -152,6 +162,20 @@ impl Settings {
             s.default_ignores = (false, Source::CommandLine);
         }
         s.ignore.extend(cli.ignore.iter().cloned());
+        if !cli.checks.is_empty() {
+            let mut checks = crate::resources::Checks {
+                heap_threshold: s.checks.0.heap_threshold,
+                ..Default::default()
+            };
+            checks
+                .enable(&cli.checks)
+                .map_err(|e| Error::Usage(format!("--check: {e}")))?;
+            s.checks = (checks, Source::CommandLine);
+        }
+        if let Some(t) = cli.heap_threshold {
+            s.checks.0.heap_threshold = t;
+            s.checks.1 = Source::CommandLine;
+        }
         Ok(s)
     }
 
@@ -183,6 +207,21 @@ impl Settings {
         }
         if let Some(d) = file.default_ignores {
             self.default_ignores = (d, src.clone());
+        }
+        if let Some(c) = &file.checks {
+            let mut checks = crate::resources::Checks {
+                heap_threshold: self.checks.0.heap_threshold,
+                ..Default::default()
+            };
+            checks
+                .enable(c.get_ref())
+                .map_err(|e| at(c.span().start, &format!("checks: {e}")))?;
+            self.checks = (checks, src.clone());
+        }
+        if let Some(t) = &file.heap_threshold {
+            self.checks.0.heap_threshold = crate::resources::parse_size(t.get_ref())
+                .map_err(|e| at(t.span().start, &format!("heap-threshold: {e}")))?;
+            self.checks.1 = src.clone();
         }
         for entry in &file.ignore {
             let e = entry.get_ref();
@@ -253,6 +292,17 @@ impl Settings {
             out,
             "go-test-args = {:?}  # {}",
             self.go_test_args.0, self.go_test_args.1
+        );
+        let _ = writeln!(
+            out,
+            "checks = {:?}  # {}",
+            self.checks.0.names(),
+            self.checks.1
+        );
+        let _ = writeln!(
+            out,
+            "heap-threshold = \"{}B\"  # {}",
+            self.checks.0.heap_threshold, self.checks.1
         );
         let _ = writeln!(
             out,

@@ -40,6 +40,7 @@ pub mod partition;
 pub mod progress;
 pub mod report;
 pub mod reporter;
+pub mod resources;
 pub mod runner;
 pub mod signals;
 pub mod stack;

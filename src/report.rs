@@ -70,6 +70,7 @@ impl TestReport {
             details: None,
             ignored: Vec::new(),
             check_ms: 0.0,
+            resources: Vec::new(),
         }
     }
 }
@@ -117,6 +118,11 @@ pub struct TestReport {
     /// runs), left out of `elapsed_ms` as `go test` would measure it.
     #[serde(default)]
     pub check_ms: f64,
+    /// What else it left behind (`--check fds,processes,heap`):
+    /// descriptors, processes, retained heap. A test that passed and left
+    /// any of them is `leak`, as with goroutines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<crate::resources::Resource>,
 }
 
 /// How many goroutines a rule exempted.
@@ -219,7 +225,7 @@ impl Report {
                 TestOutcome::Leak => summary.leaked += 1,
                 TestOutcome::Fail => {
                     summary.failed += 1;
-                    if t.leaks.iter().any(|l| !l.known) {
+                    if t.leaks.iter().any(|l| !l.known) || !t.resources.is_empty() {
                         summary.failed_and_leaked += 1;
                     }
                 }
