@@ -228,6 +228,28 @@ pub fn annotations(report: &Report, root: &[impl AsRef<Path>]) -> Vec<Annotation
                             message,
                         });
                     }
+                    // Resources (--check): at the allocation site, if
+                    // known (heap), else on the test.
+                    for r in &t.resources {
+                        let at = r.site.as_ref().and_then(|s| Some((relative(&s.file, root)?, s.line)));
+                        let mut message =
+                            format!("{} {} outlived {name} ({pkg})", r.kind.as_str(), r.description);
+                        if let Some(s) = &r.site {
+                            message.push_str(&format!("\nallocated in {}", s.function));
+                        }
+                        if !r.ambiguous_with.is_empty() {
+                            message.push_str(&format!(
+                                "\nowner ambiguous: may belong to {} instead",
+                                r.ambiguous_with.join(", ")
+                            ));
+                        }
+                        out.push(Annotation {
+                            file: at.as_ref().map(|a| a.0.clone()),
+                            line: at.map(|a| a.1),
+                            title: format!("{name} leaked a {}", r.kind.as_str()),
+                            message,
+                        });
+                    }
                 }
                 TestOutcome::Pass | TestOutcome::Skip => {}
             }
