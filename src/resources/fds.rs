@@ -212,6 +212,22 @@ pub fn describe(target: &str, sockets: &HashMap<u64, SocketInfo>) -> String {
     }
 }
 
+/// What alike descriptors share, to report them as one entry: a
+/// connection's description with its local port left out (`tcp
+/// 127.0.0.1:* -> 127.0.0.1:8080 (CLOSE_WAIT)`: a pool's connections to
+/// one server); any other description as it is.
+pub fn group_key(description: &str) -> String {
+    let Some((local, rest)) = description.split_once(" -> ") else {
+        return description.to_string();
+    };
+    match local.rsplit_once(':') {
+        Some((addr, port)) if port.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{addr}:* -> {rest}")
+        }
+        _ => description.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,6 +303,15 @@ mod tests {
         assert!(is_runtimes("anon_inode:[eventpoll]"));
         assert!(!is_runtimes("anon_inode:[pidfd]"));
         assert_eq!(describe("pipe:[13]", &HashMap::new()), "pipe (pipe:[13])");
+        assert_eq!(
+            group_key("tcp 127.0.0.1:43226 -> 127.0.0.1:44095 (CLOSE_WAIT)"),
+            "tcp 127.0.0.1:* -> 127.0.0.1:44095 (CLOSE_WAIT)"
+        );
+        assert_eq!(
+            group_key("tcp6 [::1]:28934 -> [::1]:58236 (ESTABLISHED)"),
+            "tcp6 [::1]:* -> [::1]:58236 (ESTABLISHED)"
+        );
+        assert_eq!(group_key("/tmp/a"), "/tmp/a");
     }
 
     #[test]

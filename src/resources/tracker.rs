@@ -360,22 +360,28 @@ impl Tracker {
             } else {
                 HashMap::new()
             };
-            // Alike descriptors in one entry: the same description and
-            // candidates.
-            let mut groups: BTreeMap<(ResourceKind, String, Vec<String>), Vec<u32>> =
-                BTreeMap::new();
+            // Alike descriptors in one entry (see fds::group_key), with
+            // the same candidates.
+            type Group = Vec<(u32, String)>;
+            let mut groups: BTreeMap<(ResourceKind, String, Vec<String>), Group> = BTreeMap::new();
             for ((fd, target), candidates) in &ending.fds {
                 self.reported_fds.insert((*fd, target.clone()));
+                let description = fds::describe(target, &sockets);
                 groups
                     .entry((
                         fds::kind_of(target),
-                        fds::describe(target, &sockets),
+                        fds::group_key(&description),
                         candidates.clone(),
                     ))
                     .or_default()
-                    .push(*fd);
+                    .push((*fd, description));
             }
-            for ((kind, description, ambiguous_with), numbers) in groups {
+            for ((kind, key, ambiguous_with), members) in groups {
+                let numbers: Vec<u32> = members.iter().map(|m| m.0).collect();
+                let description = match members.as_slice() {
+                    [(_, one)] => one.clone(),
+                    _ => key,
+                };
                 let list: Vec<String> = numbers.iter().map(u32::to_string).collect();
                 let which = if numbers.len() == 1 { "fd" } else { "fds" };
                 resources.push(Resource {
