@@ -35,8 +35,8 @@ func leakcheckResourcesInit() {
 // paused in t.Parallel, or "-") and answers leakcheck until it says
 // "done": "again MS" asks for the message again after MS milliseconds,
 // "heap" for it with the live heap, "heap profile" with the heap profile
-// as its body too. Called with leakcheckMu held, which it keeps: no run
-// starts or ends meanwhile.
+// as its body too (after two GCs). Called with leakcheckMu held, which it
+// keeps: no run starts or ends meanwhile.
 func leakcheckResources(id, when string) {
 	if !leakcheckResourcesOn {
 		return
@@ -67,10 +67,12 @@ func leakcheckResources(id, when string) {
 			ms, _ := strconv.Atoi(arg)
 			time.Sleep(time.Duration(ms) * time.Millisecond)
 		case "heap":
-			// Twice: a sync.Pool's buffers outlive one GC (its victim
-			// cache), not two.
+			// With the profile, twice: a sync.Pool's buffers outlive one
+			// GC (its victim cache), not two.
 			runtime.GC()
-			runtime.GC()
+			if arg == "profile" {
+				runtime.GC()
+			}
 			var m runtime.MemStats
 			runtime.ReadMemStats(&m)
 			heap = strconv.FormatUint(m.HeapAlloc, 10)

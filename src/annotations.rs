@@ -231,9 +231,15 @@ pub fn annotations(report: &Report, root: &[impl AsRef<Path>]) -> Vec<Annotation
                     // Resources (--check): at the allocation site, if
                     // known (heap), else on the test.
                     for r in &t.resources {
-                        let at = r.site.as_ref().and_then(|s| Some((relative(&s.file, root)?, s.line)));
-                        let mut message =
-                            format!("{} {} outlived {name} ({pkg})", r.kind.as_str(), r.description);
+                        let at = r
+                            .site
+                            .as_ref()
+                            .and_then(|s| Some((relative(&s.file, root)?, s.line)));
+                        let mut message = format!(
+                            "{} {} outlived {name} ({pkg})",
+                            r.kind.as_str(),
+                            r.description
+                        );
                         if let Some(s) = &r.site {
                             message.push_str(&format!("\nallocated in {}", s.function));
                         }

@@ -179,6 +179,7 @@ impl State {
 fn attach(v: &mut RunVerdict, j: Judged) {
     v.resources = j.resources;
     v.ignored.extend(j.ignored);
+    v.check += j.waited;
 }
 
 /// A wait in whole milliseconds, rounded up.
@@ -951,6 +952,83 @@ mod tests {
             assert_eq!(errors.len(), 1, "{messages:?}: {errors:?}");
             assert!(errors[0].contains(wrong), "{messages:?}: {errors:?}");
         }
+    }
+
+    #[test]
+    fn with_resource_checks_a_verdict_waits_for_its_runs_resources() {
+        let comparator = Comparator::new(crate::compare::CompareConfig {
+            grace: Duration::from_millis(100),
+            ignore: Default::default(),
+            goroot: "/usr/local/go".into(),
+            module: String::new(),
+            leak_profile: false,
+        });
+        let checks = crate::resources::Checks {
+            fds: true,
+            ..Default::default()
+        };
+        let tracker = Tracker::new(
+            checks,
+            Duration::from_millis(100),
+            Default::default(),
+            Box::new(tracker::Proc),
+        );
+        let (listener, theirs) = HelperListener::with_resources(comparator, Some(tracker)).unwrap();
+        let w = theirs.try_clone().unwrap();
+        let mut answers = BufReader::new(theirs);
+        let mut line = String::new();
+        answers.read_line(&mut line).unwrap();
+        let key = line.strip_prefix("key ").unwrap().trim_end().to_string();
+        let mut hook = Hook { key, answers, w };
+        // This process plays the test binary: a file it opens during the
+        // run is the run's.
+        let pid = std::process::id();
+        hook.send("start TestA#1 7", DUMP);
+        hook.send(&format!("res TestA#1 start {pid} - -"), "");
+        assert_eq!(hook.answer(), "done\n");
+        let file = std::fs::File::open("Cargo.toml").unwrap();
+        hook.send("end= TestA#1 pass", "");
+        assert!(
+            listener.take_verdict("TestA").is_none(),
+            "held for its resources"
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            hook.send(&format!("res TestA#1 end {pid} - -"), "");
+            let answer = hook.answer();
+            if answer == "done\n" {
+                break;
+            }
+            assert!(answer.starts_with("again "), "{answer:?}");
+            assert!(Instant::now() < deadline);
+        }
+        let v = listener.wait_verdict("TestA").expect("a verdict");
+        // (Other unit tests of this process may open descriptors meanwhile.)
+        assert!(
+            v.resources
+                .iter()
+                .any(|r| r.description.contains("/Cargo.toml (fd ")),
+            "{:?}",
+            v.resources
+        );
+        drop(file);
+        // A res message for a run never started is a protocol error.
+        hook.send(&format!("res TestB#2 end {pid} - -"), "");
+        drop(hook);
+        let errors = listener.finish().errors;
+        assert!(errors[0].contains("never started"), "{errors:?}");
+        assert_eq!(
+            parse_header("res TestA#1 end 42 1024 TestB#2,TestC#3 0\n")
+                .unwrap()
+                .res,
+            Some(Res {
+                end: true,
+                pid: 42,
+                heap: Some(1024),
+                paused: vec!["TestB#2".into(), "TestC#3".into()],
+            })
+        );
+        assert_eq!(parse_header("res TestA#1 middle 42 - - 0\n"), None);
     }
 
     #[test]

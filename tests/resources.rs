@@ -73,7 +73,10 @@ fn every_check_finds_its_fixture_and_passes_its_clean_twin() {
             assert!(t.resources.is_empty() && t.leaks.is_empty(), "{t:#?}");
         }
         // The tests run one after another: nothing is ambiguous.
-        assert!(t.resources.iter().all(|r| r.ambiguous_with.is_empty()), "{t:#?}");
+        assert!(
+            t.resources.iter().all(|r| r.ambiguous_with.is_empty()),
+            "{t:#?}"
+        );
     }
     assert_eq!(report.summary.tests, 14);
 
@@ -91,13 +94,19 @@ fn every_check_finds_its_fixture_and_passes_its_clean_twin() {
     let listener = test(&report, "TestListenerLeftOpen");
     assert_eq!(kinds(listener), [ResourceKind::Socket]);
     let d = &listener.resources[0].description;
-    assert!(d.starts_with("tcp 127.0.0.1:") && d.contains(" listening (fd "), "{d}");
+    assert!(
+        d.starts_with("tcp 127.0.0.1:") && d.contains(" listening (fd "),
+        "{d}"
+    );
 
     // The body: its connection, and the transport's goroutines.
     let body = test(&report, "TestBodyLeftOpen");
     assert_eq!(kinds(body), [ResourceKind::Socket]);
     let d = &body.resources[0].description;
-    assert!(d.starts_with("tcp 127.0.0.1:") && d.contains(" -> 127.0.0.1:"), "{d}");
+    assert!(
+        d.starts_with("tcp 127.0.0.1:") && d.contains(" -> 127.0.0.1:"),
+        "{d}"
+    );
     let functions: Vec<&str> = body.leaks.iter().map(|l| l.function.as_str()).collect();
     assert!(
         functions.contains(&"net/http.(*persistConn).readLoop"),
@@ -121,7 +130,11 @@ fn every_check_finds_its_fixture_and_passes_its_clean_twin() {
             .unwrap_or_else(|| panic!("{:?}", procs[0].description));
         assert_eq!(command, "sleep 30");
         let pid: u32 = pid.parse().unwrap();
-        for other in t.resources.iter().filter(|r| r.kind != ResourceKind::Process) {
+        for other in t
+            .resources
+            .iter()
+            .filter(|r| r.kind != ResourceKind::Process)
+        {
             assert!(
                 other.kind == ResourceKind::Other && other.description.contains("pidfd"),
                 "{other:?}"
@@ -174,7 +187,12 @@ fn without_checks_only_goroutines_count() {
     // outlive the run.
     let (out, report) = run_with_report(
         &module(),
-        &["./...", "--", "-run", "Test(File|Listener|Body|Buffer|Cache|Pool)"],
+        &[
+            "./...",
+            "--",
+            "-run",
+            "Test(File|Listener|Body|Buffer|Cache|Pool)",
+        ],
     );
     assert_eq!(out.status.code(), Some(1));
     for t in report.packages.iter().flat_map(|p| &p.tests) {
@@ -193,18 +211,38 @@ fn without_checks_only_goroutines_count() {
 fn a_cache_that_grows_leaks_in_every_run_and_the_threshold_is_a_setting() {
     let (_, report) = run_with_report(
         &module(),
-        &["--check", "heap", "./...", "--", "-run", "TestCache|TestBuffer|TestPool", "-count=3"],
+        &[
+            "--check",
+            "heap",
+            "./...",
+            "--",
+            "-run",
+            "TestCache|TestBuffer|TestPool",
+            "-count=3",
+        ],
     );
     let grows = test(&report, "TestCacheGrows");
     assert_eq!((grows.runs, grows.leaked_runs), (3, 3), "{grows:#?}");
     assert_eq!(grows.resources.len(), 3);
     assert_eq!(test(&report, "TestCacheEvicts").outcome, TestOutcome::Pass);
     assert_eq!(test(&report, "TestPool").outcome, TestOutcome::Pass);
-    assert_eq!(test(&report, "TestBufferReleased").outcome, TestOutcome::Pass);
+    assert_eq!(
+        test(&report, "TestBufferReleased").outcome,
+        TestOutcome::Pass
+    );
 
     let (_, report) = run_with_report(
         &module(),
-        &["--check", "heap", "--heap-threshold", "4MiB", "./...", "--", "-run", "TestCacheGrows|TestBufferHeld"],
+        &[
+            "--check",
+            "heap",
+            "--heap-threshold",
+            "4MiB",
+            "./...",
+            "--",
+            "-run",
+            "TestCacheGrows|TestBufferHeld",
+        ],
     );
     assert_eq!(test(&report, "TestCacheGrows").outcome, TestOutcome::Pass);
     let held = test(&report, "TestBufferHeld");
@@ -271,9 +309,16 @@ func TestSeq(t *testing.T) {
     assert_eq!(all.len(), 1, "reported once: {all:#?}\n{stdout}");
     let (owner, r) = all[0];
     assert!(r.description.contains("/a.txt (fd "), "{r:?}");
-    let other = if owner == "TestParA" { "TestParB" } else { "TestParA" };
+    let other = if owner == "TestParA" {
+        "TestParB"
+    } else {
+        "TestParA"
+    };
     assert_eq!(r.ambiguous_with, [other]);
-    assert!(stdout.contains("owner ambiguous: may belong to"), "{stdout}");
+    assert!(
+        stdout.contains("owner ambiguous: may belong to"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -307,5 +352,8 @@ fn settings_come_from_the_command_line_or_leakcheck_toml() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&config.stdout);
-    assert!(text.contains("checks = [\"goroutines\", \"fds\"]"), "{text}");
+    assert!(
+        text.contains("checks = [\"goroutines\", \"fds\"]"),
+        "{text}"
+    );
 }

@@ -16,6 +16,7 @@
 //! the runtime's poller, were open before any test: never new.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::fds::{self, FdSet, SocketInfo};
@@ -83,6 +84,9 @@ pub enum Answer {
 pub struct Judged {
     pub resources: Vec<Resource>,
     pub ignored: Vec<(IgnoreRule, usize)>,
+    /// How long the run's end waited for what was still there (the
+    /// grace period, when something was).
+    pub waited: Duration,
 }
 
 /// A process found leaked and still running, for leakcheck to kill when
@@ -105,7 +109,7 @@ struct Run {
     end_fds: Option<FdSet>,
     end_procs: Option<BTreeMap<ProcId, String>>,
     heap_start: Option<u64>,
-    profile_start: Option<Profile>,
+    profile_start: Option<Arc<Profile>>,
     ending: Option<Ending>,
 }
 
@@ -128,12 +132,21 @@ pub struct Tracker {
     runs: HashMap<String, Run>,
     reported_fds: HashSet<Fd>,
     reported_procs: HashSet<ProcId>,
+    /// The latest heap profile, and the live heap when it was taken: the
+    /// baseline of a run that starts with about as much live heap.
+    baseline: Option<(u64, Arc<Profile>)>,
+    /// The processes the latest run's end found: the next run's start,
+    /// when no run is going on (a scan of /proc costs about as much as
+    /// the processes on the machine).
+    last_procs: Option<BTreeMap<ProcId, String>>,
     /// Processes reported leaked, to kill at the end.
     pub leftovers: Vec<Leftover>,
 }
 
-/// The first wait of a run's grace period, doubled each time after.
+/// The first wait of a run's grace period, doubled each time after, up
+/// to [`LONGEST_WAIT`].
 const FIRST_WAIT: Duration = Duration::from_millis(10);
+const LONGEST_WAIT: Duration = Duration::from_millis(200);
 
 fn test_of(run: &str) -> String {
     crate::compare::Comparator::test_of_run(run).to_string()
@@ -155,6 +168,8 @@ impl Tracker {
             runs: HashMap::new(),
             reported_fds: HashSet::new(),
             reported_procs: HashSet::new(),
+            baseline: None,
+            last_procs: None,
             leftovers: Vec::new(),
         }
     }
@@ -171,18 +186,42 @@ impl Tracker {
             return self.end(msg, now);
         }
         if let Some(run) = self.runs.get_mut(msg.run) {
-            // The heap, asked for at the start.
-            run.heap_start = msg.heap;
-            run.profile_start = msg.profile.map(heap::parse);
+            // The heap, asked for at the start (after one GC), then the
+            // profile (after two) unless the latest one is still good: the
+            // live heap has not moved by a tenth of the threshold since
+            // (less than any site a report names).
+            match (msg.heap, msg.profile) {
+                (Some(heap), None) => {
+                    run.heap_start = Some(heap);
+                    let near = self.checks.heap_threshold / 10;
+                    match &self.baseline {
+                        Some((at, p)) if at.abs_diff(heap) <= near => {
+                            run.profile_start = Some(p.clone());
+                        }
+                        _ => return Answer::HeapProfile,
+                    }
+                }
+                (Some(heap), Some(profile)) => {
+                    let p = Arc::new(heap::parse(profile));
+                    self.baseline = Some((heap, p.clone()));
+                    run.profile_start = Some(p);
+                }
+                _ => {}
+            }
             return Answer::Done(None);
         }
         self.seq += 1;
+        let quiet = self.runs.values().all(|r| r.end_seq.is_some());
+        let procs = match &self.last_procs {
+            Some(p) if quiet => p.clone(),
+            _ => self.procs(msg.pid),
+        };
         let run = Run {
             start_seq: self.seq,
             end_seq: None,
             paused_at_start: msg.paused.iter().cloned().collect(),
             fds: self.fds(msg.pid),
-            procs: self.procs(msg.pid),
+            procs,
             end_fds: None,
             end_procs: None,
             heap_start: None,
@@ -191,7 +230,7 @@ impl Tracker {
         };
         self.runs.insert(msg.run.to_string(), run);
         if self.checks.heap {
-            Answer::HeapProfile
+            Answer::Heap
         } else {
             Answer::Done(None)
         }
@@ -222,6 +261,9 @@ impl Tracker {
         if run.ending.is_none() {
             self.seq += 1;
             let ending = self.begin_ending(msg, &fds_now, &procs_now, now);
+            if self.checks.processes {
+                self.last_procs = Some(procs_now.clone());
+            }
             let run = self.runs.get_mut(msg.run).expect("known run");
             run.end_seq = Some(self.seq);
             run.end_fds = Some(fds_now.clone());
@@ -241,7 +283,7 @@ impl Tracker {
         let waited = now.saturating_duration_since(ending.since);
         if waiting && waited < grace {
             let wait = ending.wait.min(grace - waited);
-            ending.wait *= 2;
+            ending.wait = ending.wait.saturating_mul(2).min(LONGEST_WAIT);
             return Answer::Again(wait);
         }
         // The heap, for a run during which no other test ran.
@@ -250,23 +292,23 @@ impl Tracker {
             let Some(heap_now) = msg.heap else {
                 return Answer::Heap;
             };
+            // After one GC; over the threshold, again after two (a
+            // sync.Pool's buffers outlive one) with the profile.
             let growth = heap_now.saturating_sub(run.heap_start.unwrap_or(heap_now));
             if growth > self.checks.heap_threshold {
                 let Some(profile) = msg.profile else {
                     return Answer::HeapProfile;
                 };
+                let end = Arc::new(heap::parse(profile));
+                self.baseline = Some((heap_now, end.clone()));
                 let rules = &self.rules;
                 let ignored = |functions: &[String]| heap_ignored(rules, functions);
-                heap_resources = heap_report(
-                    growth,
-                    run.profile_start.as_ref(),
-                    &heap::parse(profile),
-                    &ignored,
-                );
+                heap_resources = heap_report(growth, run.profile_start.as_deref(), &end, &ignored);
             }
         }
         let ending = run.ending.take().expect("ending");
-        let judged = self.judged(msg.run, msg.pid, ending, heap_resources);
+        let mut judged = self.judged(msg.run, msg.pid, ending, heap_resources);
+        judged.waited = waited;
         self.prune();
         Answer::Done(Some(judged))
     }
@@ -422,7 +464,11 @@ impl Tracker {
                 resources.clear();
             }
         }
-        Judged { resources, ignored }
+        Judged {
+            resources,
+            ignored,
+            waited: Duration::ZERO,
+        }
     }
 
     /// Forgets ended runs that no running run overlaps.
@@ -619,7 +665,11 @@ mod tests {
         ));
         fake.close(9);
         let answer = t.message(&msg("TestA#1", true, &[]), now + FIRST_WAIT);
-        assert_eq!(answer, Answer::Done(Some(Judged::default())));
+        let judged = Judged {
+            waited: FIRST_WAIT,
+            ..Judged::default()
+        };
+        assert_eq!(answer, Answer::Done(Some(judged)));
     }
 
     #[test]
@@ -708,7 +758,12 @@ mod tests {
         };
         let before = "heap profile: 0: 0 [0: 0] @ heap/131072\n";
         let after = "heap profile: 1: 10485760 [1: 10485760] @ heap/131072\n1: 10485760 [1: 10485760] @ 0x1 0x2\n#\t0x1\tm.keep+0x9\t/m/big.go:11\n#\t0x2\tm.TestBig+0x9\t/m/big_test.go:20\n";
-        assert_eq!(t.message(&m(false, None, None), now), Answer::HeapProfile);
+        assert_eq!(t.message(&m(false, None, None), now), Answer::Heap);
+        // No profile yet: one is asked for.
+        assert_eq!(
+            t.message(&m(false, Some(1000), None), now),
+            Answer::HeapProfile
+        );
         assert_eq!(
             t.message(&m(false, Some(1000), Some(before)), now),
             Answer::Done(None)
@@ -726,32 +781,42 @@ mod tests {
         let r = &j.resources[0];
         assert_eq!((r.kind, r.bytes), (ResourceKind::Heap, Some(10 << 20)));
         assert_eq!(r.site.as_ref().map(|s| s.line), Some(11));
-        // Under the threshold: nothing, and no profile asked for.
+        // The next run starts where that one ended: its profile serves
+        // as the baseline, none is asked for. Under the threshold:
+        // nothing, and no profile.
+        let small = |end, heap| Message {
+            run: "TestSmall#2",
+            ..m(end, heap, None)
+        };
+        assert_eq!(t.message(&small(false, None), now), Answer::Heap);
         assert_eq!(
-            t.message(
-                &Message {
-                    run: "TestSmall#2",
-                    ..m(false, None, None)
-                },
-                now
-            ),
+            t.message(&small(false, Some(big + 5000)), now),
+            Answer::Done(None)
+        );
+        assert_eq!(t.message(&small(true, None), now), Answer::Heap);
+        assert_eq!(
+            t.message(&small(true, Some(big + 6000)), now),
+            Answer::Done(Some(Judged::default()))
+        );
+        // Over it after one GC, not after two (a sync.Pool's buffers):
+        // nothing.
+        let pool = |end, heap, profile| Message {
+            run: "TestPool#3",
+            ..m(end, heap, profile)
+        };
+        assert_eq!(t.message(&pool(false, None, None), now), Answer::Heap);
+        assert_eq!(
+            t.message(&pool(false, Some(big), None), now),
+            Answer::Done(None)
+        );
+        assert_eq!(t.message(&pool(true, None, None), now), Answer::Heap);
+        let more = big + (2 << 20);
+        assert_eq!(
+            t.message(&pool(true, Some(more), None), now),
             Answer::HeapProfile
         );
-        t.message(
-            &Message {
-                run: "TestSmall#2",
-                ..m(false, Some(5000), Some(before))
-            },
-            now,
-        );
         assert_eq!(
-            t.message(
-                &Message {
-                    run: "TestSmall#2",
-                    ..m(true, Some(6000), None)
-                },
-                now
-            ),
+            t.message(&pool(true, Some(big + 100), Some(after)), now),
             Answer::Done(Some(Judged::default()))
         );
     }
