@@ -116,6 +116,10 @@ struct Run {
 struct Ending {
     since: Instant,
     wait: Duration,
+    /// What was found is judged (the grace period is over, or nothing
+    /// was awaited); `waited` is how long that took.
+    settled: bool,
+    waited: Option<Duration>,
     /// Other runs that ran during this one.
     others: Vec<String>,
     fds: Vec<(Fd, Vec<String>)>,
@@ -256,8 +260,24 @@ impl Tracker {
         let Some(run) = self.runs.get(msg.run) else {
             return Answer::Done(None);
         };
-        let fds_now = self.fds(msg.pid);
-        let procs_now = self.procs(msg.pid);
+        // Looked at again only while something found is awaited.
+        let (scan_fds, scan_procs) = match &run.ending {
+            None => (true, true),
+            Some(e) => (
+                !e.settled && !e.fds.is_empty(),
+                !e.settled && !e.procs.is_empty(),
+            ),
+        };
+        let fds_now = if scan_fds {
+            self.fds(msg.pid)
+        } else {
+            FdSet::new()
+        };
+        let procs_now = if scan_procs {
+            self.procs(msg.pid)
+        } else {
+            BTreeMap::new()
+        };
         if run.ending.is_none() {
             self.seq += 1;
             let ending = self.begin_ending(msg, &fds_now, &procs_now, now);
@@ -275,17 +295,24 @@ impl Tracker {
         let ending = run.ending.as_mut().expect("ending");
         // Still there, the same (a descriptor number reused for something
         // else is not the one found).
-        ending
-            .fds
-            .retain(|((fd, target), _)| fds_now.get(fd) == Some(target));
-        ending.procs.retain(|(id, _, _)| procs_now.contains_key(id));
+        if scan_fds {
+            ending
+                .fds
+                .retain(|((fd, target), _)| fds_now.get(fd) == Some(target));
+        }
+        if scan_procs {
+            ending.procs.retain(|(id, _, _)| procs_now.contains_key(id));
+        }
         let waiting = !ending.fds.is_empty() || !ending.procs.is_empty();
         let waited = now.saturating_duration_since(ending.since);
-        if waiting && waited < grace {
+        if !ending.settled && waiting && waited < grace {
             let wait = ending.wait.min(grace - waited);
             ending.wait = ending.wait.saturating_mul(2).min(LONGEST_WAIT);
             return Answer::Again(wait);
         }
+        ending.settled = true;
+        let waited = ending.waited.get_or_insert(waited);
+        let waited = *waited;
         // The heap, for a run during which no other test ran.
         let mut heap_resources = Vec::new();
         if self.checks.heap && ending.others.is_empty() {
@@ -382,6 +409,8 @@ impl Tracker {
         Ending {
             since: now,
             wait: FIRST_WAIT,
+            settled: false,
+            waited: None,
             others: others.iter().map(|o| o.to_string()).collect(),
             fds: fds_new,
             procs: procs_new,
