@@ -445,6 +445,55 @@ mod tests {
     }
 
     #[test]
+    fn resources_fail_a_test_like_goroutines_and_are_listed() {
+        use crate::resources::{Resource, ResourceKind};
+        let file = Resource {
+            kind: ResourceKind::File,
+            description: "/m/p/data.txt (fd 7)".into(),
+            count: 1,
+            bytes: None,
+            site: None,
+            ambiguous_with: vec![],
+            known: false,
+        };
+        let mut only = test("TestOpen", TestOutcome::Leak, vec![]);
+        only.resources = vec![file.clone()];
+        let mut both = test("TestBoth", TestOutcome::Leak, vec![leak(1)]);
+        both.resources = vec![file];
+        let report = Report::new(
+            "go1.26.0".into(),
+            vec![PackageReport {
+                import_path: "example.com/m/p".into(),
+                outcome: PackageOutcome::Fail,
+                error: None,
+                elapsed_ms: 1.0,
+                tests: vec![only, both],
+            }],
+        );
+        let xml = junit(&report, Path::new("/m"), &TestOutputs::new())
+            .to_string()
+            .unwrap();
+        let doc = parse(&xml);
+        let f = failure_of(case(&doc, "TestOpen"));
+        assert_eq!(f.attribute("type"), Some("leak"));
+        assert_eq!(f.attribute("message"), Some("leaked 1 descriptor"));
+        let text = f.text().unwrap_or("");
+        assert!(
+            text.starts_with("--- LEAK: TestOpen (1 descriptor)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("    file     /m/p/data.txt (fd 7)\n"),
+            "{text}"
+        );
+        let f = failure_of(case(&doc, "TestBoth"));
+        assert_eq!(
+            f.attribute("message"),
+            Some("leaked 1 goroutine, first created at p/p.go:30, and 1 descriptor")
+        );
+    }
+
+    #[test]
     fn any_text_tests_print_still_makes_well_formed_xml() {
         // What a test can print, valid UTF-8 (test2json already made
         // invalid bytes U+FFFD): controls, escapes, XML's non-characters,
