@@ -28,6 +28,10 @@ pub struct Stack {
     pub functions: Vec<String>,
 }
 
+/// A record being read: its stack's key (the PCs), its scaled bytes, and
+/// its frames (function, `file:line`).
+type Record = (String, f64, Vec<(String, String)>);
+
 /// Parses a heap profile's text (debug=1); what does not parse is left
 /// out.
 pub fn parse(text: &str) -> Profile {
@@ -38,8 +42,8 @@ pub fn parse(text: &str) -> Profile {
         .and_then(|(_, r)| r.trim().parse::<f64>().ok())
         .map_or(512.0 * 1024.0, |twice| twice / 2.0);
     let mut stacks: HashMap<String, Stack> = HashMap::new();
-    let mut current: Option<(String, f64, Vec<(String, String)>)> = None;
-    let mut finish = |cur: Option<(String, f64, Vec<(String, String)>)>| {
+    let mut current: Option<Record> = None;
+    let mut finish = |cur: Option<Record>| {
         if let Some((key, bytes, frames)) = cur {
             let site = frames
                 .iter()
