@@ -295,7 +295,12 @@ func TestSeq(t *testing.T) {
 "#,
         ),
     ]);
-    let (out, report) = run_with_report(dir.path(), &["--check", "fds", "./..."]);
+    // Two at once whatever the machine's CPUs (-parallel defaults to
+    // GOMAXPROCS; with 1, TestParB would wait for TestParA's end).
+    let (out, report) = run_with_report(
+        dir.path(),
+        &["--check", "fds", "./...", "--", "-parallel", "2"],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let seq = test(&report, "TestSeq");
     assert_eq!(seq.resources.len(), 1, "{seq:#?}\n{stdout}");
