@@ -128,11 +128,7 @@ pub fn growth_sites(
 ) -> Vec<(Location, u64)> {
     let mut by_site: HashMap<(String, String, u32), f64> = HashMap::new();
     for (key, s) in &end.stacks {
-        if s.functions
-            .iter()
-            .any(|f| f.starts_with("testing.leakcheck") || f.starts_with("runtime/pprof."))
-            || ignored(&s.functions)
-        {
+        if not_the_tests(s) || ignored(&s.functions) {
             continue;
         }
         let Some(site) = &s.site else { continue };
@@ -160,6 +156,30 @@ pub fn growth_sites(
             .then_with(|| (&a.0.file, a.0.line).cmp(&(&b.0.file, b.0.line)))
     });
     out
+}
+
+/// Whether a stack's allocations are not the test's: leakcheck's own
+/// (its hook's dump buffer, which grows with the goroutines a test has;
+/// the profiler), or the runtime's for itself, every frame in package
+/// runtime (goroutine descriptors, kept for reuse after a burst of
+/// goroutines).
+fn not_the_tests(s: &Stack) -> bool {
+    s.site.is_none()
+        || s.functions
+            .iter()
+            .any(|f| f.starts_with("testing.leakcheck") || f.starts_with("runtime/pprof."))
+}
+
+/// How much of the growth from `start` to `end` is not the test's (see
+/// `not_the_tests`). Net, never below zero.
+pub fn others_growth(start: &Profile, end: &Profile) -> u64 {
+    let net: f64 = end
+        .stacks
+        .iter()
+        .filter(|(_, s)| not_the_tests(s))
+        .map(|(key, s)| s.bytes - start.stacks.get(key).map_or(0.0, |b| b.bytes))
+        .sum();
+    net.max(0.0) as u64
 }
 
 #[cfg(test)]
@@ -214,6 +234,7 @@ mod tests {
         assert!(none.is_empty());
         // No growth from a profile to itself.
         assert!(growth_sites(&after, &after, &|_| false).is_empty());
+        assert_eq!(others_growth(&before, &after), 0);
     }
 
     #[test]
@@ -226,5 +247,18 @@ mod tests {
         assert!((5.0e6..5.5e6).contains(&s.bytes), "{}", s.bytes);
         assert_eq!(s.site.as_ref().unwrap().line, 3);
         assert_eq!(parse("garbage\nmore").stacks.len(), 0);
+        // Goroutine descriptors the runtime keeps after a burst (a stack
+        // all in package runtime): the runtime's growth.
+        let burst = parse(
+            "heap profile: 1: 4194304 [1: 4194304] @ heap/131072\n1: 4194304 [1: 4194304] @ 0x2 0x3\n#\t0x2\truntime.malg+0x1\t/go/src/runtime/proc.go:4900\n#\t0x3\truntime.newproc1+0x1\t/go/src/runtime/proc.go:5000\n",
+        );
+        assert_eq!(others_growth(&Profile::default(), &burst), 4 << 20);
+        assert!(growth_sites(&Profile::default(), &burst, &|_| false).is_empty());
+        // The hook's dump buffer, grown for a test with many goroutines:
+        // leakcheck's.
+        let dump = parse(
+            "heap profile: 1: 10248192 [1: 10248192] @ heap/131072\n1: 10248192 [1: 10248192] @ 0x4 0x5\n#\t0x4\ttesting.leakcheckDump+0x1\t/go/src/testing/zz_leakcheck_dump.go:158\n#\t0x5\ttesting.leakcheckProbe+0x1\t/go/src/testing/zz_leakcheck_probe.go:70\n",
+        );
+        assert_eq!(others_growth(&Profile::default(), &dump), 10248192);
     }
 }
