@@ -19,7 +19,7 @@
 // after a test it sends dumps until leakcheck says "done". leakcheck
 // decides what leaked. Files: hook.go (the calls above), conn.go (talking
 // to leakcheck), dump.go (snapshots), probe.go (the leak profile of
-// long-running tests). Every identifier starts with "leakcheck", so none
+// long-running tests), resources.go (descriptors, processes and heap). Every identifier starts with "leakcheck", so none
 // clashes with the testing package's own.
 //
 // Without LEAKCHECK_HELPER in the environment it does nothing at all.
@@ -31,6 +31,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -39,7 +40,7 @@ import (
 )
 
 // leakcheck's settings, from LEAKCHECK_HELPER="fd=N labels=1 probe=MS defer=1"
-// (fd: the connection, see conn.go).
+// (fd: the connection, see conn.go; res=1 memrate=N: see resources.go).
 var (
 	// leakcheckLabels: runtime.Stack can show pprof labels (Go 1.26+).
 	leakcheckLabels bool
@@ -75,6 +76,10 @@ func init() {
 			leakcheckProbeAfter = time.Duration(n) * time.Millisecond
 		case key == "defer":
 			leakcheckDefer = n == 1
+		case key == "res":
+			leakcheckResourcesOn = n == 1
+		case key == "memrate" && n > 0:
+			runtime.MemProfileRate = n
 		}
 	}
 	if fd < 3 {
@@ -91,6 +96,9 @@ func init() {
 		leakcheckFail(fmt.Errorf("got no key from leakcheck (%q, %v)", line, err))
 	}
 	leakcheckKey = key
+	if leakcheckResourcesOn {
+		leakcheckResourcesInit()
+	}
 }
 
 // leakcheckRunning is a test run that started and has not ended: a
@@ -152,6 +160,7 @@ func leakcheckStart(name string, test bool) *leakcheckRunning {
 	}
 	leakcheckLabel(r.id)
 	r.created = leakcheckSendStart(r.id, leakcheckGoid())
+	leakcheckResources(r.id, "start")
 	leakcheckStartProbe(r, name)
 	return r
 }
@@ -192,6 +201,7 @@ func leakcheckEnd(r *leakcheckRunning, status string, finished, parallel bool) {
 	if leakcheckSendEnd(r, status, parallel) {
 		leakcheckAwait(r.id)
 	}
+	leakcheckResources(r.id, "end")
 }
 
 // leakcheckStartSubtest labels a subtest's goroutine with its run ID and

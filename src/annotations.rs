@@ -228,6 +228,40 @@ pub fn annotations(report: &Report, root: &[impl AsRef<Path>]) -> Vec<Annotation
                             message,
                         });
                     }
+                    // Resources (--check): at the allocation site, if
+                    // known (heap), else on the test.
+                    for r in &t.resources {
+                        let at = r
+                            .site
+                            .as_ref()
+                            .and_then(|s| Some((relative(&s.file, root)?, s.line)));
+                        let mut message = format!(
+                            "{} {} outlived {name} ({pkg})",
+                            r.kind.as_str(),
+                            r.description
+                        );
+                        if let Some(s) = &r.site {
+                            message.push_str(&format!("\nallocated in {}", s.function));
+                        }
+                        if !r.ambiguous_with.is_empty() {
+                            message.push_str(&format!(
+                                "\nowner ambiguous: may belong to {} instead",
+                                r.ambiguous_with.join(", ")
+                            ));
+                        }
+                        out.push(Annotation {
+                            file: at.as_ref().map(|a| a.0.clone()),
+                            line: at.map(|a| a.1),
+                            title: match (r.kind, r.bytes) {
+                                (crate::resources::ResourceKind::Heap, Some(b)) => format!(
+                                    "{name} kept {} of heap",
+                                    crate::resources::human_bytes(b)
+                                ),
+                                (kind, _) => format!("{name} leaked a {}", kind.as_str()),
+                            },
+                            message,
+                        });
+                    }
                 }
                 TestOutcome::Pass | TestOutcome::Skip => {}
             }
@@ -343,6 +377,50 @@ mod tests {
         assert_eq!(a[1].file.as_deref(), Some("m/p/q.go"));
         assert_eq!(a[1].line, Some(40));
         assert!(a[1].message.contains("may belong to TestY instead"));
+    }
+
+    #[test]
+    fn resources_are_annotated_at_their_allocation_site_or_on_the_test() {
+        use crate::resources::{Resource, ResourceKind};
+        let mut t = test("TestKeep", TestOutcome::Leak, vec![]);
+        t.resources = vec![
+            Resource {
+                kind: ResourceKind::Heap,
+                description: "10.0 MiB more live heap allocated here".into(),
+                count: 1,
+                bytes: Some(10 << 20),
+                site: Some(Location {
+                    function: "example.com/m/p.hold".into(),
+                    file: "/repo/m/p/p.go".into(),
+                    line: 14,
+                }),
+                ambiguous_with: vec![],
+                known: false,
+            },
+            Resource {
+                kind: ResourceKind::Process,
+                description: "pid 42: sleep 30".into(),
+                count: 1,
+                bytes: None,
+                site: None,
+                ambiguous_with: vec!["TestOther".into()],
+                known: false,
+            },
+        ];
+        let a = annotations(&report(vec![t]), &["/repo"]);
+        assert_eq!(a.len(), 2, "{a:#?}");
+        assert_eq!(
+            (a[0].file.as_deref(), a[0].line),
+            (Some("m/p/p.go"), Some(14))
+        );
+        assert_eq!(a[0].title, "TestKeep kept 10.0 MiB of heap");
+        assert!(a[0].message.contains("allocated in example.com/m/p.hold"));
+        assert_eq!((a[1].file.as_deref(), a[1].line), (None, None));
+        assert_eq!(a[1].title, "TestKeep leaked a process");
+        assert!(a[1]
+            .message
+            .starts_with("process pid 42: sleep 30 outlived TestKeep"));
+        assert!(a[1].message.contains("may belong to TestOther instead"));
     }
 
     #[test]

@@ -75,6 +75,24 @@ Running services' goroutine dumps: leakcheck inspect|diff|watch --help";
     override_usage = "leakcheck [OPTIONS] [PACKAGES]... [-- GO_TEST_ARGS...]"
 )]
 pub struct Cli {
+    /// Also check for leaked fds, processes, heap (or all)
+    ///
+    /// Also check each test for what it leaves besides goroutines:
+    /// `fds` (descriptors still open), `processes` (processes it started
+    /// still running), `heap` (live heap grown by more than
+    /// --heap-threshold), or `all`. Comma-separated or repeated;
+    /// goroutines are always checked.
+    #[arg(long, value_name = "CHECKS")]
+    pub check: Vec<String>,
+
+    /// Heap growth a test may keep under --check heap [default: 1MiB]
+    ///
+    /// The live heap growth (after a GC, from a test's start to its end)
+    /// over which --check heap reports a test: 512KiB, 1MiB, 1048576
+    /// [default: 1MiB].
+    #[arg(long, value_name = "SIZE")]
+    pub heap_threshold: Option<String>,
+
     /// How long goroutines may outlive their test [default: 1s]
     ///
     /// How long a test's goroutines may outlive it before they count as
@@ -388,6 +406,13 @@ impl Cli {
                 None
             },
             ignore: rules,
+            checks: self.check.clone(),
+            heap_threshold: self
+                .heap_threshold
+                .as_deref()
+                .map(crate::resources::parse_size)
+                .transpose()
+                .map_err(|e| Error::Usage(format!("--heap-threshold: {e}")))?,
         };
         let config = self.config.as_ref().map(|c| dir.join(c));
         Settings::load(dir, config.as_deref(), &cli)
@@ -471,6 +496,7 @@ impl Cli {
             defer_checks: !self.no_defer_checks,
             chains: settings.chains.0,
             stress,
+            resources: settings.checks.0,
         };
         Ok((opts, settings))
     }

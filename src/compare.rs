@@ -259,6 +259,8 @@ pub struct RunVerdict {
     /// How long the check took: from the run's end to its verdict (the
     /// grace period, when goroutines were waited for).
     pub check: Duration,
+    /// What else it left behind (`--check`; see [`crate::resources`]).
+    pub resources: Vec<crate::resources::Resource>,
 }
 
 /// What the helper should do next for a run being checked.
@@ -937,6 +939,7 @@ impl Comparator {
         let Some(r) = self.runs.get(run) else {
             // A run the comparator never saw start: nothing to judge.
             return Decision::Done(RunVerdict {
+                resources: Vec::new(),
                 run: run.to_string(),
                 test: Self::test_of_run(run).to_string(),
                 status: RunStatus::Pass,
@@ -998,6 +1001,7 @@ impl Comparator {
             self.claimed.extend(l.goroutine_ids.iter().copied());
         }
         Decision::Done(RunVerdict {
+            resources: Vec::new(),
             run: run.to_string(),
             test: r.test.clone(),
             status: r.status,

@@ -6,6 +6,8 @@
 //! go-test-args = ["-race"]     # default `go test` arguments, before the command line's
 //! default-ignores = true       # false is --no-default-ignores
 //! chains = true                # --chains (false, the default, is --no-chains)
+//! checks = ["fds", "processes"] # --check (goroutines are always checked)
+//! heap-threshold = "1MiB"      # --heap-threshold
 //!
 //! [[ignore]]                   # one of top / any / created-by
 //! created-by = "github.com/acme/metrics.*"
@@ -41,6 +43,8 @@ struct File {
     go_test_args: Option<Vec<String>>,
     default_ignores: Option<bool>,
     chains: Option<bool>,
+    checks: Option<Spanned<Vec<String>>>,
+    heap_threshold: Option<Spanned<String>>,
     #[serde(default)]
     ignore: Vec<Spanned<IgnoreEntry>>,
 }
@@ -83,6 +87,9 @@ pub struct CommandLine {
     /// `--chains` (true) or `--no-chains` (false).
     pub chains: Option<bool>,
     pub ignore: Vec<IgnoreRule>,
+    /// `--check` values, as given.
+    pub checks: Vec<String>,
+    pub heap_threshold: Option<u64>,
 }
 
 /// The effective settings, each with its source.
@@ -97,6 +104,8 @@ pub struct Settings {
     pub chains: (bool, Source),
     /// User rules (built-ins are added by [`Settings::ignore_rules`]).
     pub ignore: Vec<IgnoreRule>,
+    /// Resource checks, and the heap growth reported.
+    pub checks: (crate::resources::Checks, Source),
     /// The config file read, if any.
     pub file: Option<PathBuf>,
 }
@@ -138,6 +147,7 @@ impl Settings {
             default_ignores: (true, Source::Default),
             chains: (false, Source::Default),
             ignore: Vec::new(),
+            checks: (crate::resources::Checks::default(), Source::Default),
             file: path.clone(),
         };
         if let Some(path) = &path {
@@ -162,6 +172,20 @@ impl Settings {
             s.chains = (c, Source::CommandLine);
         }
         s.ignore.extend(cli.ignore.iter().cloned());
+        if !cli.checks.is_empty() {
+            let mut checks = crate::resources::Checks {
+                heap_threshold: s.checks.0.heap_threshold,
+                ..Default::default()
+            };
+            checks
+                .enable(&cli.checks)
+                .map_err(|e| Error::Usage(format!("--check: {e}")))?;
+            s.checks = (checks, Source::CommandLine);
+        }
+        if let Some(t) = cli.heap_threshold {
+            s.checks.0.heap_threshold = t;
+            s.checks.1 = Source::CommandLine;
+        }
         Ok(s)
     }
 
@@ -196,6 +220,21 @@ impl Settings {
         }
         if let Some(c) = file.chains {
             self.chains = (c, src.clone());
+        }
+        if let Some(c) = &file.checks {
+            let mut checks = crate::resources::Checks {
+                heap_threshold: self.checks.0.heap_threshold,
+                ..Default::default()
+            };
+            checks
+                .enable(c.get_ref())
+                .map_err(|e| at(c.span().start, &format!("checks: {e}")))?;
+            self.checks = (checks, src.clone());
+        }
+        if let Some(t) = &file.heap_threshold {
+            self.checks.0.heap_threshold = crate::resources::parse_size(t.get_ref())
+                .map_err(|e| at(t.span().start, &format!("heap-threshold: {e}")))?;
+            self.checks.1 = src.clone();
         }
         for entry in &file.ignore {
             let e = entry.get_ref();
@@ -266,6 +305,17 @@ impl Settings {
             out,
             "go-test-args = {:?}  # {}",
             self.go_test_args.0, self.go_test_args.1
+        );
+        let _ = writeln!(
+            out,
+            "checks = {:?}  # {}",
+            self.checks.0.names(),
+            self.checks.1
+        );
+        let _ = writeln!(
+            out,
+            "heap-threshold = \"{}B\"  # {}",
+            self.checks.0.heap_threshold, self.checks.1
         );
         let _ = writeln!(
             out,

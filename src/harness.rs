@@ -36,6 +36,7 @@ pub const HOOK_FILES: &[(&str, &str)] = &[
     ("conn", include_str!("../harness/conn.go")),
     ("dump", include_str!("../harness/dump.go")),
     ("probe", include_str!("../harness/probe.go")),
+    ("resources", include_str!("../harness/resources.go")),
 ];
 
 /// All of the hook's source, for cache keys.
@@ -44,6 +45,7 @@ pub const HARNESS_GO: &str = concat!(
     include_str!("../harness/conn.go"),
     include_str!("../harness/dump.go"),
     include_str!("../harness/probe.go"),
+    include_str!("../harness/resources.go"),
 );
 
 /// The name a hook file `name` gets in `$GOROOT/src/testing`.

@@ -108,11 +108,37 @@ fn leak_summary(t: &TestReport, base: &Path) -> String {
             format!(", first created at {}{more}", creation_site(l, base))
         })
         .unwrap_or_default();
-    format!("leaked {}{runs}{site}", plural(total, "goroutine"))
+    if t.resources.is_empty() {
+        return format!("leaked {}{runs}{site}", plural(total, "goroutine"));
+    }
+    let resources = crate::resources::summary(&t.resources);
+    if total == 0 {
+        return format!("leaked {resources}{runs}");
+    }
+    format!(
+        "leaked {}{runs}{site}, and {resources}",
+        plural(total, "goroutine")
+    )
 }
 
+/// The `--- LEAK` block: goroutines (when any), then resources.
 fn leak_block(test: &str, leaks: &[Leak], base: &Path) -> String {
     leak_report_lines(test, leaks, base, true).concat()
+}
+
+/// [`leak_block`] with the test's resources (`--check`).
+fn leak_block_of(t: &TestReport, base: &Path) -> String {
+    let mut text = if t.leaks.is_empty() {
+        format!(
+            "--- LEAK: {} ({})\n",
+            t.name,
+            crate::resources::summary(&t.resources)
+        )
+    } else {
+        leak_block(&t.name, &t.leaks, base)
+    };
+    text.push_str(&crate::resources::report_lines(&t.resources, base).concat());
+    text
 }
 
 fn failure(ty: &str, message: String, description: String) -> TestCaseStatus {
@@ -147,20 +173,16 @@ fn test_case(pkg: &str, t: &TestReport, base: &Path, output: Option<&str>) -> Te
             }
             s
         }
-        TestOutcome::Leak => failure(
-            "leak",
-            leak_summary(t, base),
-            leak_block(name, &t.leaks, base),
-        ),
+        TestOutcome::Leak => failure("leak", leak_summary(t, base), leak_block_of(t, base)),
         TestOutcome::Fail => {
             let mut message = "test failed".to_string();
             let mut text = output.to_string();
-            if !t.leaks.is_empty() {
+            if !t.leaks.is_empty() || !t.resources.is_empty() {
                 message = format!("test failed, and {}", leak_summary(t, base));
                 if !text.is_empty() && !text.ends_with('\n') {
                     text.push('\n');
                 }
-                text.push_str(&leak_block(name, &t.leaks, base));
+                text.push_str(&leak_block_of(t, base));
             }
             failure("fail", message, text)
         }
@@ -420,6 +442,55 @@ mod tests {
         assert_eq!(build.attribute("classname"), Some("example.com/m/bad"));
         let f = failure_of(build);
         assert_eq!(f.attribute("message"), Some("bad/bad.go:3:1: syntax error"));
+    }
+
+    #[test]
+    fn resources_fail_a_test_like_goroutines_and_are_listed() {
+        use crate::resources::{Resource, ResourceKind};
+        let file = Resource {
+            kind: ResourceKind::File,
+            description: "/m/p/data.txt (fd 7)".into(),
+            count: 1,
+            bytes: None,
+            site: None,
+            ambiguous_with: vec![],
+            known: false,
+        };
+        let mut only = test("TestOpen", TestOutcome::Leak, vec![]);
+        only.resources = vec![file.clone()];
+        let mut both = test("TestBoth", TestOutcome::Leak, vec![leak(1)]);
+        both.resources = vec![file];
+        let report = Report::new(
+            "go1.26.0".into(),
+            vec![PackageReport {
+                import_path: "example.com/m/p".into(),
+                outcome: PackageOutcome::Fail,
+                error: None,
+                elapsed_ms: 1.0,
+                tests: vec![only, both],
+            }],
+        );
+        let xml = junit(&report, Path::new("/m"), &TestOutputs::new())
+            .to_string()
+            .unwrap();
+        let doc = parse(&xml);
+        let f = failure_of(case(&doc, "TestOpen"));
+        assert_eq!(f.attribute("type"), Some("leak"));
+        assert_eq!(f.attribute("message"), Some("leaked 1 descriptor"));
+        let text = f.text().unwrap_or("");
+        assert!(
+            text.starts_with("--- LEAK: TestOpen (1 descriptor)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("    file     /m/p/data.txt (fd 7)\n"),
+            "{text}"
+        );
+        let f = failure_of(case(&doc, "TestBoth"));
+        assert_eq!(
+            f.attribute("message"),
+            Some("leaked 1 goroutine, first created at p/p.go:30, and 1 descriptor")
+        );
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub mod pclntab;
 pub mod progress;
 pub mod report;
 pub mod reporter;
+pub mod resources;
 pub mod runner;
 pub mod signals;
 pub mod stack;

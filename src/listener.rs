@@ -27,6 +27,7 @@
 //! | `end~ RUN STATUS COUNT 0` | | the same in a crowded process: judged with a later dump; COUNT `clean` says no more goroutines were alive than in the last dump, tests' own aside (see [`Comparator::end_deferred`]), else `-` | no |
 //! | `dump RUN LEN` | dump or leak profile | asked for by the answer to the run's last message; RUN `-`: for the runs judged later (LEN 0 at the end of a round: what do they need?) | yes |
 //! | `probe - LEN` | leak profile | sent by a timer while runs go on, to find a test whose own goroutine is proven deadlocked | no |
+//! | `res RUN start\|end PID HEAP PAUSED LEN` | heap profile or none | with `--check` (resources), after a run's start and after its end was judged: the process waits while leakcheck looks at it (see [`crate::resources::tracker`]); HEAP is the live heap after a GC or `-`, PAUSED the runs paused in `t.Parallel` (`,`-separated) or `-` | yes: `again MS`, `heap` (the live heap), `heap profile` (and the profile), `done` |
 //!
 //! Answers are one line: `again MS` (send a dump after MS milliseconds),
 //! `profile MS` (the goroutine leak profile after MS milliseconds), or
@@ -46,6 +47,7 @@ use std::time::{Duration, Instant};
 
 use crate::compare::{Comparator, Decision, RunStatus, RunVerdict};
 use crate::error::Error;
+use crate::resources::tracker::{self, Judged, Tracker};
 
 /// Names a file that gets every message header from every hook, one line
 /// each, appended: for seeing what the protocol did (how many dumps a run
@@ -95,6 +97,11 @@ struct State {
     /// reports). Other probes are not kept.
     probes: u64,
     proven: Option<(u64, Vec<String>, Arc<String>)>,
+    /// With resource checks: the tracker, verdicts waiting for their
+    /// run's resources, and resources waiting for their run's verdict.
+    tracker: Option<Tracker>,
+    held: HashMap<String, RunVerdict>,
+    judged: HashMap<String, Judged>,
 }
 
 struct Shared {
@@ -133,12 +140,46 @@ impl State {
         "done\n".to_string()
     }
 
-    fn push_verdict(&mut self, v: RunVerdict) {
+    /// Keeps a verdict for the runner; with resource checks, once its
+    /// run's resources are judged too.
+    fn push_verdict(&mut self, mut v: RunVerdict) {
+        if self.tracker.is_some() {
+            match self.judged.remove(&v.run) {
+                Some(j) => attach(&mut v, j),
+                None => {
+                    self.held.insert(v.run.clone(), v);
+                    return;
+                }
+            }
+        }
+        self.push_ready(v);
+    }
+
+    /// A run's resources are judged: to its verdict.
+    fn resources_judged(&mut self, run: &str, j: Judged) {
+        match self.held.remove(run) {
+            Some(mut v) => {
+                attach(&mut v, j);
+                self.push_ready(v);
+            }
+            None => {
+                self.judged.insert(run.to_string(), j);
+            }
+        }
+    }
+
+    fn push_ready(&mut self, v: RunVerdict) {
         self.verdicts
             .entry(v.test.clone())
             .or_default()
             .push_back(v);
     }
+}
+
+fn attach(v: &mut RunVerdict, j: Judged) {
+    v.resources = j.resources;
+    v.ignored.extend(j.ignored);
+    v.check += j.waited;
 }
 
 /// A wait in whole milliseconds, rounded up.
@@ -158,6 +199,14 @@ impl HelperListener {
     /// A connection for one process: the listener, and the other end, for
     /// the process to inherit (see [`HelperListener::hook_env`]).
     pub fn new(comparator: Comparator) -> Result<(HelperListener, UnixStream), Error> {
+        Self::with_resources(comparator, None)
+    }
+
+    /// The same, with resource checks judged by `tracker`.
+    pub fn with_resources(
+        comparator: Comparator,
+        tracker: Option<Tracker>,
+    ) -> Result<(HelperListener, UnixStream), Error> {
         let (mut ours, theirs) =
             UnixStream::pair().map_err(|e| Error::io("creating a socket pair", e))?;
         let key = new_key()?;
@@ -177,6 +226,9 @@ impl HelperListener {
                 exact_told: false,
                 probes: 0,
                 proven: None,
+                tracker,
+                held: HashMap::new(),
+                judged: HashMap::new(),
             }),
             changed: Condvar::new(),
         });
@@ -301,7 +353,18 @@ impl HelperListener {
             let _ = t.join();
         }
         let mut state = self.shared.lock();
+        // Verdicts whose resources never came (the process died first):
+        // their leaks still count.
+        let held: Vec<RunVerdict> = state.held.drain().map(|(_, v)| v).collect();
+        for v in held {
+            state.push_ready(v);
+        }
         Finished {
+            leftovers: state
+                .tracker
+                .as_mut()
+                .map(|t| std::mem::take(&mut t.leftovers))
+                .unwrap_or_default(),
             checking: state.comparator.checking_runs(),
             unjudged: state.comparator.unjudged_runs(),
             unfinished: state.comparator.unfinished_runs(),
@@ -335,6 +398,8 @@ pub struct Finished {
     pub unjudged: Vec<String>,
     pub verdicts: HashMap<String, VecDeque<RunVerdict>>,
     pub errors: Vec<String>,
+    /// Processes found leaked (resource checks), to kill now.
+    pub leftovers: Vec<tracker::Leftover>,
 }
 
 /// One message header from the hook.
@@ -348,6 +413,17 @@ struct Message {
     /// `end~ ... clean`.
     count_clean: bool,
     len: usize,
+    /// `res`: its fields.
+    res: Option<Res>,
+}
+
+/// A `res` message's fields.
+#[derive(Debug, PartialEq, Eq)]
+struct Res {
+    end: bool,
+    pid: u32,
+    heap: Option<u64>,
+    paused: Vec<String>,
 }
 
 /// What a message says; see the table in the module doc.
@@ -362,6 +438,7 @@ enum Kind {
     EndLater,
     Dump,
     Probe,
+    Res,
 }
 
 fn parse_header(line: &str) -> Option<Message> {
@@ -385,6 +462,29 @@ fn parse_header(line: &str) -> Option<Message> {
         ["end~", run, s, "clean" | "-"] if none => (Kind::EndLater, run, 0, status(s)?),
         ["dump", run] => (Kind::Dump, run, 0, RunStatus::Pass),
         ["probe", "-"] => (Kind::Probe, "-", 0, RunStatus::Pass),
+        ["res", run, when @ ("start" | "end"), pid, heap, paused] => {
+            let res = Res {
+                end: when == "end",
+                pid: pid.parse().ok()?,
+                heap: match heap {
+                    "-" => None,
+                    h => Some(h.parse().ok()?),
+                },
+                paused: match paused {
+                    "-" => Vec::new(),
+                    p => p.split(',').map(str::to_string).collect(),
+                },
+            };
+            return Some(Message {
+                kind: Kind::Res,
+                run: run.to_string(),
+                gid: 0,
+                status: RunStatus::Pass,
+                count_clean: false,
+                len,
+                res: Some(res),
+            });
+        }
         _ => return None,
     };
     Some(Message {
@@ -394,6 +494,7 @@ fn parse_header(line: &str) -> Option<Message> {
         status: st,
         count_clean: fields.get(3) == Some(&"clean"),
         len,
+        res: None,
     })
 }
 
@@ -510,6 +611,15 @@ fn contradiction(c: &Comparator, msg: &Message) -> Option<&'static str> {
             (!c.run_is_checked(run)).then_some("sends a dump for a run that is not being checked")
         }
         Kind::Dump | Kind::Probe => None,
+        Kind::Res => match (
+            msg.res.as_ref().is_some_and(|r| r.end),
+            c.run_is_running(run),
+        ) {
+            (_, None) => Some("is about a run that never started"),
+            (false, Some(false)) => Some("starts a run that had ended"),
+            (true, Some(true)) => Some("ends a run that has not ended"),
+            _ => None,
+        },
     }
 }
 
@@ -590,6 +700,30 @@ fn handle(msg: &Message, text: std::borrow::Cow<'_, str>, shared: &Shared) -> Op
         Kind::Dump => {
             let d = c.again(&msg.run, seq, &text, now);
             Some(state.answer(d))
+        }
+        Kind::Res => {
+            let res = msg.res.as_ref().expect("a res message has its fields");
+            let message = tracker::Message {
+                run: &msg.run,
+                end: res.end,
+                pid: res.pid,
+                heap: res.heap,
+                paused: res.paused.clone(),
+                profile: has_dump.then_some(&*text),
+            };
+            let Some(t) = state.tracker.as_mut() else {
+                return Some("done\n".to_string());
+            };
+            Some(match t.message(&message, now) {
+                tracker::Answer::Again(wait) => format!("again {}\n", millis(wait)),
+                tracker::Answer::Heap => "heap\n".to_string(),
+                tracker::Answer::HeapProfile => "heap profile\n".to_string(),
+                tracker::Answer::Done(None) => "done\n".to_string(),
+                tracker::Answer::Done(Some(j)) => {
+                    state.resources_judged(&msg.run, j);
+                    "done\n".to_string()
+                }
+            })
         }
         Kind::Probe => {
             if !c.has_deferred() {
@@ -822,6 +956,84 @@ mod tests {
     }
 
     #[test]
+    fn with_resource_checks_a_verdict_waits_for_its_runs_resources() {
+        let comparator = Comparator::new(crate::compare::CompareConfig {
+            grace: Duration::from_millis(100),
+            ignore: Default::default(),
+            goroot: "/usr/local/go".into(),
+            module: String::new(),
+            leak_profile: false,
+            calls: None,
+        });
+        let checks = crate::resources::Checks {
+            fds: true,
+            ..Default::default()
+        };
+        let tracker = Tracker::new(
+            checks,
+            Duration::from_millis(100),
+            Default::default(),
+            Box::new(tracker::Proc),
+        );
+        let (listener, theirs) = HelperListener::with_resources(comparator, Some(tracker)).unwrap();
+        let w = theirs.try_clone().unwrap();
+        let mut answers = BufReader::new(theirs);
+        let mut line = String::new();
+        answers.read_line(&mut line).unwrap();
+        let key = line.strip_prefix("key ").unwrap().trim_end().to_string();
+        let mut hook = Hook { key, answers, w };
+        // This process plays the test binary: a file it opens during the
+        // run is the run's.
+        let pid = std::process::id();
+        hook.send("start TestA#1 7", DUMP);
+        hook.send(&format!("res TestA#1 start {pid} - -"), "");
+        assert_eq!(hook.answer(), "done\n");
+        let file = std::fs::File::open("Cargo.toml").unwrap();
+        hook.send("end= TestA#1 pass", "");
+        assert!(
+            listener.take_verdict("TestA").is_none(),
+            "held for its resources"
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            hook.send(&format!("res TestA#1 end {pid} - -"), "");
+            let answer = hook.answer();
+            if answer == "done\n" {
+                break;
+            }
+            assert!(answer.starts_with("again "), "{answer:?}");
+            assert!(Instant::now() < deadline);
+        }
+        let v = listener.wait_verdict("TestA").expect("a verdict");
+        // (Other unit tests of this process may open descriptors meanwhile.)
+        assert!(
+            v.resources
+                .iter()
+                .any(|r| r.description.contains("/Cargo.toml (fd ")),
+            "{:?}",
+            v.resources
+        );
+        drop(file);
+        // A res message for a run never started is a protocol error.
+        hook.send(&format!("res TestB#2 end {pid} - -"), "");
+        drop(hook);
+        let errors = listener.finish().errors;
+        assert!(errors[0].contains("never started"), "{errors:?}");
+        assert_eq!(
+            parse_header("res TestA#1 end 42 1024 TestB#2,TestC#3 0\n")
+                .unwrap()
+                .res,
+            Some(Res {
+                end: true,
+                pid: 42,
+                heap: Some(1024),
+                paused: vec!["TestB#2".into(), "TestC#3".into()],
+            })
+        );
+        assert_eq!(parse_header("res TestA#1 middle 42 - - 0\n"), None);
+    }
+
+    #[test]
     fn finish_does_not_wait_forever_for_a_connection_left_open() {
         // A process the test binary started inherited the connection and
         // outlives the binary.
@@ -842,7 +1054,8 @@ mod tests {
                 gid: 0,
                 status: RunStatus::Fail,
                 count_clean: false,
-                len: 345
+                len: 345,
+                res: None,
             })
         );
         let same = parse_header("start= TestA#4 17 0\n").unwrap();

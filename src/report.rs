@@ -72,6 +72,7 @@ impl TestReport {
             check_ms: 0.0,
             stress: None,
             first_bad_run: None,
+            resources: Vec::new(),
         }
     }
 }
@@ -127,6 +128,11 @@ pub struct TestReport {
     /// the report file.
     #[serde(skip)]
     pub first_bad_run: Option<u32>,
+    /// What else it left behind (`--check fds,processes,heap`):
+    /// descriptors, processes, retained heap. A test that passed and left
+    /// any of them is `leak`, as with goroutines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<crate::resources::Resource>,
 }
 
 /// How many goroutines a rule exempted.
@@ -229,7 +235,7 @@ impl Report {
                 TestOutcome::Leak => summary.leaked += 1,
                 TestOutcome::Fail => {
                     summary.failed += 1;
-                    if t.leaks.iter().any(|l| !l.known) {
+                    if t.leaks.iter().any(|l| !l.known) || !t.resources.is_empty() {
                         summary.failed_and_leaked += 1;
                     }
                 }

@@ -388,12 +388,23 @@ fn human_summary(out: &mut impl Write, report: &Report, base: &Path) -> io::Resu
     };
     let leaking: Vec<_> = tests()
         .filter(|(_, t)| matches!(t.outcome, TestOutcome::Leak | TestOutcome::Fail))
-        .filter(|(_, t)| !t.leaks.is_empty())
+        .filter(|(_, t)| !t.leaks.is_empty() || !t.resources.is_empty())
         .collect();
     if !leaking.is_empty() {
         writeln!(out, "\nLeaking tests:")?;
         for (pkg, t) in &leaking {
-            let site = creation_site(&t.leaks[0], base);
+            let Some(first) = t.leaks.first() else {
+                // Only resources (--check): what they are.
+                let failed = if t.outcome == TestOutcome::Fail {
+                    " (failed, and leaked)"
+                } else {
+                    ""
+                };
+                let what = crate::resources::summary(&t.resources);
+                writeln!(out, "    {pkg}.{}{failed}: {what}", t.name)?;
+                continue;
+            };
+            let site = creation_site(first, base);
             let failed = if t.outcome == TestOutcome::Fail {
                 " (failed, and leaked)"
             } else {

@@ -124,6 +124,8 @@ pub struct RunOptions {
     /// until it misbehaves or the package's budget runs out (see
     /// [`crate::stress`] and `runner/stress.rs`).
     pub stress: Option<crate::stress::StressOptions>,
+    /// Resource checks beyond goroutines (`--check`).
+    pub resources: crate::resources::Checks,
 }
 
 /// How many generations of creators `--chains` records.
@@ -178,6 +180,7 @@ impl RunOptions {
             defer_checks: true,
             chains: false,
             stress: None,
+            resources: crate::resources::Checks::default(),
         }
     }
 }
@@ -898,7 +901,17 @@ impl PackageContext<'_> {
             leak_profile: self.has_leak_profile(),
             calls: self.opts.chains.then(|| call_lines(binary)),
         });
-        let (listener, theirs) = HelperListener::new(comparator).map_err(|e| e.to_string())?;
+        let checks = self.opts.resources;
+        let tracker = checks.any().then(|| {
+            crate::resources::tracker::Tracker::new(
+                checks,
+                self.opts.grace,
+                self.rules[index].clone(),
+                Box::new(crate::resources::tracker::Proc),
+            )
+        });
+        let (listener, theirs) =
+            HelperListener::with_resources(comparator, tracker).map_err(|e| e.to_string())?;
         let listener = std::sync::Arc::new(listener);
         let mut args = self.test_binary_args(skip);
         if self.opts.go_args.cover {
@@ -917,7 +930,7 @@ impl PackageContext<'_> {
             self.env.has_traceback_labels(),
             self.has_leak_profile().then_some(watchdog::PROBE_AFTER),
             self.opts.defer_checks && self.hook_mode == HookMode::Exact,
-        );
+        ) + &crate::resources::hook_settings(&checks);
         let mut cmd = duct::cmd(binary, &args).dir(&pkg.dir);
         if self.opts.chains {
             let user = std::env::var("GODEBUG").ok();
@@ -989,6 +1002,14 @@ impl PackageContext<'_> {
         let (hung, running, proven_dump) = watch.stop();
         let finished = listener.finish();
         let exit_code = status.ok().and_then(|s| s.code());
+        for l in &finished.leftovers {
+            if crate::resources::procs::kill(l.id) {
+                join.raw_output(format!(
+                    "leakcheck: killed pid {} ({}), left running by {}\n",
+                    l.id.0, l.command, l.test
+                ));
+            }
+        }
         join.take_remaining_verdicts(finished.verdicts);
         for run in &finished.unjudged {
             join.unjudged(Comparator::test_of_run(run));

@@ -25,6 +25,8 @@ struct TestState {
     outcome: Option<TestOutcome>,
     elapsed: f64,
     leaks: Vec<crate::compare::Leak>,
+    /// Descriptors, processes and heap it left (`--check`), all runs.
+    resources: Vec<crate::resources::Resource>,
     /// The current run's verdict, taken at its `--- PASS` line.
     pending: Option<RunVerdict>,
     /// The current run's verdict was waited for (once is enough).
@@ -257,6 +259,32 @@ impl<'a> EventJoiner<'a> {
         leak_report_lines(test, leaks, base, verbose)
     }
 
+    /// The `--- LEAK` block of a run: its goroutines' (see
+    /// [`Self::leak_lines`]), then what else it left behind.
+    fn leak_and_resource_lines(
+        &mut self,
+        test: &str,
+        leaks: &[crate::compare::Leak],
+        resources: &[crate::resources::Resource],
+    ) -> Vec<String> {
+        if resources.is_empty() {
+            return self.leak_lines(test, leaks);
+        }
+        let summary = crate::resources::summary(resources);
+        let mut lines = if leaks.is_empty() {
+            vec![format!("--- LEAK: {test} ({summary})\n")]
+        } else {
+            let mut lines = self.leak_lines(test, leaks);
+            if let Some(head) = lines.first_mut().and_then(|h| h.strip_suffix(")\n")) {
+                let head = format!("{head}, {summary})\n");
+                lines[0] = head;
+            }
+            lines
+        };
+        lines.extend(crate::resources::report_lines(resources, self.base));
+        lines
+    }
+
     pub(super) fn event(&mut self, mut event: TestEvent, listener: &HelperListener) {
         let top = event
             .test
@@ -276,13 +304,13 @@ impl<'a> EventJoiner<'a> {
                     self.take_verdict(test, listener);
                     let unsettled = Self::is_hooked(test) && self.tests[test].pending.is_none();
                     self.state(test).unsettled = unsettled;
-                    let leaks = self.tests[test]
+                    let (leaks, resources) = self.tests[test]
                         .pending
                         .as_ref()
-                        .map(|v| v.leaks.clone())
+                        .map(|v| (v.leaks.clone(), v.resources.clone()))
                         .unwrap_or_default();
                     let (known, new): (Vec<_>, Vec<_>) = leaks.into_iter().partition(|l| l.known);
-                    if !new.is_empty() {
+                    if !new.is_empty() || !resources.is_empty() {
                         event.output = Some(out.replacen("--- PASS: ", "--- FAIL: ", 1).replacen(
                             "--- SKIP: ",
                             "--- FAIL: ",
@@ -302,9 +330,9 @@ impl<'a> EventJoiner<'a> {
                         );
                         self.push(output_event(self.pkg, Some(test), line));
                     }
-                    if !new.is_empty() {
+                    if !new.is_empty() || !resources.is_empty() {
                         let check = self.tests[test].pending.as_ref().map(|v| v.check);
-                        let mut lines = self.leak_lines(test, &new);
+                        let mut lines = self.leak_and_resource_lines(test, &new, &resources);
                         // The wait is not the test's time: shown apart.
                         if let (Some(first), Some(check)) = (lines.first_mut(), check) {
                             if let Some(head) = first.strip_suffix(")\n") {
@@ -323,13 +351,14 @@ impl<'a> EventJoiner<'a> {
                 self.take_verdict(test, listener);
                 self.state(test).awaited = false;
                 let verdict = self.state(test).pending.take();
-                let leaks = verdict.map(|v| v.leaks).unwrap_or_default();
+                let (leaks, resources) =
+                    verdict.map(|v| (v.leaks, v.resources)).unwrap_or_default();
                 let mut outcome = match event.action.as_str() {
                     "pass" => TestOutcome::Pass,
                     "skip" => TestOutcome::Skip,
                     _ => TestOutcome::Fail,
                 };
-                if leaks.iter().any(|l| !l.known) {
+                if leaks.iter().any(|l| !l.known) || !resources.is_empty() {
                     self.any_leak = true;
                     if outcome != TestOutcome::Fail {
                         outcome = TestOutcome::Leak;
@@ -337,7 +366,7 @@ impl<'a> EventJoiner<'a> {
                     event.action = "fail".into();
                 }
                 let elapsed = event.elapsed.unwrap_or(0.0) * 1000.0;
-                self.record_run(test, outcome, elapsed, leaks);
+                self.record_run(test, outcome, elapsed, leaks, resources);
                 if std::mem::take(&mut self.state(test).unsettled) {
                     self.held.push(event);
                     return;
@@ -401,10 +430,11 @@ impl<'a> EventJoiner<'a> {
                     // A crash right after a check: its leaks still count.
                     let state = self.state(&test);
                     state.check += v.check;
-                    if !v.leaks.is_empty() {
+                    if !v.leaks.is_empty() || !v.resources.is_empty() {
                         state.leaked_runs += 1;
                         state.first_bad_run.get_or_insert(state.runs);
                     }
+                    state.resources.extend(v.resources);
                     state.leaks = group_leaks_merge(std::mem::take(&mut state.leaks), v.leaks);
                 } else {
                     self.result_from_hook(&test, v);
@@ -419,7 +449,7 @@ impl<'a> EventJoiner<'a> {
     /// leaks, and the events `go test -json` would have had.
     fn result_from_hook(&mut self, test: &str, v: RunVerdict) {
         let pkg = self.pkg;
-        let leaked = v.leaks.iter().any(|l| !l.known);
+        let leaked = v.leaks.iter().any(|l| !l.known) || !v.resources.is_empty();
         if test.contains('/') && !leaked {
             // A run no test binary prints at the top level: a test that
             // calls testing.RunTests itself with a name of its own
@@ -454,7 +484,7 @@ impl<'a> EventJoiner<'a> {
         if leaked {
             self.any_leak = true;
             let new: Vec<_> = v.leaks.iter().filter(|l| !l.known).cloned().collect();
-            for l in self.leak_lines(test, &new) {
+            for l in self.leak_and_resource_lines(test, &new, &v.resources) {
                 self.push(output_event(pkg, Some(test), l));
             }
         }
@@ -464,7 +494,7 @@ impl<'a> EventJoiner<'a> {
         self.state(test)
             .details
             .get_or_insert_with(|| note.to_string());
-        self.record_run(test, outcome, 0.0, v.leaks);
+        self.record_run(test, outcome, 0.0, v.leaks, v.resources);
     }
 
     /// Counts one finished run of `test`: its outcome (the worst of its
@@ -475,18 +505,20 @@ impl<'a> EventJoiner<'a> {
         outcome: TestOutcome,
         elapsed_ms: f64,
         leaks: Vec<crate::compare::Leak>,
+        resources: Vec<crate::resources::Resource>,
     ) {
         let state = self.state(test);
         state.outcome = Some(state.outcome.map_or(outcome, |o| o.max(outcome)));
         state.elapsed += elapsed_ms;
         state.runs += 1;
         state.has_final = true;
-        if leaks.iter().any(|l| !l.known) {
+        if leaks.iter().any(|l| !l.known) || !resources.is_empty() {
             state.leaked_runs += 1;
         }
-        if leaks.iter().any(|l| !l.known) || outcome >= TestOutcome::Fail {
+        if leaks.iter().any(|l| !l.known) || !resources.is_empty() || outcome >= TestOutcome::Fail {
             state.first_bad_run.get_or_insert(state.runs);
         }
+        state.resources.extend(resources);
         state.leaks = group_leaks_merge(std::mem::take(&mut state.leaks), leaks);
     }
 
@@ -681,7 +713,9 @@ impl<'a> EventJoiner<'a> {
             .filter_map(|name| {
                 let s = &self.tests[name];
                 let mut outcome = s.outcome?;
-                if outcome <= TestOutcome::Skip && s.leaks.iter().any(|l| !l.known) {
+                if outcome <= TestOutcome::Skip
+                    && (s.leaks.iter().any(|l| !l.known) || !s.resources.is_empty())
+                {
                     outcome = TestOutcome::Leak;
                 }
                 Some(TestReport {
@@ -697,6 +731,7 @@ impl<'a> EventJoiner<'a> {
                     check_ms: s.check.as_secs_f64() * 1000.0,
                     stress: None,
                     first_bad_run: s.first_bad_run,
+                    resources: s.resources.clone(),
                 })
             })
             .collect();
@@ -723,6 +758,7 @@ impl<'a> EventJoiner<'a> {
             || tests.iter().any(|t| {
                 matches!(t.outcome, TestOutcome::Leak | TestOutcome::Hang)
                     || t.leaks.iter().any(|l| !l.known)
+                    || !t.resources.is_empty()
             })
             || self.tests.values().any(|s| s.unjudged);
         let mut error = self.failed_to_run.clone();

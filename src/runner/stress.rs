@@ -27,7 +27,9 @@ use std::time::{Duration, Instant};
 use crate::goargs::GoTestArgs;
 use crate::gocmd::GoPackage;
 use crate::report::{PackageOutcome, PackageReport, TestOutcome, TestReport};
-use crate::stress::{count_within_budget, next_count, repro_command, Repro, Schedule, StressSettings, StressStats};
+use crate::stress::{
+    count_within_budget, next_count, repro_command, Repro, Schedule, StressSettings, StressStats,
+};
 use crate::testjson::TestEvent;
 
 use super::{final_event, interrupted, output_event, PackageContext, RunOptions};

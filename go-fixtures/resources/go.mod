@@ -1,0 +1,3 @@
+module leakcheck.test/resources
+
+go 1.21

@@ -1,0 +1,364 @@
+//! `--check fds,processes,heap`: the fixtures of `go-fixtures/resources`
+//! both ways (each leak found on its test, with its kind, description and
+//! allocation line; every clean twin passes), without the checks only the
+//! goroutine leaks counting, tests running in parallel, the leftovers
+//! killed, and the settings. Run with the machine's Go, and by CI again
+//! with Go 1.21 and 1.27 (`LEAKCHECK_TEST_GO`).
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+use leakcheck::report::{Report, TestOutcome, TestReport};
+use leakcheck::resources::{Resource, ResourceKind};
+
+fn module() -> PathBuf {
+    fixtures().join("resources")
+}
+
+fn test<'r>(report: &'r Report, name: &str) -> &'r TestReport {
+    report
+        .packages
+        .iter()
+        .flat_map(|p| &p.tests)
+        .find(|t| t.name == name)
+        .unwrap_or_else(|| panic!("{name} missing from {report:#?}"))
+}
+
+/// The line of `// want-heap: TEST` in the fixture's resources.go.
+fn heap_marker(name: &str) -> u32 {
+    let text = std::fs::read_to_string(module().join("resources.go")).unwrap();
+    let i = text
+        .lines()
+        .position(|l| l.ends_with(&format!("// want-heap: {name}")))
+        .unwrap_or_else(|| panic!("no want-heap marker for {name}"));
+    i as u32 + 1
+}
+
+/// Whether process `pid` is still running (not gone, not a zombie).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|t| leakcheck::resources::procs::parse_stat(&t))
+        .is_some_and(|p| p.state != 'Z')
+}
+
+fn kinds(t: &TestReport) -> Vec<ResourceKind> {
+    t.resources.iter().map(|r| r.kind).collect()
+}
+
+#[test]
+fn every_check_finds_its_fixture_and_passes_its_clean_twin() {
+    let (out, report) = run_with_report(&module(), &["--check", "all", "./..."]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let leaking = [
+        "TestFileLeftOpen",
+        "TestListenerLeftOpen",
+        "TestBodyLeftOpen",
+        "TestProcessNotWaited",
+        "TestProcessOrphaned",
+        "TestBufferHeld",
+        "TestCacheGrows",
+    ];
+    for t in report.packages.iter().flat_map(|p| &p.tests) {
+        let expect = if leaking.contains(&t.name.as_str()) {
+            TestOutcome::Leak
+        } else {
+            TestOutcome::Pass
+        };
+        assert_eq!(t.outcome, expect, "{}: {t:#?}\n{stdout}", t.name);
+        if expect == TestOutcome::Pass {
+            assert!(t.resources.is_empty() && t.leaks.is_empty(), "{t:#?}");
+        }
+        // The tests run one after another: nothing is ambiguous.
+        assert!(
+            t.resources.iter().all(|r| r.ambiguous_with.is_empty()),
+            "{t:#?}"
+        );
+    }
+    assert_eq!(report.summary.tests, 14);
+
+    let file = test(&report, "TestFileLeftOpen");
+    assert_eq!(kinds(file), [ResourceKind::File]);
+    let data = module().join("testdata/data.txt");
+    assert!(
+        file.resources[0]
+            .description
+            .starts_with(&format!("{} (fd ", data.display())),
+        "{file:#?}"
+    );
+    assert!(file.leaks.is_empty());
+
+    let listener = test(&report, "TestListenerLeftOpen");
+    assert_eq!(kinds(listener), [ResourceKind::Socket]);
+    let d = &listener.resources[0].description;
+    assert!(
+        d.starts_with("tcp 127.0.0.1:") && d.contains(" listening (fd "),
+        "{d}"
+    );
+
+    // The body: its connection, and the transport's goroutines.
+    let body = test(&report, "TestBodyLeftOpen");
+    assert_eq!(kinds(body), [ResourceKind::Socket]);
+    let d = &body.resources[0].description;
+    assert!(
+        d.starts_with("tcp 127.0.0.1:") && d.contains(" -> 127.0.0.1:"),
+        "{d}"
+    );
+    let functions: Vec<&str> = body.leaks.iter().map(|l| l.function.as_str()).collect();
+    assert!(
+        functions.contains(&"net/http.(*persistConn).readLoop"),
+        "{functions:?}"
+    );
+
+    // Processes: the one never waited for (and, from Go 1.23, the pidfd
+    // its os.Process keeps), and the one sh left behind.
+    for name in ["TestProcessNotWaited", "TestProcessOrphaned"] {
+        let t = test(&report, name);
+        let procs: Vec<&Resource> = t
+            .resources
+            .iter()
+            .filter(|r| r.kind == ResourceKind::Process)
+            .collect();
+        assert_eq!(procs.len(), 1, "{t:#?}");
+        let (pid, command) = procs[0]
+            .description
+            .strip_prefix("pid ")
+            .and_then(|d| d.split_once(": "))
+            .unwrap_or_else(|| panic!("{:?}", procs[0].description));
+        assert_eq!(command, "sleep 30");
+        let pid: u32 = pid.parse().unwrap();
+        for other in t
+            .resources
+            .iter()
+            .filter(|r| r.kind != ResourceKind::Process)
+        {
+            assert!(
+                other.kind == ResourceKind::Other && other.description.contains("pidfd"),
+                "{other:?}"
+            );
+        }
+        // Killed at the end, and said so.
+        assert!(
+            stdout.contains(&format!(
+                "leakcheck: killed pid {pid} (sleep 30), left running by {name}\n"
+            )),
+            "{stdout}"
+        );
+        assert!(!running(pid), "pid {pid} still runs");
+    }
+
+    // Heap: the 10 MiB a blocked goroutine holds, at its allocation line,
+    // with the goroutine; the cache's 2 MiB, at its line.
+    for (name, bytes) in [("TestBufferHeld", 10 << 20), ("TestCacheGrows", 2 << 20)] {
+        let t = test(&report, name);
+        assert_eq!(kinds(t), [ResourceKind::Heap], "{t:#?}");
+        let r = &t.resources[0];
+        let kept = r.bytes.unwrap();
+        assert!(
+            (bytes..bytes + (256 << 10)).contains(&kept),
+            "{name}: {kept} bytes"
+        );
+        let site = r.site.as_ref().expect("an allocation site");
+        assert_eq!(
+            (PathBuf::from(&site.file), site.line),
+            (module().join("resources.go"), heap_marker(name)),
+            "{name}"
+        );
+    }
+    assert_eq!(test(&report, "TestBufferHeld").leaks.len(), 1);
+    // The human output shows them like goroutine leaks.
+    assert!(
+        stdout.contains("--- LEAK: TestFileLeftOpen (1 descriptor; checked in "),
+        "{stdout}"
+    );
+    assert!(stdout.contains("allocated at  resources.go:"), "{stdout}");
+    assert!(
+        stdout.contains("    leakcheck.test/resources.TestCacheGrows: 2.0 MiB of heap\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn without_checks_only_goroutines_count() {
+    // The process fixtures are left out: unchecked, their sleeps would
+    // outlive the run.
+    let (out, report) = run_with_report(
+        &module(),
+        &[
+            "./...",
+            "--",
+            "-run",
+            "Test(File|Listener|Body|Buffer|Cache|Pool)",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    for t in report.packages.iter().flat_map(|p| &p.tests) {
+        assert!(t.resources.is_empty(), "{t:#?}");
+        let leaks = ["TestBodyLeftOpen", "TestBufferHeld"].contains(&t.name.as_str());
+        let want = if leaks {
+            TestOutcome::Leak
+        } else {
+            TestOutcome::Pass
+        };
+        assert_eq!(t.outcome, want, "{}", t.name);
+    }
+}
+
+#[test]
+fn a_cache_that_grows_leaks_in_every_run_and_the_threshold_is_a_setting() {
+    let (_, report) = run_with_report(
+        &module(),
+        &[
+            "--check",
+            "heap",
+            "./...",
+            "--",
+            "-run",
+            "TestCache|TestBuffer|TestPool",
+            "-count=3",
+        ],
+    );
+    let grows = test(&report, "TestCacheGrows");
+    assert_eq!((grows.runs, grows.leaked_runs), (3, 3), "{grows:#?}");
+    assert_eq!(grows.resources.len(), 3);
+    assert_eq!(test(&report, "TestCacheEvicts").outcome, TestOutcome::Pass);
+    assert_eq!(test(&report, "TestPool").outcome, TestOutcome::Pass);
+    assert_eq!(
+        test(&report, "TestBufferReleased").outcome,
+        TestOutcome::Pass
+    );
+
+    let (_, report) = run_with_report(
+        &module(),
+        &[
+            "--check",
+            "heap",
+            "--heap-threshold",
+            "4MiB",
+            "./...",
+            "--",
+            "-run",
+            "TestCacheGrows|TestBufferHeld",
+        ],
+    );
+    assert_eq!(test(&report, "TestCacheGrows").outcome, TestOutcome::Pass);
+    let held = test(&report, "TestBufferHeld");
+    assert_eq!(kinds(held), [ResourceKind::Heap]);
+}
+
+#[test]
+fn parallel_tests_share_a_leak_and_a_paused_one_is_not_blamed() {
+    let dir = go_module(&[
+        ("a.txt", "a\n"),
+        ("b.txt", "b\n"),
+        (
+            "p/p_test.go",
+            r#"package p
+
+import (
+	"os"
+	"testing"
+)
+
+var (
+	keep   []*os.File
+	opened = make(chan struct{})
+)
+
+func open(t *testing.T, name string) {
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep = append(keep, f)
+}
+
+// Both run at once: A opens a file and lets B go on.
+func TestParA(t *testing.T) {
+	t.Parallel()
+	open(t, "../a.txt")
+	close(opened)
+}
+
+func TestParB(t *testing.T) {
+	t.Parallel()
+	<-opened
+}
+
+// Runs while the parallel tests wait in t.Parallel: exact.
+func TestSeq(t *testing.T) {
+	open(t, "../b.txt")
+}
+"#,
+        ),
+    ]);
+    // Two at once whatever the machine's CPUs (-parallel defaults to
+    // GOMAXPROCS; with 1, TestParB would wait for TestParA's end).
+    let (out, report) = run_with_report(
+        dir.path(),
+        &["--check", "fds", "./...", "--", "-parallel", "2"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let seq = test(&report, "TestSeq");
+    assert_eq!(seq.resources.len(), 1, "{seq:#?}\n{stdout}");
+    assert!(seq.resources[0].description.contains("/b.txt (fd "));
+    assert!(seq.resources[0].ambiguous_with.is_empty(), "{seq:#?}");
+    let (a, b) = (test(&report, "TestParA"), test(&report, "TestParB"));
+    let all: Vec<(&str, &Resource)> = [a, b]
+        .iter()
+        .flat_map(|t| t.resources.iter().map(move |r| (t.name.as_str(), r)))
+        .collect();
+    assert_eq!(all.len(), 1, "reported once: {all:#?}\n{stdout}");
+    let (owner, r) = all[0];
+    assert!(r.description.contains("/a.txt (fd "), "{r:?}");
+    let other = if owner == "TestParA" {
+        "TestParB"
+    } else {
+        "TestParA"
+    };
+    assert_eq!(r.ambiguous_with, [other]);
+    assert!(
+        stdout.contains("owner ambiguous: may belong to"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn settings_come_from_the_command_line_or_leakcheck_toml() {
+    let out = leakcheck()
+        .current_dir(module())
+        .args(["--check", "fds,files", "./..."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("unknown check \"files\""), "{stderr}");
+
+    let dir = go_module(&[
+        ("leakcheck.toml", "checks = [\"fds\"]\n"),
+        (
+            "f/f_test.go",
+            "package f\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\nvar keep *os.File\n\nfunc TestOpen(t *testing.T) {\n\tkeep, _ = os.Open(\"f_test.go\")\n}\n\n//leakcheck:ignore kept open on purpose\nfunc TestOpenIgnored(t *testing.T) {\n\tf, _ := os.Open(\"f_test.go\")\n\tkeep2 = f\n}\n\nvar keep2 *os.File\n",
+        ),
+    ]);
+    let (out, report) = run_with_report(dir.path(), &["./..."]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(kinds(test(&report, "TestOpen")), [ResourceKind::File]);
+    let ignored = test(&report, "TestOpenIgnored");
+    assert_eq!(ignored.outcome, TestOutcome::Pass, "{ignored:#?}");
+    assert_eq!(ignored.ignored.iter().map(|i| i.count).sum::<usize>(), 1);
+    let config = leakcheck()
+        .current_dir(dir.path())
+        .arg("config")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&config.stdout);
+    assert!(
+        text.contains("checks = [\"goroutines\", \"fds\"]"),
+        "{text}"
+    );
+}
