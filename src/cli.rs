@@ -90,7 +90,7 @@ pub struct Cli {
     /// The live heap growth (after a GC, from a test's start to its end)
     /// over which --check heap reports a test: 512KiB, 1MiB, 1048576
     /// [default: 1MiB].
-    #[arg(long, value_name = "SIZE")]
+    #[arg(long, value_name = "SIZE", hide_short_help = true)]
     pub heap_threshold: Option<String>,
 
     /// How long goroutines may outlive their test [default: 1s]
@@ -223,7 +223,7 @@ pub struct Cli {
     /// tests with a few later dumps, telling their goroutines apart by
     /// their labels, until a goroutine without a label needs exact
     /// creation windows. The default.
-    #[arg(long, overrides_with = "no_defer_checks")]
+    #[arg(long, overrides_with = "no_defer_checks", hide_short_help = true)]
     pub defer_checks: bool,
 
     /// Dump at every test's start and end, even in crowded processes
@@ -251,7 +251,7 @@ pub struct Cli {
 
     /// No creation chains (the default; overrides `chains = true` in
     /// leakcheck.toml)
-    #[arg(long, overrides_with = "chains")]
+    #[arg(long, overrides_with = "chains", hide_short_help = true)]
     pub no_chains: bool,
 
     /// Build into a temporary directory, not the kept build directory
