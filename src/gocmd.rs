@@ -20,17 +20,20 @@ pub const MIN_GO: (u32, u32) = (1, 21);
 pub fn command_line(program: &str, args: &[OsString]) -> String {
     let mut s = program.to_string();
     for a in args {
-        let a = a.to_string_lossy();
         s.push(' ');
-        if a.is_empty() || a.contains([' ', '\'', '"', '\t', '\n']) {
-            s.push('\'');
-            s.push_str(&a.replace('\'', "'\\''"));
-            s.push('\'');
-        } else {
-            s.push_str(&a);
-        }
+        s.push_str(&shell_quote(&a.to_string_lossy()));
     }
     s
+}
+
+/// Quotes `arg` for a POSIX shell when it needs it.
+pub fn shell_quote(arg: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+    if !arg.is_empty() && arg.chars().all(safe) {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
 }
 
 /// Runs `expr` capturing stdout and stderr, in a process group of its own
@@ -573,6 +576,8 @@ mod tests {
     fn quotes_command_lines() {
         let args: Vec<OsString> = vec!["test".into(), "-ldflags=-s -w".into(), "".into()];
         assert_eq!(command_line("go", &args), "go test '-ldflags=-s -w' ''");
+        let args: Vec<OsString> = vec!["-run".into(), "^TestX$".into(), "it's".into()];
+        assert_eq!(command_line("go", &args), "go -run '^TestX$' 'it'\\''s'");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::goargs::GoTestArgs;
+use crate::gocmd::shell_quote;
 
 /// The longest budget `--stress` takes: a week.
 pub const MAX_BUDGET: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -238,16 +239,6 @@ pub fn count_within_budget(remaining: Duration, grace: Duration) -> u32 {
         1
     } else {
         n.min(f64::from(MAX_COUNT)) as u32
-    }
-}
-
-/// Quotes `arg` for a POSIX shell when it needs it.
-pub fn shell_quote(arg: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
-    if !arg.is_empty() && arg.chars().all(safe) {
-        arg.to_string()
-    } else {
-        format!("'{}'", arg.replace('\'', "'\\''"))
     }
 }
 

@@ -58,13 +58,7 @@ func TestPool(t *testing.T) {
 "#;
 
 fn leaks<'r>(report: &'r Report, test: &str) -> &'r [Leak] {
-    &report
-        .packages
-        .iter()
-        .flat_map(|p| &p.tests)
-        .find(|t| t.name == test)
-        .unwrap_or_else(|| panic!("{test} missing"))
-        .leaks
+    &common::test_report(report, test).leaks
 }
 
 /// (file name, line) of a location.

@@ -79,12 +79,7 @@ func TestBodyClosedConnectionIdle(t *testing.T) {
 
 /// Each leaking test's hints, one per leak group (`-` where none).
 fn hints(report: &leakcheck::report::Report, test: &str) -> Vec<String> {
-    let t = report
-        .packages
-        .iter()
-        .flat_map(|p| &p.tests)
-        .find(|t| t.name == test)
-        .unwrap_or_else(|| panic!("{test} missing"));
+    let t = common::test_report(report, test);
     assert!(!t.leaks.is_empty(), "{test} leaked nothing");
     t.leaks
         .iter()
@@ -124,12 +119,7 @@ fn a_response_body_never_closed_gets_a_hint_and_an_idle_connection_none() {
     // The idle keep-alive connection is the transport's pool, not a leak:
     // the test passes, as under go test, and the report counts what the
     // built-in rules set aside.
-    let idle = report
-        .packages
-        .iter()
-        .flat_map(|p| &p.tests)
-        .find(|t| t.name == "TestBodyClosedConnectionIdle")
-        .unwrap();
+    let idle = common::test_report(&report, "TestBodyClosedConnectionIdle");
     assert_eq!(idle.outcome, TestOutcome::Pass, "{stdout}");
     assert!(idle.leaks.is_empty(), "{stdout}");
     let set_aside: usize = idle.ignored.iter().map(|i| i.count).sum();

@@ -18,12 +18,7 @@ fn module() -> PathBuf {
 }
 
 fn test<'r>(report: &'r Report, name: &str) -> &'r TestReport {
-    report
-        .packages
-        .iter()
-        .flat_map(|p| &p.tests)
-        .find(|t| t.name == name)
-        .unwrap_or_else(|| panic!("{name} missing from {report:#?}"))
+    common::test_report(report, name)
 }
 
 /// The line of `// want-heap: TEST` in the fixture's resources.go.

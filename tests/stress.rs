@@ -17,12 +17,7 @@ use common::*;
 use leakcheck::report::{PackageOutcome, Report, TestOutcome, TestReport};
 
 fn test<'r>(report: &'r Report, name: &str) -> &'r TestReport {
-    report
-        .packages
-        .iter()
-        .flat_map(|p| &p.tests)
-        .find(|t| t.name == name)
-        .unwrap_or_else(|| panic!("{name} not in the report"))
+    test_report(report, name)
 }
 
 /// A fixture: its test, how it misbehaves, and (function, line) of each

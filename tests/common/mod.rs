@@ -196,7 +196,16 @@ pub fn tree_state(dir: &Path) -> BTreeMap<PathBuf, (u64, std::time::SystemTime)>
     out
 }
 
-/// Writes `text` to `name` under `dir`, creating directories.
+/// The report of test `name`, in whichever package; it must be there.
+pub fn test_report<'r>(report: &'r Report, name: &str) -> &'r leakcheck::report::TestReport {
+    report
+        .packages
+        .iter()
+        .flat_map(|p| &p.tests)
+        .find(|t| t.name == name)
+        .unwrap_or_else(|| panic!("{name} not in the report: {report:#?}"))
+}
+
 /// A temporary Go module `example.com/m` (go 1.21) holding `files`:
 /// (path from the module root, text).
 pub fn go_module(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -208,6 +217,7 @@ pub fn go_module(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
+/// Writes `text` to `name` under `dir`, creating directories.
 pub fn write(dir: &Path, name: &str, text: &str) {
     let path = dir.join(name);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
