@@ -774,6 +774,11 @@ mod tests {
     }
 
     fn listener() -> (HelperListener, Hook) {
+        listener_with(None)
+    }
+
+    /// A listener with resource checks by `tracker`, and the hook's end.
+    fn listener_with(tracker: Option<Tracker>) -> (HelperListener, Hook) {
         let comparator = Comparator::new(crate::compare::CompareConfig {
             grace: Duration::from_millis(100),
             ignore: Default::default(),
@@ -782,7 +787,7 @@ mod tests {
             leak_profile: false,
             calls: None,
         });
-        let (listener, theirs) = HelperListener::new(comparator).unwrap();
+        let (listener, theirs) = HelperListener::with_resources(comparator, tracker).unwrap();
         let w = theirs.try_clone().unwrap();
         let mut answers = BufReader::new(theirs);
         let mut line = String::new();
@@ -957,14 +962,6 @@ mod tests {
 
     #[test]
     fn with_resource_checks_a_verdict_waits_for_its_runs_resources() {
-        let comparator = Comparator::new(crate::compare::CompareConfig {
-            grace: Duration::from_millis(100),
-            ignore: Default::default(),
-            goroot: "/usr/local/go".into(),
-            module: String::new(),
-            leak_profile: false,
-            calls: None,
-        });
         let checks = crate::resources::Checks {
             fds: true,
             ..Default::default()
@@ -975,13 +972,7 @@ mod tests {
             Default::default(),
             Box::new(tracker::Proc),
         );
-        let (listener, theirs) = HelperListener::with_resources(comparator, Some(tracker)).unwrap();
-        let w = theirs.try_clone().unwrap();
-        let mut answers = BufReader::new(theirs);
-        let mut line = String::new();
-        answers.read_line(&mut line).unwrap();
-        let key = line.strip_prefix("key ").unwrap().trim_end().to_string();
-        let mut hook = Hook { key, answers, w };
+        let (listener, mut hook) = listener_with(Some(tracker));
         // This process plays the test binary: a file it opens during the
         // run is the run's.
         let pid = std::process::id();
