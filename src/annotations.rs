@@ -215,6 +215,15 @@ pub fn annotations(report: &Report, root: &[impl AsRef<Path>]) -> Vec<Annotation
                                 at.line
                             ));
                         }
+                        for k in &l.keeps_alive {
+                            message.push_str(&format!(
+                                "\nkeeps alive {} allocated at {} ({}:{})",
+                                crate::resources::human_bytes(k.bytes),
+                                k.site.function,
+                                relative(&k.site.file, root).unwrap_or_else(|| k.site.file.clone()),
+                                k.site.line
+                            ));
+                        }
                         if !l.ambiguous_with.is_empty() {
                             message.push_str(&format!(
                                 "\nowner ambiguous: may belong to {} instead",

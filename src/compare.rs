@@ -118,6 +118,10 @@ pub struct Leak {
     /// was left open (see [`crate::hints`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// Live heap the goroutines keep, by allocation site (`--check heap`;
+    /// see [`crate::resources::kept`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keeps_alive: Vec<crate::resources::kept::KeptAlive>,
 }
 
 /// One frame of a creation chain.
@@ -131,7 +135,7 @@ pub struct ChainFrame {
 }
 
 impl ChainFrame {
-    fn location(&self) -> Location {
+    pub fn location(&self) -> Location {
         Location {
             function: self.function.clone(),
             file: self.file.clone(),
@@ -1562,6 +1566,7 @@ impl LeakGroups {
             via,
             chain,
             hint: crate::hints::hint_for(g).map(str::to_string),
+            keeps_alive: Vec::new(),
         });
     }
 }
@@ -1592,6 +1597,7 @@ impl Leak {
             via: None,
             chain: Vec::new(),
             hint: None,
+            keeps_alive: Vec::new(),
         }
     }
 }
@@ -1643,6 +1649,12 @@ pub fn group_leaks_merge(mut leaks: Vec<Leak>, more: Vec<Leak>) -> Vec<Leak> {
                 l.count += m.count;
                 l.proven |= m.proven;
                 l.goroutine_ids.extend(m.goroutine_ids);
+                for k in m.keeps_alive {
+                    match l.keeps_alive.iter_mut().find(|x| x.site == k.site) {
+                        Some(x) => x.bytes += k.bytes,
+                        None => l.keeps_alive.push(k),
+                    }
+                }
             }
             None => leaks.push(m),
         }

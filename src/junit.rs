@@ -108,17 +108,29 @@ fn leak_summary(t: &TestReport, base: &Path) -> String {
             format!(", first created at {}{more}", creation_site(l, base))
         })
         .unwrap_or_default();
+    let kept: u64 = t
+        .leaks
+        .iter()
+        .flat_map(|l| &l.keeps_alive)
+        .map(|k| k.bytes)
+        .sum();
+    let goroutines = if kept > 0 {
+        format!(
+            "{} keeping {} alive",
+            plural(total, "goroutine"),
+            crate::resources::human_bytes(kept)
+        )
+    } else {
+        plural(total, "goroutine")
+    };
     if t.resources.is_empty() {
-        return format!("leaked {}{runs}{site}", plural(total, "goroutine"));
+        return format!("leaked {goroutines}{runs}{site}");
     }
     let resources = crate::resources::summary(&t.resources);
     if total == 0 {
         return format!("leaked {resources}{runs}");
     }
-    format!(
-        "leaked {}{runs}{site}, and {resources}",
-        plural(total, "goroutine")
-    )
+    format!("leaked {goroutines}{runs}{site}, and {resources}")
 }
 
 /// The `--- LEAK` block: goroutines (when any), then resources.

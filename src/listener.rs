@@ -178,6 +178,7 @@ impl State {
 
 fn attach(v: &mut RunVerdict, j: Judged) {
     v.resources = j.resources;
+    crate::resources::kept::link_heap(&mut v.leaks, &mut v.resources);
     v.ignored.extend(j.ignored);
     v.check += j.waited;
 }

@@ -608,6 +608,15 @@ pub fn leak_report_lines(test: &str, leaks: &[Leak], base: &Path, verbose: bool)
                 at.function
             ));
         }
+        for k in &l.keeps_alive {
+            lines.push(format!(
+                "        keeps alive {} allocated at {}:{} in {}\n",
+                crate::resources::human_bytes(k.bytes),
+                display_path(&k.site.file, base),
+                k.site.line,
+                k.site.function
+            ));
+        }
         if let Some(hint) = &l.hint {
             lines.push(format!("        hint        {hint}\n"));
         }
