@@ -343,6 +343,103 @@ func TestSeq(t *testing.T) {
 }
 
 #[test]
+fn heap_kept_by_parallel_tests_is_judged_once_they_all_ended_and_names_both() {
+    let dir = go_module(&[(
+        "p/p_test.go",
+        r#"package p
+
+import (
+	"runtime"
+	"testing"
+)
+
+var (
+	kept      [][]byte
+	allocated = make(chan struct{})
+	released  = make(chan struct{})
+)
+
+// TestKeep keeps 6 MiB in a package variable, while TestWork, beside
+// it, holds 12 MiB it lets go before it ends.
+func TestKeep(t *testing.T) {
+	t.Parallel()
+	kept = append(kept, make([]byte, 6<<20))
+	close(allocated)
+	<-released
+}
+
+func TestWork(t *testing.T) {
+	t.Parallel()
+	work := make([]byte, 12<<20)
+	<-allocated
+	runtime.KeepAlive(work)
+	close(released)
+}
+
+// Both allocate while they run and keep nothing.
+func TestBusyA(t *testing.T) {
+	t.Parallel()
+	b := make([]byte, 8<<20)
+	runtime.KeepAlive(b)
+}
+
+func TestBusyB(t *testing.T) {
+	t.Parallel()
+	b := make([]byte, 8<<20)
+	runtime.KeepAlive(b)
+}
+"#,
+    )]);
+    let run = |pattern: &str| {
+        let (out, report) = run_with_report(
+            dir.path(),
+            &[
+                "--check",
+                "heap",
+                "./...",
+                "--",
+                "-parallel",
+                "2",
+                "-run",
+                pattern,
+            ],
+        );
+        (String::from_utf8_lossy(&out.stdout).into_owned(), report)
+    };
+    let (stdout, report) = run("TestKeep|TestWork");
+    let (keep, work) = (test(&report, "TestKeep"), test(&report, "TestWork"));
+    let all: Vec<(&str, &Resource)> = [keep, work]
+        .iter()
+        .flat_map(|t| t.resources.iter().map(move |r| (t.name.as_str(), r)))
+        .collect();
+    assert_eq!(all.len(), 1, "reported once: {all:#?}\n{stdout}");
+    let (owner, r) = all[0];
+    assert_eq!(r.kind, ResourceKind::Heap);
+    let bytes = r.bytes.unwrap();
+    assert!(
+        ((6 << 20)..(6 << 20) + (256 << 10)).contains(&bytes),
+        "{r:?}"
+    );
+    let site = r.site.as_ref().expect("a site");
+    assert_eq!(
+        (site.function.as_str(), site.line),
+        ("example.com/m/p.TestKeep", 18)
+    );
+    let other = if owner == "TestKeep" {
+        "TestWork"
+    } else {
+        "TestKeep"
+    };
+    assert_eq!(r.ambiguous_with, [other], "{stdout}");
+
+    let (stdout, report) = run("TestBusy");
+    for name in ["TestBusyA", "TestBusyB"] {
+        let t = test(&report, name);
+        assert_eq!(t.outcome, TestOutcome::Pass, "{t:#?}\n{stdout}");
+    }
+}
+
+#[test]
 fn settings_come_from_the_command_line_or_leakcheck_toml() {
     let out = leakcheck()
         .current_dir(module())

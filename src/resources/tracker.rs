@@ -11,11 +11,15 @@
 //! a candidate still runs, the item waits for that test's end, which
 //! judges it again (so a parallel test's file, closed at its end, is
 //! nobody's leak); when none runs, it is reported on this run with the
-//! candidates in `ambiguous_with`. Heap growth is judged only for runs
-//! during which no other test ran. What leakcheck itself has open, and
+//! candidates in `ambiguous_with`. Heap growth is judged for a run
+//! during which no other test ran from the run's start; runs that
+//! overlapped are judged together when the last of them ends and none
+//! runs any more (tests paused in `t.Parallel` aside), from the live heap
+//! before them, on that last run with the others as candidates. What
+//! leakcheck itself has open, and
 //! the runtime's poller, were open before any test: never new.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -110,6 +114,9 @@ struct Run {
     end_procs: Option<BTreeMap<ProcId, String>>,
     heap_start: Option<u64>,
     profile_start: Option<Arc<Profile>>,
+    /// No other test ran when it started (others were ended or paused in
+    /// `t.Parallel`): its start is a quiet point.
+    started_quiet: bool,
     ending: Option<Ending>,
 }
 
@@ -139,6 +146,12 @@ pub struct Tracker {
     /// The latest heap profile, and the live heap when it was taken: the
     /// baseline of a run that starts with about as much live heap.
     baseline: Option<(u64, Arc<Profile>)>,
+    /// The live heap and profile at the latest quiet point (a run's start
+    /// or end with no other test running): where heap growth over runs
+    /// that overlapped is measured from.
+    quiet: Option<(u64, Arc<Profile>)>,
+    /// The tests whose runs overlapped another's since `quiet`.
+    overlapped: BTreeSet<String>,
     /// The processes the latest run's end found: the next run's start,
     /// when no run is going on (a scan of /proc costs about as much as
     /// the processes on the machine).
@@ -173,6 +186,8 @@ impl Tracker {
             reported_fds: HashSet::new(),
             reported_procs: HashSet::new(),
             baseline: None,
+            quiet: None,
+            overlapped: BTreeSet::new(),
             last_procs: None,
             leftovers: Vec::new(),
         }
@@ -194,23 +209,28 @@ impl Tracker {
             // profile (after two) unless the latest one is still good: the
             // live heap has not moved by a tenth of the threshold since
             // (less than any site a report names).
-            match (msg.heap, msg.profile) {
+            let start = match (msg.heap, msg.profile) {
                 (Some(heap), None) => {
                     run.heap_start = Some(heap);
                     let near = self.checks.heap_threshold / 10;
                     match &self.baseline {
-                        Some((at, p)) if at.abs_diff(heap) <= near => {
-                            run.profile_start = Some(p.clone());
-                        }
+                        Some((at, p)) if at.abs_diff(heap) <= near => Some((heap, p.clone())),
                         _ => return Answer::HeapProfile,
                     }
                 }
                 (Some(heap), Some(profile)) => {
                     let p = Arc::new(heap::parse(profile));
                     self.baseline = Some((heap, p.clone()));
-                    run.profile_start = Some(p);
+                    Some((heap, p))
                 }
-                _ => {}
+                _ => None,
+            };
+            if let Some((heap, p)) = start {
+                run.profile_start = Some(p.clone());
+                if run.started_quiet {
+                    self.quiet = Some((heap, p));
+                    self.overlapped.clear();
+                }
             }
             return Answer::Done(None);
         }
@@ -220,7 +240,12 @@ impl Tracker {
             Some(p) if quiet => p.clone(),
             _ => self.procs(msg.pid),
         };
+        let started_quiet = self
+            .runs
+            .iter()
+            .all(|(name, r)| r.end_seq.is_some() || msg.paused.contains(name));
         let run = Run {
+            started_quiet,
             start_seq: self.seq,
             end_seq: None,
             paused_at_start: msg.paused.iter().cloned().collect(),
@@ -291,6 +316,10 @@ impl Tracker {
             run.ending = Some(ending);
         }
         let grace = self.grace;
+        let others_running = self
+            .runs
+            .iter()
+            .any(|(name, r)| name != msg.run && r.end_seq.is_none() && !msg.paused.contains(name));
         let run = self.runs.get_mut(msg.run).expect("known run");
         let ending = run.ending.as_mut().expect("ending");
         // Still there, the same (a descriptor number reused for something
@@ -313,31 +342,62 @@ impl Tracker {
         ending.settled = true;
         let waited = ending.waited.get_or_insert(waited);
         let waited = *waited;
-        // The heap, for a run during which no other test ran.
+        // The heap: for a run during which no other test ran, from its
+        // start; for runs that overlapped, once none runs any more, from
+        // the quiet point before them, with the candidates named.
         let mut heap_resources = Vec::new();
-        if self.checks.heap && ending.others.is_empty() {
-            let Some(heap_now) = msg.heap else {
-                return Answer::Heap;
+        if self.checks.heap {
+            let alone = ending.others.is_empty();
+            if !alone {
+                self.overlapped.insert(test_of(msg.run));
+                self.overlapped
+                    .extend(ending.others.iter().map(|o| test_of(o)));
+            }
+            let from = if alone {
+                run.heap_start.zip(run.profile_start.clone())
+            } else if !others_running {
+                self.quiet.clone()
+            } else {
+                None
             };
-            // After one GC; over the threshold, again after two (a
-            // sync.Pool's buffers outlive one) with the profile.
-            let growth = heap_now.saturating_sub(run.heap_start.unwrap_or(heap_now));
-            if growth > self.checks.heap_threshold {
-                let Some(profile) = msg.profile else {
-                    return Answer::HeapProfile;
+            if let Some((heap_start, profile_start)) = from {
+                let Some(heap_now) = msg.heap else {
+                    return Answer::Heap;
                 };
-                let end = Arc::new(heap::parse(profile));
-                self.baseline = Some((heap_now, end.clone()));
-                // What the runtime keeps for itself (goroutine
-                // descriptors after a burst of goroutines), and
-                // leakcheck's hook, is not the test's.
-                let empty = Profile::default();
-                let start = run.profile_start.as_deref().unwrap_or(&empty);
-                let growth = growth.saturating_sub(heap::others_growth(start, &end));
+                // After one GC; over the threshold, again after two (a
+                // sync.Pool's buffers outlive one) with the profile.
+                let growth = heap_now.saturating_sub(heap_start);
+                let mut end_profile = None;
                 if growth > self.checks.heap_threshold {
-                    let rules = &self.rules;
-                    let ignored = |functions: &[String]| heap_ignored(rules, functions);
-                    heap_resources = heap_report(growth, Some(start), &end, &ignored);
+                    let Some(profile) = msg.profile else {
+                        return Answer::HeapProfile;
+                    };
+                    let end = Arc::new(heap::parse(profile));
+                    self.baseline = Some((heap_now, end.clone()));
+                    end_profile = Some(end.clone());
+                    // What the runtime keeps for itself (goroutine
+                    // descriptors after a burst of goroutines), and
+                    // leakcheck's hook, is not the test's.
+                    let growth = growth.saturating_sub(heap::others_growth(&profile_start, &end));
+                    if growth > self.checks.heap_threshold {
+                        let rules = &self.rules;
+                        let ignored = |functions: &[String]| heap_ignored(rules, functions);
+                        heap_resources = heap_report(growth, Some(&profile_start), &end, &ignored);
+                    }
+                }
+                if !alone {
+                    let me = test_of(msg.run);
+                    let candidates: Vec<String> = std::mem::take(&mut self.overlapped)
+                        .into_iter()
+                        .filter(|t| *t != me)
+                        .collect();
+                    for r in &mut heap_resources {
+                        r.ambiguous_with = candidates.clone();
+                    }
+                }
+                if !others_running {
+                    // A quiet point: what was judged is not measured again.
+                    self.quiet = Some((heap_now, end_profile.unwrap_or(profile_start)));
                 }
             }
         }
@@ -853,6 +913,115 @@ mod tests {
         );
         assert_eq!(
             t.message(&pool(true, Some(big + 100), Some(after)), now),
+            Answer::Done(Some(Judged::default()))
+        );
+    }
+
+    #[test]
+    fn heap_kept_by_overlapping_runs_is_judged_when_the_last_ends_with_both_named() {
+        let checks = Checks {
+            heap: true,
+            ..Checks::default()
+        };
+        let mut t = Tracker::new(
+            checks,
+            Duration::from_millis(50),
+            IgnoreRules::default(),
+            Box::new(Fake::default()),
+        );
+        let now = Instant::now();
+        let m = |run, end, heap, profile| Message {
+            run,
+            end,
+            pid: 1,
+            heap,
+            profile,
+            paused: vec![],
+        };
+        let before = "heap profile: 0: 0 [0: 0] @ heap/131072\n";
+        let after = "heap profile: 1: 10485760 [1: 10485760] @ heap/131072\n1: 10485760 [1: 10485760] @ 0x1 0x2\n#\t0x1\tm.keep+0x9\t/m/big.go:11\n#\t0x2\tm.TestB.func1+0x9\t/m/big_test.go:20\n";
+        let big = 1000 + (10 << 20);
+        // TestA starts alone (a quiet point: its heap and profile), then
+        // TestB while A runs.
+        assert_eq!(
+            t.message(&m("TestA#1", false, None, None), now),
+            Answer::Heap
+        );
+        assert_eq!(
+            t.message(&m("TestA#1", false, Some(1000), None), now),
+            Answer::HeapProfile
+        );
+        assert_eq!(
+            t.message(&m("TestA#1", false, Some(1000), Some(before)), now),
+            Answer::Done(None)
+        );
+        assert_eq!(
+            t.message(&m("TestB#2", false, None, None), now),
+            Answer::Heap
+        );
+        assert_eq!(
+            t.message(&m("TestB#2", false, Some(1000), None), now),
+            Answer::Done(None)
+        );
+        // A ends while B runs: not judged yet (B's working set is not a
+        // leak of A's), and no heap asked for.
+        assert_eq!(
+            t.message(&m("TestA#1", true, None, None), now),
+            Answer::Done(Some(Judged::default()))
+        );
+        // B ends, none runs: the growth since before A is judged on B,
+        // A named.
+        assert_eq!(
+            t.message(&m("TestB#2", true, None, None), now),
+            Answer::Heap
+        );
+        assert_eq!(
+            t.message(&m("TestB#2", true, Some(big), None), now),
+            Answer::HeapProfile
+        );
+        let Answer::Done(Some(j)) = t.message(&m("TestB#2", true, Some(big), Some(after)), now)
+        else {
+            panic!()
+        };
+        assert_eq!(j.resources.len(), 1, "{j:?}");
+        let r = &j.resources[0];
+        assert_eq!((r.kind, r.bytes), (ResourceKind::Heap, Some(10 << 20)));
+        assert_eq!(r.site.as_ref().map(|s| s.line), Some(11));
+        assert_eq!(r.ambiguous_with, ["TestA"]);
+
+        // Two more overlap, allocate while they run and free it: nothing,
+        // and what was judged before is not counted again.
+        assert_eq!(
+            t.message(&m("TestC#3", false, None, None), now),
+            Answer::Heap
+        );
+        assert_eq!(
+            t.message(&m("TestC#3", false, Some(big), None), now),
+            Answer::Done(None)
+        );
+        assert_eq!(
+            t.message(&m("TestD#4", false, None, None), now),
+            Answer::Heap
+        );
+        let d_start = big + (8 << 20);
+        assert_eq!(
+            t.message(&m("TestD#4", false, Some(d_start), None), now),
+            Answer::HeapProfile
+        );
+        assert_eq!(
+            t.message(&m("TestD#4", false, Some(d_start), Some(after)), now),
+            Answer::Done(None)
+        );
+        assert_eq!(
+            t.message(&m("TestC#3", true, None, None), now),
+            Answer::Done(Some(Judged::default()))
+        );
+        assert_eq!(
+            t.message(&m("TestD#4", true, None, None), now),
+            Answer::Heap
+        );
+        assert_eq!(
+            t.message(&m("TestD#4", true, Some(big + 3000), None), now),
             Answer::Done(Some(Judged::default()))
         );
     }
