@@ -127,15 +127,14 @@ pub fn growth_sites(
     ignored: &dyn Fn(&[String]) -> bool,
 ) -> Vec<(Location, u64)> {
     let mut by_site: HashMap<(String, String, u32), f64> = HashMap::new();
-    for (key, s) in &end.stacks {
-        if not_the_tests(s) || ignored(&s.functions) {
+    for (s, growth) in tests_growth(start, end) {
+        if ignored(&s.functions) {
             continue;
         }
         let Some(site) = &s.site else { continue };
-        let before = start.stacks.get(key).map_or(0.0, |b| b.bytes);
         *by_site
             .entry((site.function.clone(), site.file.clone(), site.line))
-            .or_default() += s.bytes - before;
+            .or_default() += growth;
     }
     let mut out: Vec<(Location, u64)> = by_site
         .into_iter()
@@ -156,6 +155,22 @@ pub fn growth_sites(
             .then_with(|| (&a.0.file, a.0.line).cmp(&(&b.0.file, b.0.line)))
     });
     out
+}
+
+/// Each allocation stack of `end` that is the test's (see
+/// `not_the_tests`), with its live bytes' change since `start` (below
+/// zero when it shrank).
+pub fn tests_growth<'p>(
+    start: &'p Profile,
+    end: &'p Profile,
+) -> impl Iterator<Item = (&'p Stack, f64)> {
+    end.stacks
+        .iter()
+        .filter(|(_, s)| !not_the_tests(s))
+        .map(|(key, s)| {
+            let before = start.stacks.get(key).map_or(0.0, |b| b.bytes);
+            (s, s.bytes - before)
+        })
 }
 
 /// Whether a stack's allocations are not the test's: leakcheck's own

@@ -346,6 +346,7 @@ impl Tracker {
         // start; for runs that overlapped, once none runs any more, from
         // the quiet point before them, with the candidates named.
         let mut heap_resources = Vec::new();
+        let mut heap_exempted: Vec<(IgnoreRule, usize)> = Vec::new();
         if self.checks.heap {
             let alone = ending.others.is_empty();
             if !alone {
@@ -379,9 +380,24 @@ impl Tracker {
                     // descriptors after a burst of goroutines), and
                     // leakcheck's hook, is not the test's.
                     let growth = growth.saturating_sub(heap::others_growth(&profile_start, &end));
+                    // What an ignore rule exempts is counted, not reported.
+                    let rules = &self.rules;
+                    let mut exempt_bytes = 0.0;
+                    for (stack, grew) in heap::tests_growth(&profile_start, &end) {
+                        if let Some(rule) =
+                            heap_ignored(rules, &stack.functions).filter(|_| grew >= 1.0)
+                        {
+                            exempt_bytes += grew;
+                            match heap_exempted.iter_mut().find(|(r, _)| r == rule) {
+                                Some((_, n)) => *n += 1,
+                                None => heap_exempted.push((rule.clone(), 1)),
+                            }
+                        }
+                    }
+                    let growth = growth.saturating_sub(exempt_bytes as u64);
                     if growth > self.checks.heap_threshold {
-                        let rules = &self.rules;
-                        let ignored = |functions: &[String]| heap_ignored(rules, functions);
+                        let ignored =
+                            |functions: &[String]| heap_ignored(rules, functions).is_some();
                         heap_resources = heap_report(growth, Some(&profile_start), &end, &ignored);
                     }
                 }
@@ -403,6 +419,7 @@ impl Tracker {
         }
         let ending = run.ending.take().expect("ending");
         let mut judged = self.judged(msg.run, msg.pid, ending, heap_resources);
+        judged.ignored.extend(heap_exempted);
         judged.waited = waited;
         self.prune();
         Answer::Done(Some(judged))
@@ -584,11 +601,11 @@ impl Tracker {
     }
 }
 
-/// Whether an ignore rule of the user's exempts an allocation stack
-/// (innermost function first): `--ignore-top` its allocating function,
-/// `--ignore-any` any of its functions.
-fn heap_ignored(rules: &IgnoreRules, functions: &[String]) -> bool {
-    rules.rules.iter().any(|r| {
+/// The ignore rule of the user's that exempts an allocation stack
+/// (innermost function first), if any: `--ignore-top` its allocating
+/// function, `--ignore-any` any of its functions.
+fn heap_ignored<'r>(rules: &'r IgnoreRules, functions: &[String]) -> Option<&'r IgnoreRule> {
+    rules.rules.iter().find(|r| {
         !r.builtin
             && match &r.kind {
                 RuleKind::Top => functions
@@ -1024,5 +1041,53 @@ mod tests {
             t.message(&m("TestD#4", true, Some(big + 3000), None), now),
             Answer::Done(Some(Judged::default()))
         );
+    }
+
+    #[test]
+    fn heap_an_ignore_rule_exempts_is_counted_not_reported() {
+        let rule = IgnoreRule::new(RuleKind::Top, "m.keep");
+        let mut t = Tracker::new(
+            Checks {
+                heap: true,
+                ..Checks::default()
+            },
+            Duration::from_millis(50),
+            IgnoreRules {
+                rules: vec![rule.clone()],
+            },
+            Box::new(Fake::default()),
+        );
+        let now = Instant::now();
+        let m = |end, heap, profile| Message {
+            run: "TestBig#1",
+            end,
+            pid: 1,
+            heap,
+            profile,
+            paused: vec![],
+        };
+        let before = "heap profile: 0: 0 [0: 0] @ heap/131072\n";
+        let after = "heap profile: 1: 10485760 [1: 10485760] @ heap/131072\n1: 10485760 [1: 10485760] @ 0x1 0x2\n#\t0x1\tm.keep+0x9\t/m/big.go:11\n#\t0x2\tm.TestBig+0x9\t/m/big_test.go:20\n";
+        assert_eq!(t.message(&m(false, None, None), now), Answer::Heap);
+        assert_eq!(
+            t.message(&m(false, Some(1000), None), now),
+            Answer::HeapProfile
+        );
+        assert_eq!(
+            t.message(&m(false, Some(1000), Some(before)), now),
+            Answer::Done(None)
+        );
+        assert_eq!(t.message(&m(true, None, None), now), Answer::Heap);
+        let big = 1000 + (10 << 20);
+        assert_eq!(
+            t.message(&m(true, Some(big), None), now),
+            Answer::HeapProfile
+        );
+        let Answer::Done(Some(j)) = t.message(&m(true, Some(big), Some(after)), now) else {
+            panic!()
+        };
+        // No entry without a site for the growth the rule exempted.
+        assert!(j.resources.is_empty(), "{j:?}");
+        assert_eq!(j.ignored, [(rule, 1)]);
     }
 }
