@@ -179,6 +179,7 @@ impl State {
 fn attach(v: &mut RunVerdict, j: Judged) {
     v.resources = j.resources;
     crate::resources::kept::link_heap(&mut v.leaks, &mut v.resources);
+    crate::resources::keepalive::exempt_idle_sockets(&v.ignored, &mut v.resources);
     v.ignored.extend(j.ignored);
     v.check += j.waited;
 }

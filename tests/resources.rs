@@ -343,6 +343,66 @@ func TestSeq(t *testing.T) {
 }
 
 #[test]
+fn an_idle_keep_alive_connection_passes_as_under_go_test_and_a_raw_one_left_open_does_not() {
+    let dir = go_module(&[(
+        "p/p_test.go",
+        r#"package p
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// A server for the whole package, as a TestMain or a package variable
+// keeps one: its listener is there before any test.
+var srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	io.WriteString(w, "ok")
+}))
+
+var kept net.Conn
+
+// The body read and closed: http.DefaultTransport keeps the connection
+// idle for 90 s, and go test passes.
+func TestIdle(t *testing.T) {
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(resp.Body)
+	resp.Body.Close()
+}
+
+// A connection of the test's own, never closed.
+func TestRawConnLeft(t *testing.T) {
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept = c
+}
+"#,
+    )]);
+    let (out, report) = run_with_report(dir.path(), &["--check", "fds", "./..."]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let idle = test(&report, "TestIdle");
+    assert_eq!(idle.outcome, TestOutcome::Pass, "{idle:#?}\n{stdout}");
+    let raw = test(&report, "TestRawConnLeft");
+    assert_eq!(raw.outcome, TestOutcome::Leak, "{raw:#?}\n{stdout}");
+    // Both ends of the raw connection (the server's idle end is no
+    // client's pooled connection).
+    let sockets: usize = raw
+        .resources
+        .iter()
+        .filter(|r| r.kind == ResourceKind::Socket && r.description.contains("(ESTABLISHED)"))
+        .map(|r| r.count)
+        .sum();
+    assert_eq!(sockets, 2, "{raw:#?}");
+}
+
+#[test]
 fn heap_kept_by_parallel_tests_is_judged_once_they_all_ended_and_names_both() {
     let dir = go_module(&[(
         "p/p_test.go",

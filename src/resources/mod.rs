@@ -15,6 +15,7 @@
 
 pub mod fds;
 pub mod heap;
+pub mod keepalive;
 pub mod kept;
 pub mod procs;
 pub mod tracker;
