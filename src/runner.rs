@@ -1010,7 +1010,7 @@ impl PackageContext<'_> {
                 ));
             }
         }
-        join.take_remaining_verdicts(finished.verdicts);
+        let ended_by_hook = join.take_remaining_verdicts(finished.verdicts);
         for run in &finished.unjudged {
             join.unjudged(Comparator::test_of_run(run));
         }
@@ -1029,8 +1029,18 @@ impl PackageContext<'_> {
             errors: finished.errors,
             ..ProcessEnd::default()
         };
-        // Tests still running when the process ended.
-        let mut unfinished: Vec<String> = running;
+        // Tests still running when the process ended. One whose result
+        // line never came (it closed stdout) but whose runs the hook
+        // ended was not running: its result is the hook's.
+        let hook_running: Vec<String> = finished
+            .unfinished
+            .iter()
+            .map(|r| Comparator::test_of_run(r).to_string())
+            .collect();
+        let mut unfinished: Vec<String> = running
+            .into_iter()
+            .filter(|t| !ended_by_hook.contains(t) || hook_running.contains(t))
+            .collect();
         for run in &finished.unfinished {
             let test = Comparator::test_of_run(run).to_string();
             if !unfinished.contains(&test) && !join.has_final(&test) {

@@ -196,6 +196,43 @@ fn leaks_are_reported_when_the_result_line_never_comes() {
 }
 
 #[test]
+fn closing_stdout_then_failing_or_crashing_blames_the_test_that_did_it() {
+    // The binary exits 1 because a later test failed: the test that
+    // closed stdout passed (the hook says so), nothing crashed.
+    let failing = "package a\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\n\
+         func TestClosesStdout(t *testing.T) { os.Stdout.Close() }\n\n\
+         func TestFails(t *testing.T) { t.Fatal(\"boom\") }\n\n\
+         func TestPasses(t *testing.T) {}\n";
+    // A later test panics: that one crashed, not the one that closed
+    // stdout.
+    let panicking = "package b\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\n\
+         func TestClosesStdout(t *testing.T) { os.Stdout.Close() }\n\n\
+         func TestPanics(t *testing.T) { panic(\"boom\") }\n";
+    let (code, stdout, report) = run_module(
+        &[("a/a_test.go", failing), ("b/b_test.go", panicking)],
+        &[],
+        &[],
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+    let of = |pkg: &str, test: &str| {
+        report
+            .packages
+            .iter()
+            .filter(|p| p.import_path.ends_with(pkg))
+            .flat_map(|p| &p.tests)
+            .find(|t| t.name == test)
+            .unwrap_or_else(|| panic!("{pkg} {test} missing:\n{stdout}"))
+            .outcome
+    };
+    assert_eq!(of("/a", "TestClosesStdout"), TestOutcome::Pass, "{stdout}");
+    assert_eq!(of("/a", "TestFails"), TestOutcome::Fail, "{stdout}");
+    assert_eq!(of("/a", "TestPasses"), TestOutcome::Pass, "{stdout}");
+    assert_eq!(of("/b", "TestClosesStdout"), TestOutcome::Pass, "{stdout}");
+    assert_eq!(of("/b", "TestPanics"), TestOutcome::Crash, "{stdout}");
+    assert_eq!(report.summary.crashed, 1, "{stdout}");
+}
+
+#[test]
 fn a_binary_that_runs_no_test_and_never_exits_is_killed_as_go_test_kills_it() {
     // TestMain ends its own goroutine while another lives: the runtime
     // sees no deadlock, m.Run never arms -timeout, no test runs for

@@ -7,7 +7,7 @@
 //! unjudged run's result line and final event, the binary's `PASS` line,
 //! and what follows them) is held.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
@@ -417,11 +417,14 @@ impl<'a> EventJoiner<'a> {
         self.push(event);
     }
 
-    /// Verdicts left when a process ended (a crash right after a check).
+    /// Verdicts left when a process ended (a crash right after a check);
+    /// returns the tests whose results were the hook's (their result
+    /// lines never came).
     pub(super) fn take_remaining_verdicts(
         &mut self,
         mut verdicts: HashMap<String, std::collections::VecDeque<RunVerdict>>,
-    ) {
+    ) -> HashSet<String> {
+        let mut from_hook = HashSet::new();
         let mut tests: Vec<String> = verdicts.keys().cloned().collect();
         tests.sort();
         for test in tests {
@@ -438,9 +441,11 @@ impl<'a> EventJoiner<'a> {
                     state.leaks = group_leaks_merge(std::mem::take(&mut state.leaks), v.leaks);
                 } else {
                     self.result_from_hook(&test, v);
+                    from_hook.insert(test.clone());
                 }
             }
         }
+        from_hook
     }
 
     /// A run the hook ended and leakcheck judged, whose result line never
