@@ -158,6 +158,9 @@ enum Kept {
     Known(String),
     /// A failed run of a top-level test: its output, subtests' included.
     Failed { test: String, lines: TestLines },
+    /// What a test that passed or was skipped printed itself (`fmt`,
+    /// `os.Stdout`): go test without `-v` shows it when the package fails.
+    Printed(String),
 }
 
 /// Output lines of one top-level test and its subtests, in one string.
@@ -219,6 +222,10 @@ impl PackageOutput {
             }
             (_, _, _) if own_end => {
                 let lines = self.running.remove(test).unwrap_or_default();
+                let (printed, _) = split_printed(test, lines.iter());
+                if !printed.is_empty() {
+                    self.kept.push(Kept::Printed(printed.concat()));
+                }
                 for (_, text) in lines.iter() {
                     if text.starts_with("--- LEAK (known") {
                         self.kept.push(Kept::Known(text.to_string()));
@@ -230,9 +237,10 @@ impl PackageOutput {
     }
 
     /// Prints what `go test` shows of the package: without `-v`, only the
-    /// `ok` line of a package that passed; for one that failed, its
-    /// failed tests' blocks and its lines outside tests. (A test that
-    /// never ended shows nothing: leakcheck gave every test it ran an end.)
+    /// `ok` line of a package that passed; for one that failed, what its
+    /// tests printed themselves, its failed tests' blocks and its lines
+    /// outside tests. (A test that never ended shows nothing: leakcheck
+    /// gave every test it ran an end.)
     fn print(self, out: &mut impl Write, outcome: PackageOutcome) -> io::Result<()> {
         let passed = matches!(outcome, PackageOutcome::Pass | PackageOutcome::Skip);
         let last_line = self
@@ -252,21 +260,33 @@ impl PackageOutput {
                     }
                 }
                 Kept::Known(text) => out.write_all(text.as_bytes())?,
-                // Each failed run, as go test prints each.
-                Kept::Failed { test, lines } => match failed_test_block(test, lines.iter()) {
-                    Some(block) => {
-                        for line in block {
-                            out.write_all(line.as_bytes())?;
-                        }
+                Kept::Printed(text) => {
+                    if !passed {
+                        out.write_all(text.as_bytes())?;
                     }
-                    None => {
-                        for (_, line) in lines.iter() {
-                            if !is_framing(line) {
+                }
+                // Each failed run, as go test prints each: what the test
+                // printed as it ran, then its result and logs.
+                Kept::Failed { test, lines } => {
+                    let (printed, rest) = split_printed(test, lines.iter());
+                    match failed_test_block(test, rest.into_iter()) {
+                        Some(block) => {
+                            for line in printed {
+                                out.write_all(line.as_bytes())?;
+                            }
+                            for line in block {
                                 out.write_all(line.as_bytes())?;
                             }
                         }
+                        None => {
+                            for (_, line) in lines.iter() {
+                                if !is_framing(line) {
+                                    out.write_all(line.as_bytes())?;
+                                }
+                            }
+                        }
                     }
-                },
+                }
             }
         }
         Ok(())
@@ -288,6 +308,33 @@ fn is_framing(line: &str) -> bool {
             line.strip_prefix(p)
                 .is_some_and(|rest| rest.split(' ').next().unwrap_or("").contains('/'))
         })
+}
+
+/// Splits a top-level test's `-v` lines into what the test printed itself
+/// (`fmt`, `os.Stdout`: go test without `-v` passes it through as it
+/// comes) and the rest (framing, results and `t.Log` lines, which `-v`
+/// indents by four spaces, and what leakcheck added after the test's
+/// result). A line the test printed with leading spaces reads as a log
+/// line: it stays in the test's block.
+fn split_printed<'a>(
+    test: &str,
+    lines: impl Iterator<Item = (&'a str, &'a str)>,
+) -> (Vec<&'a str>, Vec<(&'a str, &'a str)>) {
+    let (mut printed, mut rest) = (Vec::new(), Vec::new());
+    let mut ended = false;
+    for (name, text) in lines {
+        ended |= name == test && result_header(text, name).is_some();
+        let own = !ended
+            && !text.starts_with(' ')
+            && !text.starts_with("=== ")
+            && !text.starts_with("--- ");
+        if own {
+            printed.push(text);
+        } else {
+            rest.push((name, text));
+        }
+    }
+    (printed, rest)
 }
 
 /// The `--- FAIL: NAME (` line of test `name`, if `text` is one (or PASS,

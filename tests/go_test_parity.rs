@@ -339,13 +339,18 @@ fn a_failed_tests_output_sits_under_its_header_as_go_test_prints_it() {
         "a/a_test.go",
         r#"package a
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestNest(t *testing.T) {
+	fmt.Println("printed by TestNest")
 	t.Log("top log\nsecond line")
-	t.Run("ok", func(t *testing.T) { t.Log("ok log") })
+	t.Run("ok", func(t *testing.T) { t.Log("ok log"); fmt.Println("printed by ok") })
 	t.Run("bad", func(t *testing.T) {
 		t.Log("bad log")
+		fmt.Print("printed by bad\n")
 		t.Run("deep", func(t *testing.T) { t.Error("deep err") })
 		t.Log("after deep")
 	})
@@ -353,9 +358,10 @@ func TestNest(t *testing.T) {
 	t.Error("top err")
 }
 
-func TestPasses(t *testing.T) { t.Log("not shown") }
+// What a test that passes prints is shown too, since the package fails.
+func TestPasses(t *testing.T) { t.Log("not shown"); fmt.Println("printed by TestPasses") }
 
-func TestPlain(t *testing.T) { t.Fatal("plain") }
+func TestPlain(t *testing.T) { fmt.Println("printed by TestPlain"); t.Fatal("plain") }
 
 func TestLeaksToo(t *testing.T) {
 	go func() { select {} }()
@@ -389,7 +395,11 @@ func TestLeaksToo(t *testing.T) {
         String::from_utf8_lossy(&go.stdout),
         String::from_utf8_lossy(&lc.stdout)
     );
-    assert!(want.len() >= 14, "{want:?}");
+    assert!(want.len() >= 19, "{want:?}");
+    assert!(
+        want.iter().any(|l| l == "printed by TestPasses"),
+        "{want:?}"
+    );
 }
 
 #[test]
