@@ -42,6 +42,10 @@ struct TestState {
     has_final: bool,
     /// A run of it was never judged (see [`EventJoiner::unjudged`]).
     unjudged: bool,
+    /// How many of its result lines `cannot_judge` turned to FAIL: the
+    /// next one turns the one before them (runs not judged are the last
+    /// ones a process ran).
+    rewritten: usize,
     /// Time its checks took, all runs.
     check: Duration,
     /// Its first run that leaked, failed, hung or crashed (1-based).
@@ -658,12 +662,22 @@ impl<'a> EventJoiner<'a> {
             e.test.as_deref() == Some(test) && matches!(e.action.as_str(), "pass" | "skip" | "fail")
         };
         let why = output_event(pkg, Some(test), format!("    {details}\n"));
-        match self.held.iter().rposition(header) {
+        let skip = self.tests.get(test).map_or(0, |s| s.rewritten);
+        let headers: Vec<usize> = (0..self.held.len())
+            .filter(|&i| header(&self.held[i]))
+            .collect();
+        let rewrite = headers.len().checked_sub(skip + 1).map(|k| headers[k]);
+        match rewrite {
             Some(i) => {
                 let e = &mut self.held[i];
                 let text = e.output.take().unwrap_or_default();
                 e.output = Some(format!("--- FAIL: {}", &text["--- PASS: ".len()..]));
                 self.held.insert(i + 1, why);
+                // That run's final event.
+                if let Some(e) = self.held[i + 2..].iter_mut().find(|e| is_final(e)) {
+                    e.action = "fail".into();
+                }
+                self.state(test).rewritten += 1;
             }
             None => {
                 let head = output_event(pkg, Some(test), format!("--- FAIL: {test} (0.00s)\n"));
@@ -679,12 +693,14 @@ impl<'a> EventJoiner<'a> {
                 }
             }
         }
-        match self.held.iter_mut().rev().find(|e| is_final(e)) {
-            Some(e) => e.action = "fail".into(),
-            None => {
-                let mut end = final_event(pkg, "fail", 0.0);
-                end.test = Some(test.to_string());
-                self.push(end);
+        if rewrite.is_none() {
+            match self.held.iter_mut().rev().find(|e| is_final(e)) {
+                Some(e) => e.action = "fail".into(),
+                None => {
+                    let mut end = final_event(pkg, "fail", 0.0);
+                    end.test = Some(test.to_string());
+                    self.push(end);
+                }
             }
         }
         // The package's own PASS line, if out already.
@@ -833,5 +849,63 @@ impl<'a> EventJoiner<'a> {
         };
         self.ready.append(&mut self.held);
         (report, self.ready)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_run_that_cannot_be_judged_fails_its_own_result_line() {
+        let sink = |_: Vec<TestEvent>| {};
+        let base = Path::new("/m");
+        let mut join = EventJoiner::new("example.com/p", base, false, &sink);
+        let test = "TestX";
+        let result = |word: &str| {
+            output_event(
+                "example.com/p",
+                Some(test),
+                format!("--- {word}: {test} (0.00s)\n"),
+            )
+        };
+        let end = |action: &str| {
+            let mut e = final_event("example.com/p", action, 0.0);
+            e.test = Some(test.to_string());
+            e
+        };
+        // Three runs (-count=3) held until the process ends; the last two
+        // were never judged.
+        join.held = vec![
+            result("PASS"),
+            end("pass"),
+            result("PASS"),
+            end("pass"),
+            result("PASS"),
+            end("pass"),
+        ];
+        join.unjudged(test);
+        join.unjudged(test);
+        let lines: Vec<String> = join
+            .held
+            .iter()
+            .map(|e| match &e.output {
+                Some(o) => o.trim_end().split(':').next().unwrap().to_string(),
+                None => e.action.clone(),
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "--- PASS",
+                "pass",
+                "--- FAIL",
+                "    leakcheck could not judge this run",
+                "fail",
+                "--- FAIL",
+                "    leakcheck could not judge this run",
+                "fail",
+            ]
+        );
     }
 }
