@@ -92,6 +92,15 @@ impl Checks {
                 }
             }
         }
+        // Descriptors and processes are read from Linux's /proc: elsewhere
+        // they would read as none, a pass that judged nothing.
+        if !cfg!(target_os = "linux") && (self.fds || self.processes) {
+            return Err(format!(
+                "fds and processes are checked through Linux's /proc, which {} does not have \
+                 (heap does not need it)",
+                std::env::consts::OS
+            ));
+        }
         Ok(())
     }
 
