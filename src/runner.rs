@@ -30,6 +30,7 @@ use crate::testjson::TestEvent;
 
 mod batch;
 mod builddir;
+mod contention;
 mod crash;
 mod join;
 mod stress;

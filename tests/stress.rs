@@ -2,7 +2,9 @@
 //! are found with the right test and lines, what a stress process finds
 //! comes with its run, settings and a reproduction command that works, a
 //! clean package passes after many runs, a test that always leaks is
-//! found at run 1, and bad input is one line and exit 2.
+//! found at run 1, `--contention` puts busy threads beside every stress
+//! process and none outlives leakcheck, and bad input is one line and
+//! exit 2.
 //!
 //! Nothing here depends on luck or speed: the rare fixtures are widened
 //! (`LEAKCHECK_RARE_WIDEN`) so that they misbehave on every run, and the
@@ -314,6 +316,7 @@ fn bad_stress_input_is_one_line_and_exit_2() {
             vec!["--stress", "5s", "--", "-cover"],
             "--stress does not take coverage flags",
         ),
+        (vec!["--contention"], "--contention needs --stress"),
     ] {
         let out = leakcheck()
             .current_dir(fixtures())
@@ -330,4 +333,242 @@ fn bad_stress_input_is_one_line_and_exit_2() {
         );
         assert!(out.stdout.is_empty(), "{args:?}");
     }
+}
+
+/// A package whose TestUnderLoad fails while busy threads of leakcheck's
+/// (`leakcheck-load`, running) are there beside it: it reads its
+/// ancestors' threads in /proc. With LOADSEEN set, it writes its process
+/// id to that file and sleeps instead, for a test to interrupt it there.
+const UNDER_LOAD: &str = r#"package p
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// busyThreads counts the running threads named leakcheck-load of this
+// process's ancestors.
+func busyThreads() int {
+	n := 0
+	pid := os.Getppid()
+	for i := 0; i < 8 && pid > 1; i++ {
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		for _, task := range tasks {
+			dir := fmt.Sprintf("/proc/%d/task/%s/", pid, task.Name())
+			comm, _ := os.ReadFile(dir + "comm")
+			stat, _ := os.ReadFile(dir + "stat")
+			s := string(stat)
+			state := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+			if strings.TrimSpace(string(comm)) == "leakcheck-load" && len(state) > 0 && state[0] == "R" {
+				n++
+			}
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			break
+		}
+		s := string(stat)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		pid, _ = strconv.Atoi(f[1])
+	}
+	return n
+}
+
+func TestUnderLoad(t *testing.T) {
+	n := busyThreads()
+	if n == 0 {
+		return
+	}
+	if seen := os.Getenv("LOADSEEN"); seen != "" {
+		os.WriteFile(seen+".tmp", []byte(strconv.Itoa(os.Getpid())), 0o644)
+		os.Rename(seen+".tmp", seen)
+		time.Sleep(time.Minute)
+	}
+	t.Fatalf("%d busy threads of leakcheck's beside this run", n)
+}
+
+func TestSteady(t *testing.T) {}
+"#;
+
+/// The threads named leakcheck-load of every process but the leakcheck
+/// processes still running (/proc): where the load would be if it
+/// outlived leakcheck.
+fn stray_load_threads() -> Vec<String> {
+    let mut stray = Vec::new();
+    for p in std::fs::read_dir("/proc").unwrap().flatten() {
+        let comm = std::fs::read_to_string(p.path().join("comm")).unwrap_or_default();
+        if comm.trim_end() == "leakcheck" {
+            continue;
+        }
+        let Ok(tasks) = std::fs::read_dir(p.path().join("task")) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            let name = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+            if name.trim_end() == "leakcheck-load" {
+                stray.push(format!("{} ({})", t.path().display(), comm.trim_end()));
+            }
+        }
+    }
+    stray
+}
+
+/// The busy threads of the process `pid` (/proc).
+fn load_threads_of(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|tasks| {
+            tasks
+                .flatten()
+                .filter(|t| {
+                    std::fs::read_to_string(t.path().join("comm"))
+                        .is_ok_and(|c| c.trim_end() == "leakcheck-load")
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// `--contention`: every stress process has busy threads beside it (the
+/// test sees them from inside its process: they are there for as long
+/// as it runs), the plain first run has none, the settings and the
+/// reproduction command say so, the command finds it again, and no busy
+/// thread is left anywhere once leakcheck is done.
+#[test]
+fn under_contention_every_stress_process_has_busy_threads_beside_it() {
+    if !Path::new("/proc/self/task").exists() {
+        return; // Linux only: the test reads /proc
+    }
+    let module = go_module(&[("p/p_test.go", UNDER_LOAD)]);
+    let (out, report) = run_command_with_report(
+        leakcheck().current_dir(module.path()),
+        &[
+            "--stress",
+            "2m",
+            "--contention",
+            "-j",
+            "2",
+            "./p",
+            "--",
+            "-run",
+            "^TestUnderLoad$",
+        ],
+    );
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    let t = test(&report, "TestUnderLoad");
+    assert_eq!(t.outcome, TestOutcome::Fail, "{all}");
+    let s = t.stress.as_ref().expect("stress fields");
+    // Run 1, the plain run, had no load; the first stress process's first
+    // run had it.
+    assert_eq!(s.found_at_run, Some(2), "{s:?}");
+    let settings = s.settings.as_ref().unwrap();
+    assert!(settings.contention, "{s:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The test's own message, from inside the finding process.
+    assert!(
+        stdout.contains(" busy threads of leakcheck's beside this run"),
+        "{all}"
+    );
+    assert!(
+        stdout.contains("leakcheck: stress: TestUnderLoad failed at run 2 after ")
+            && stdout.contains(", CPU contention)"),
+        "{all}"
+    );
+    let repro = s.reproduce.clone().unwrap();
+    assert!(
+        repro.contains("leakcheck --stress ") && repro.contains(" -j 2 --contention "),
+        "{repro}"
+    );
+    // The command finds it again, under contention.
+    let bin = assert_cmd::cargo::cargo_bin("leakcheck");
+    let path = std::env::join_paths(
+        std::iter::once(bin.parent().unwrap().to_path_buf())
+            .chain(std::env::split_paths(&go_path())),
+    )
+    .unwrap();
+    let report_file = tempfile::NamedTempFile::new().unwrap();
+    let again = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(repro.replacen(
+            "leakcheck ",
+            &format!("leakcheck --report {} ", report_file.path().display()),
+            1,
+        ))
+        .env("PATH", path)
+        .env("LEAKCHECK_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
+        .env_remove("GOFLAGS")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1), "{repro}\n{}", text(&again));
+    let again: Report =
+        serde_json::from_str(&std::fs::read_to_string(report_file.path()).unwrap()).unwrap();
+    let s2 = test(&again, "TestUnderLoad").stress.as_ref().unwrap();
+    assert_eq!(s2.found_at_run, Some(2), "{s2:?}");
+    assert!(s2.settings.as_ref().unwrap().contention, "{s2:?}");
+    assert_eq!(stray_load_threads(), Vec::<String>::new());
+}
+
+/// Without `--contention` no process has busy threads beside it: the
+/// test that fails under load passes all its runs.
+#[test]
+fn without_contention_no_process_has_busy_threads_beside_it() {
+    if !Path::new("/proc/self/task").exists() {
+        return;
+    }
+    let module = go_module(&[("p/p_test.go", UNDER_LOAD)]);
+    let (out, report) = run_command_with_report(
+        leakcheck().current_dir(module.path()),
+        &["--stress", "3s", "./p"],
+    );
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    let t = test(&report, "TestUnderLoad");
+    let s = t.stress.as_ref().expect("stress fields");
+    assert!(s.runs > 1 && s.found_at_run.is_none(), "{s:?}");
+}
+
+/// Ctrl-C while a process runs under contention: leakcheck exits 130 and
+/// neither the test process nor any busy thread is left.
+#[test]
+fn an_interrupted_contention_run_leaves_nothing_running() {
+    if !Path::new("/proc/self/task").exists() {
+        return;
+    }
+    let module = go_module(&[("p/p_test.go", UNDER_LOAD)]);
+    let seen = module.path().join("load-seen");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakcheck"))
+        .current_dir(module.path())
+        .env("PATH", go_path())
+        .env("LOADSEEN", &seen)
+        .env("LEAKCHECK_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
+        .env_remove("GOFLAGS")
+        .args(["--stress", "5m", "--contention", "-j", "1", "./p"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The test process saw the load and wrote its process id.
+    let test_pid: i32 = loop {
+        if let Ok(text) = std::fs::read_to_string(&seen) {
+            break text.trim().parse().unwrap();
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "leakcheck ended before a test process saw the load"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(load_threads_of(child.id()) >= 1);
+    // SAFETY: kill(2) on our own child, not reaped yet.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    // SAFETY: kill(2) with signal 0 only checks that the process exists.
+    let alive = unsafe { libc::kill(test_pid, 0) } == 0;
+    assert!(!alive, "the test process {test_pid} outlived leakcheck");
+    assert_eq!(stray_load_threads(), Vec::<String>::new());
 }
