@@ -178,14 +178,6 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub stress: Option<String>,
 
-    /// Under --stress, keep the CPUs busy beside every test process
-    ///
-    /// Under --stress, run every test process with busy threads of
-    /// leakcheck's beside it (CPU contention: the OS deschedules the
-    /// test's threads midway), for as long as it runs.
-    #[arg(long)]
-    pub contention: bool,
-
     /// Print `go test -json`-compatible events on stdout.
     #[arg(long)]
     pub json: bool,
@@ -473,13 +465,7 @@ impl Cli {
                     pinned_gomaxprocs: crate::stress::gomaxprocs_from_env(
                         std::env::var("GOMAXPROCS").ok().as_deref(),
                     ),
-                    contention: self.contention,
                 })
-            }
-            None if self.contention => {
-                return Err(Error::Usage(
-                    "--contention needs --stress: it loads the CPUs beside stress processes".into(),
-                ))
             }
             None => None,
         };

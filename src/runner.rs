@@ -30,7 +30,6 @@ use crate::testjson::TestEvent;
 
 mod batch;
 mod builddir;
-mod contention;
 mod crash;
 mod join;
 mod stress;

@@ -35,9 +35,6 @@ pub struct StressOptions {
     /// GOMAXPROCS from leakcheck's environment: every process keeps it
     /// (no rotation), so that a reproduction command pins it.
     pub pinned_gomaxprocs: Option<u32>,
-    /// `--contention`: every stress process runs with busy threads of
-    /// leakcheck's beside it.
-    pub contention: bool,
 }
 
 /// Parses `--stress DURATION`: more than zero, at most [`MAX_BUDGET`].
@@ -75,10 +72,6 @@ pub struct StressSettings {
     /// It ran the `-race` build of the test binary.
     #[serde(default)]
     pub race: bool,
-    /// Busy threads of leakcheck's spun beside it for as long as it ran
-    /// (CPU contention).
-    #[serde(default)]
-    pub contention: bool,
 }
 
 impl StressSettings {
@@ -89,7 +82,6 @@ impl StressSettings {
             processes: 1,
             count: 1,
             race: false,
-            contention: false,
         }
     }
 
@@ -105,12 +97,7 @@ impl StressSettings {
             format!("{} processes at once", self.processes)
         };
         let race = if self.race { ", -race" } else { "" };
-        let load = if self.contention {
-            ", CPU contention"
-        } else {
-            ""
-        };
-        format!("{procs}, {at_once}, -count={}{race}{load}", self.count)
+        format!("{procs}, {at_once}, -count={}{race}", self.count)
     }
 }
 
@@ -152,7 +139,6 @@ pub struct Schedule {
     next: usize,
     next_race: usize,
     processes: usize,
-    contention: bool,
 }
 
 /// What the next process runs with.
@@ -160,8 +146,6 @@ pub struct Schedule {
 pub struct Variant {
     pub gomaxprocs: Option<u32>,
     pub race: bool,
-    /// Busy threads beside it (see `runner/contention.rs`).
-    pub contention: bool,
 }
 
 impl Schedule {
@@ -190,14 +174,7 @@ impl Schedule {
             next: 0,
             next_race: 0,
             processes: 0,
-            contention: false,
         }
-    }
-
-    /// Every process under CPU contention (`--contention`).
-    pub fn with_contention(mut self, always: bool) -> Schedule {
-        self.contention = always;
-        self
     }
 
     /// The next process's variant; `race_ready`: the `-race` build is
@@ -215,7 +192,6 @@ impl Schedule {
         Variant {
             gomaxprocs: g,
             race,
-            contention: self.contention,
         }
     }
 
@@ -327,9 +303,6 @@ pub fn repro_command(r: &Repro<'_>, found: Option<(&StressSettings, f64)>) -> St
         )));
         words.push("-j".to_string());
         words.push(s.processes.to_string());
-        if s.contention {
-            words.push("--contention".to_string());
-        }
     }
     words.extend(r.options.iter().cloned());
     words.push("-C".to_string());
@@ -455,14 +428,6 @@ mod tests {
     }
 
     #[test]
-    fn under_contention_every_process_has_it_and_otherwise_none() {
-        let mut s = Schedule::new(2, None).with_contention(true);
-        assert!((0..20).all(|i| s.next(i > 3).contention));
-        let mut s = Schedule::new(2, None);
-        assert!((0..20).all(|i| !s.next(i > 3).contention));
-    }
-
-    #[test]
     fn a_pinned_gomaxprocs_is_all_the_schedule_gives() {
         let mut s = Schedule::new(8, Some(3));
         assert!((0..10).all(|_| s.next(false).gomaxprocs == Some(3)));
@@ -512,18 +477,12 @@ mod tests {
             processes: 2,
             count: 50,
             race: false,
-            contention: false,
         };
         assert_eq!(s.describe(), "GOMAXPROCS=4, 2 processes at once, -count=50");
         s.race = true;
         assert_eq!(
             s.describe(),
             "GOMAXPROCS=4, 2 processes at once, -count=50, -race"
-        );
-        s.contention = true;
-        assert_eq!(
-            s.describe(),
-            "GOMAXPROCS=4, 2 processes at once, -count=50, -race, CPU contention"
         );
         assert_eq!(
             StressSettings::plain().describe(),
@@ -550,7 +509,6 @@ mod tests {
             processes: 2,
             count: 80,
             race: false,
-            contention: false,
         };
         assert_eq!(
             repro_command(&r, Some((&s, 3.2))),
@@ -562,10 +520,6 @@ mod tests {
         s.race = false;
         // A longer find: five times as long.
         assert!(repro_command(&r, Some((&s, 60.0))).contains("--stress 5m0s "));
-        // Found under CPU contention: the command keeps every process
-        // under it.
-        s.contention = true;
-        assert!(repro_command(&r, Some((&s, 3.2))).contains(" -j 2 --contention --grace 2s "));
         // Found by the plain first run: the test alone, once.
         let plain = repro_command(&r, None);
         assert!(plain.starts_with("leakcheck --grace 2s -C "), "{plain}");

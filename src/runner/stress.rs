@@ -144,11 +144,6 @@ fn seconds_per_run(report: &PackageReport, wall: f64) -> Option<f64> {
     (runs > 0).then(|| wall / runs as f64)
 }
 
-/// The CPUs leakcheck may use.
-fn cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 /// What a find is, in a word.
 fn what(outcome: TestOutcome) -> &'static str {
     match outcome {
@@ -232,8 +227,10 @@ pub(super) fn stress_package(
         in_play,
         runs: HashMap::new(),
         found: Vec::new(),
-        schedule: Schedule::new(cpus(), stress.pinned_gomaxprocs)
-            .with_contention(stress.contention),
+        schedule: Schedule::new(
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            stress.pinned_gomaxprocs,
+        ),
         secs_per_run: seconds_per_run(&report, first_seconds).unwrap_or(0.01),
         secs_per_race_run: 5.0 * seconds_per_run(&report, first_seconds).unwrap_or(0.01),
         race_binary: None,
@@ -570,12 +567,6 @@ fn worker(
         let collected: Mutex<Vec<TestEvent>> = Mutex::new(Vec::new());
         let process_started = Instant::now();
         let run = race_binary.as_deref().unwrap_or(binary);
-        // CPU contention: busy threads for as long as the process runs.
-        let load = super::contention::Load::start(if variant.contention {
-            super::contention::threads_per_process(cpus(), processes)
-        } else {
-            0
-        });
         let (report, last) = vctx.run_binary(index, pkg, run, &|events| {
             collected
                 .lock()
@@ -584,14 +575,12 @@ fn worker(
         });
         let mut events = collected.into_inner().unwrap_or_else(|e| e.into_inner());
         events.extend(last);
-        drop(load);
         let seconds = started.elapsed().as_secs_f64();
         let settings = StressSettings {
             gomaxprocs,
             processes: processes as u32,
             count,
             race: variant.race,
-            contention: variant.contention,
         };
         let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
         let ran: u64 = report.tests.iter().map(|t| t.runs as u64).sum();
