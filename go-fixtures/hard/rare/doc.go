@@ -24,9 +24,10 @@
 //     older than 1ms takes over and waits for a handover that never
 //     comes. Leaks (blocked in chan receive) only when the worker's
 //     thread is kept off its CPU for over a millisecond: a window that
-//     CPU contention opens (measured for --contention, bench/RESULTS.md).
+//     CPU contention opens (bench/RESULTS.md: a --contention variant was
+//     measured with it, and dropped).
 //
-// Every test passes under go test when nothing fires (the two leaks pass
+// Every test passes under go test when nothing fires (the leaks pass
 // even then). The tests are built only with `-tags rare`, so that
 // `go test ./...` and leakcheck's runs of this module without the tag do
 // not meet them by chance.
