@@ -331,3 +331,40 @@ fn bad_stress_input_is_one_line_and_exit_2() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// The descheduling fixture (`-tags rare,preempt`), widened so that its
+/// lease goes stale at every run: found as a leak of the watcher, at the
+/// line its marker names.
+#[test]
+fn the_widened_preempt_fixture_leaks_its_watcher() {
+    let hard = fixtures().join("hard");
+    let (out, report) = run_command_with_report(
+        leakcheck()
+            .current_dir(&hard)
+            .env("LEAKCHECK_RARE_WIDEN", "20ms"),
+        &[
+            "--stress",
+            "2m",
+            "--grace",
+            "500ms",
+            "./rare",
+            "--",
+            "-tags",
+            "rare,preempt",
+            "-run",
+            "^TestRarePreempted$",
+        ],
+    );
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    let t = test(&report, "TestRarePreempted");
+    assert_eq!(t.outcome, TestOutcome::Leak, "{all}");
+    let at = line_of(&hard.join("rare/preempt.go"), "rare: Preempted blocks here");
+    let blocked: Vec<(String, u32)> = t
+        .leaks
+        .iter()
+        .map(|l| (l.function.rsplit('.').next().unwrap().to_string(), l.line))
+        .collect();
+    assert_eq!(blocked, [("takeOver".to_string(), at)], "{all}");
+    assert!(t.stress.as_ref().is_some_and(|s| s.found_at_run.is_some()));
+}

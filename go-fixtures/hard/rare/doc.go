@@ -19,8 +19,15 @@
 //   - TestRareStopEarly: Stop tells the worker to stop only if it has
 //     started. Leaks (blocked in chan receive) only when Stop comes before
 //     the worker ran.
+//   - TestRarePreempted (only with -tags rare,preempt, in preempt.go): a
+//     worker renews a lease as it spins; a watcher that finds the lease
+//     older than 1ms takes over and waits for a handover that never
+//     comes. Leaks (blocked in chan receive) only when the worker's
+//     thread is kept off its CPU for over a millisecond: a window that
+//     CPU contention opens (bench/RESULTS.md: a --contention variant was
+//     measured with it, and dropped).
 //
-// Every test passes under go test when nothing fires (the two leaks pass
+// Every test passes under go test when nothing fires (the leaks pass
 // even then). The tests are built only with `-tags rare`, so that
 // `go test ./...` and leakcheck's runs of this module without the tag do
 // not meet them by chance.
