@@ -349,6 +349,29 @@ fn pool_never_waited(
     if !pkg.split('/').next().is_some_and(|e| e.contains('.')) {
         return None; // the standard library's
     }
+    // The test's line calls a method Go or Submit of the pool, or a
+    // constructor New.. that returns it.
+    let method = match method_parts(&entry.function) {
+        Some((_, ty, method)) if matches!(method, "Go" | "Submit") => Some((ty, method)),
+        Some(_) => return None,
+        None => None,
+    };
+    let constructor = match method {
+        Some(_) => None,
+        None => {
+            let name = function_name(&entry.function)?;
+            let plain = format!("{pkg}.{name}");
+            let own = entry.function == plain || entry.function == format!("{plain}[...]");
+            if !name.starts_with("New") || !own {
+                return None;
+            }
+            Some(name)
+        }
+    };
+    let is_pool = |ty: &str| ty.ends_with("Group") || ty.ends_with("Pool");
+    if method.is_some_and(|(ty, _)| !is_pool(ty)) {
+        return None;
+    }
     // The package's files, where the pool's type and methods are declared.
     let dir = entry.file.rsplit_once('/')?.0;
     let texts: Vec<String> = list(dir)
@@ -357,30 +380,22 @@ fn pool_never_waited(
         .filter_map(|f| read(f))
         .collect();
     let lines: Vec<&str> = texts.iter().flat_map(|t| t.lines()).collect();
-    // The test's line calls a method Go or Submit of the pool, or a
-    // constructor New.. that returns it.
-    let (ty, called, constructor) = match method_parts(&entry.function) {
-        Some((_, ty, method)) if matches!(method, "Go" | "Submit") => (ty, method, false),
-        Some(_) => return None,
-        None => {
-            let name = function_name(&entry.function)?;
-            let plain = format!("{pkg}.{name}");
-            let own = entry.function == plain || entry.function == format!("{plain}[...]");
-            if !name.starts_with("New") || !own {
-                return None;
-            }
-            (result_type(lines[find_func(&lines, name)?])?, name, true)
-        }
+    let (ty, called) = match (method, constructor) {
+        (Some(m), _) => m,
+        (None, Some(name)) => (result_type(lines[find_func(&lines, name)?])?, name),
+        (None, None) => return None,
     };
-    if !(ty.ends_with("Group") || ty.ends_with("Pool")) {
+    if !is_pool(ty) {
         return None;
     }
+    let constructor = constructor.is_some();
     let methods = methods_of(&lines, ty);
     let release = ["Wait", "Release"]
         .into_iter()
         .find(|m| methods.contains(m))?;
     // Release ends idle workers, not a task that blocks: the goroutines
-    // must wait in the pool's own code (a constructor's always do).
+    // must wait in the pool's own code; so must a constructor's (a task
+    // of the test's own that it runs is no sign of a pool left open).
     if (release == "Release" || constructor) && package_of(&leak.function) != pkg {
         return None;
     }
