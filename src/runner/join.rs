@@ -196,11 +196,17 @@ impl<'a> EventJoiner<'a> {
             listener.take_verdict(test)
         };
         if let Some(mut v) = verdict {
-            for l in &mut v.leaks {
-                if l.hint.is_none() {
-                    l.hint = crate::hints::from_source(l, |f| std::fs::read_to_string(f).ok());
-                }
-            }
+            crate::hints::add_from_source(
+                &mut v.leaks,
+                |f| std::fs::read_to_string(f).ok(),
+                |dir| {
+                    std::fs::read_dir(dir)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|e| Some(e.ok()?.path().to_str()?.to_string()))
+                        .collect()
+                },
+            );
             if let Some((baseline, root)) = self.baseline {
                 for l in &mut v.leaks {
                     l.known = baseline

@@ -1,0 +1,3 @@
+module leakcheck.test/hints
+
+go 1.21
