@@ -735,7 +735,7 @@ mod tests {
     }
 
     #[test]
-    fn without_v_only_failed_tests_output_is_kept_and_shown() {
+    fn without_v_failed_tests_and_what_tests_printed_are_shown() {
         let pkg = "example.com/p";
         let line = |test: Option<&str>, text: &str| TestEvent::output(pkg, test, text.into());
         let end = |test: &str, action: &str| TestEvent {
@@ -750,6 +750,8 @@ mod tests {
                 Some("TestOK"),
                 &format!("    ok_test.go:3: run {n}\n"),
             ));
+            // Printed by the test itself (fmt): go test passes it through.
+            events.push(line(Some("TestOK"), &format!("printed {n}\n")));
             events.push(line(Some("TestOK"), "--- PASS: TestOK (0.00s)\n"));
             events.push(end("TestOK", "pass"));
         }
@@ -773,15 +775,16 @@ mod tests {
         let (text, kept) = printed(&events, PackageOutcome::Fail);
         assert_eq!(
             text,
-            "setting up\n--- FAIL: TestBad (0.00s)\n    --- FAIL: TestBad/sub (0.00s)\n        bad_test.go:9: want 2\n\
+            "setting up\nprinted 0\nprinted 1\nprinted 2\n--- FAIL: TestBad (0.00s)\n    --- FAIL: TestBad/sub (0.00s)\n        bad_test.go:9: want 2\n\
              --- LEAK (known, in the baseline): TestKnown (1 goroutine)\nFAIL\nFAIL\texample.com/p\t0.1s\n"
         );
-        // Nothing of the passing runs is held.
+        // Of the passing runs, only what they printed is held.
         assert!(kept.running.is_empty());
-        assert_eq!(kept.kept.len(), 5);
+        assert_eq!(kept.kept.len(), 8);
         // A package that passed shows its `ok` line only.
         let ok = [
             line(None, "setting up\n"),
+            line(Some("TestOK"), "printed\n"),
             line(Some("TestOK"), "--- PASS: TestOK (0.00s)\n"),
             end("TestOK", "pass"),
             line(None, "PASS\n"),
