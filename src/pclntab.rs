@@ -65,10 +65,15 @@ pub struct LineTable {
     functab: Vec<(u32, usize)>,
     /// Indexes into `functab` by printed name (type arguments as `[...]`).
     by_name: HashMap<String, Vec<u32>>,
+    /// What scans for misnamed frames found (see [`LineTable::call_line`]).
+    scans: std::sync::Mutex<HashMap<ScanKey, Option<CallLine>>>,
 }
 
+/// A printed frame: function, file, line, offset.
+type ScanKey = (String, String, u32, u32);
+
 /// Where a call printed at its return address is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallLine {
     /// In the named function, at this line.
     At(u32),
@@ -77,6 +82,15 @@ pub enum CallLine {
     /// inlined one; that function's own frame, at its call's line, comes
     /// next in the chain (the runtime records one per inlined call).
     InInlinedCode,
+    /// Not the named function's frame, but `function`'s own, calling at
+    /// `file:line`: its call's return address (or the pc after an inlined
+    /// call's mark) is the first byte of code inlined after the call, and
+    /// the traceback printed that code's function, file and line.
+    Misnamed {
+        function: String,
+        file: String,
+        line: u32,
+    },
 }
 
 /// The fields of a `_func` that finding a line needs.
@@ -162,19 +176,12 @@ impl LineTable {
             pctab,
             functab,
             by_name: HashMap::new(),
+            scans: Default::default(),
         };
         for i in 0..nfunc {
-            let Some(name_off) = i32_at(&table.data, table.functab[i].1 + 4) else {
-                continue;
-            };
-            let Some(name) = usize::try_from(name_off)
-                .ok()
-                .and_then(|o| table.cstring(table.funcnametab.checked_add(o)?))
-            else {
-                continue;
-            };
-            let name = printed_name(name);
-            table.by_name.entry(name).or_default().push(i as u32);
+            if let Some(name) = table.name(i) {
+                table.by_name.entry(name).or_default().push(i as u32);
+            }
         }
         Ok(table)
     }
@@ -183,6 +190,14 @@ impl LineTable {
     /// `function` (as a traceback prints it) is, when the table confirms
     /// that the return address is at `file:line`, as printed. `None`: not
     /// sure.
+    ///
+    /// When no function of that name confirms it, the name may be that of
+    /// code inlined at the return address of another function's call (the
+    /// runtime names the innermost function at the return address, not at
+    /// the call): each function whose code at that offset is inlined code
+    /// at the printed `file:line` is a candidate, and where they agree the
+    /// frame is what the byte before says ([`CallLine::Misnamed`] when
+    /// that is the function's own code). Those scans are cached.
     pub fn call_line(
         &self,
         function: &str,
@@ -214,14 +229,94 @@ impl LineTable {
             }
             self.line_at(&f, call).map(CallLine::At)
         };
-        let mut found = self
-            .by_name
-            .get(function)?
-            .iter()
-            .filter_map(|&i| candidate(i as usize));
-        let first = found.next()?;
-        // Two copies that disagree: not sure.
-        found.all(|l| l == first).then_some(first)
+        let by_name = self.by_name.get(function).and_then(|funcs| {
+            let mut found = funcs.iter().filter_map(|&i| candidate(i as usize));
+            let first = found.next()?;
+            // Two copies that disagree: not sure.
+            Some(found.all(|l| l == first).then_some(first))
+        });
+        match by_name {
+            Some(sure) => sure,
+            None => {
+                let key = (function.to_string(), file.to_string(), line, offset);
+                if let Some(known) = self.lock_scans().get(&key) {
+                    return known.clone();
+                }
+                let found = self.scan(file, line, offset);
+                self.lock_scans().insert(key, found.clone());
+                found
+            }
+        }
+    }
+
+    fn lock_scans(&self) -> std::sync::MutexGuard<'_, HashMap<ScanKey, Option<CallLine>>> {
+        self.scans.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The frame printed at `file:line`, `offset` bytes into a function
+    /// the name printed is not that of: each function whose code there is
+    /// inlined code at that file and line is a candidate, and says what
+    /// the byte before is (the call, or an inlined call's mark: the
+    /// runtime saved the pc after either). When they all agree, that;
+    /// when they all say the frame is misnamed but disagree on what it
+    /// is, it is left out; else (or when the byte before is in other
+    /// inlined code, whose function is not known) not sure.
+    fn scan(&self, file: &str, line: u32, offset: u32) -> Option<CallLine> {
+        let nfunc = self.functab.len().saturating_sub(1);
+        let mut found: Vec<CallLine> = Vec::new();
+        for i in 0..nfunc {
+            let (entry, next) = (self.functab[i].0, self.functab[i + 1].0);
+            if next.saturating_sub(entry) <= offset {
+                continue;
+            }
+            let Some(f) = self.func(i) else { continue };
+            if f.inline_index == 0 || f.entry != entry {
+                continue;
+            }
+            let pc = entry + offset;
+            let Some(at) = self.pc_value(f.entry, f.inline_index, pc) else {
+                continue;
+            };
+            if at < 0 || self.line_at(&f, pc) != Some(line) || self.file_at(&f, pc) != Some(file) {
+                continue;
+            }
+            let call = pc - 1;
+            let before = self.pc_value(f.entry, f.inline_index, call)?;
+            let line_before = self.line_at(&f, call)?;
+            let frame = if before == at {
+                // The same inlined call: the name printed is the frame's.
+                CallLine::At(line_before)
+            } else if before < 0 {
+                // The function's own code: its call, misnamed.
+                CallLine::Misnamed {
+                    function: self.name(i)?,
+                    file: self.file_at(&f, call)?.to_string(),
+                    line: line_before,
+                }
+            } else {
+                // Other inlined code: its function's name is not known.
+                return None;
+            };
+            if !found.contains(&frame) {
+                found.push(frame);
+            }
+        }
+        match found.as_slice() {
+            [one] => Some(one.clone()),
+            // Functions that disagree on a misnamed frame's: leave it out.
+            all if !all.is_empty() && all.iter().all(|c| !matches!(c, CallLine::At(_))) => {
+                Some(CallLine::InInlinedCode)
+            }
+            _ => None,
+        }
+    }
+
+    /// The printed name of function `i`.
+    fn name(&self, i: usize) -> Option<String> {
+        let off = usize::try_from(i32_at(&self.data, self.functab.get(i)?.1 + 4)?).ok()?;
+        Some(printed_name(
+            self.cstring(self.funcnametab.checked_add(off)?)?,
+        ))
     }
 
     fn func(&self, i: usize) -> Option<Func> {

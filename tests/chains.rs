@@ -194,9 +194,30 @@ func main() {
 		helper(&g)
 	}()
 	Gen(3) // line 36
+	run()
 	runtime.Gosched()
 	buf := make([]byte, 1<<20)
 	os.Stdout.Write(buf[:runtime.Stack(buf, true)])
+}
+
+type Pool struct{ quit chan struct{} }
+
+func NewPool() *Pool {
+	p := &Pool{quit: make(chan struct{})}
+	go p.purge() // line 47
+	return p
+}
+
+func (p *Pool) purge() { <-p.quit }
+
+var kept []*Pool
+
+func keep(p *Pool) { kept = append(kept, p) } // line 55: inlined into run
+
+//go:noinline
+func run() {
+	p := NewPool() // line 59
+	keep(p)
 }
 "#;
 
@@ -242,20 +263,25 @@ fn the_binarys_line_table_gives_each_creators_call_line_or_leaves_the_line_print
     // Not inlined: the go statement's own line, where the dump printed the
     // return address's (the closing `}()`, or the next statement).
     let go = find("main.(*Group).Go");
-    assert_eq!((go.1, go.2), (19, Some(CallLine::At(15))), "{dump}");
+    assert_eq!((go.1, go.2.clone()), (19, Some(CallLine::At(15))), "{dump}");
     let generic = find("main.Gen[...]");
     assert_eq!(
-        (generic.1, generic.2),
+        (generic.1, generic.2.clone()),
         (29, Some(CallLine::At(28))),
         "{dump}"
     );
     // Inlined frames: the runtime printed them with the offset of the
-    // function they were inlined into: no line is made up for them.
-    for (f, _, exact) in &resolved {
-        if f == "main.helper" || f == "main.main.func1" {
-            assert_eq!(*exact, None, "{f}: {resolved:?}");
-        }
-    }
+    // function they were inlined into, at the pc after the inlined call's
+    // mark: the first byte of the inlined body. helper's (the mark in
+    // main.func1's inlined code): no line is made up for it. main.func1's
+    // (the mark in main's own code): main's frame, at the call.
+    assert_eq!(find("main.helper").2, None, "{resolved:?}");
+    let main = Some(CallLine::Misnamed {
+        function: "main.main".into(),
+        file: dir.path().join("main.go").display().to_string(),
+        line: 35,
+    });
+    assert_eq!(find("main.main.func1").2, main, "{resolved:?}");
     // main's frame for the call to Go, made inside helper's inlined code:
     // printed as main's, at the line after; a misnamed frame.
     assert!(
@@ -264,6 +290,16 @@ fn the_binarys_line_table_gives_each_creators_call_line_or_leaves_the_line_print
             .any(|(f, _, at)| f == "main.main" && *at == Some(CallLine::InInlinedCode)),
         "{resolved:?}"
     );
+    // The return address after the call to NewPool (not inlined) is the
+    // first byte of keep's inlined body: run's frame, printed as keep's
+    // (its name, its line) with run's offset, is run's at the call.
+    let run = Some(CallLine::Misnamed {
+        function: "main.run".into(),
+        file: dir.path().join("main.go").display().to_string(),
+        line: 59,
+    });
+    assert_eq!(find("main.keep"), &("main.keep".into(), 55, run), "{dump}");
+    assert_eq!(find("main.NewPool").2, Some(CallLine::At(47)), "{dump}");
     // Bad input: a clear error, never a panic.
     let not_go = dir.path().join("go.mod");
     assert!(LineTable::read(&not_go).is_err());
