@@ -410,3 +410,86 @@ fn a_body_never_closed_leads_through_two_goroutines_of_the_transport_to_the_test
         .collect();
     assert_eq!(test_frames, [23], "{:?}", l.chain);
 }
+
+const WORKERS: &str = r#"package workers
+
+// Pool starts a purging goroutine that waits for Release.
+type Pool struct{ quit chan struct{} }
+
+func NewPool(size int) (*Pool, error) {
+	p := &Pool{quit: make(chan struct{})}
+	go p.purge() // line 8
+	return p, nil
+}
+
+func (p *Pool) purge() { <-p.quit }
+
+func (p *Pool) Release() { close(p.quit) }
+"#;
+
+const KEEP: &str = r#"package pools
+
+import (
+	"testing"
+
+	"example.com/m/workers"
+)
+
+var kept []*workers.Pool
+
+func keep(p *workers.Pool) { kept = append(kept, p) } // line 11: inlined
+
+func TestPoolNeverReleased(t *testing.T) {
+	p, _ := workers.NewPool(2) // line 14
+	keep(p)
+}
+"#;
+
+#[test]
+fn a_creators_call_followed_by_inlined_code_is_its_own_line_not_the_inlined_functions() {
+    // The return address after NewPool's call is the first byte of keep's
+    // inlined body: the runtime printed the test's frame as keep's, at
+    // keep's line. The via is the test's call.
+    let dir = go_module(&[
+        ("workers/workers.go", WORKERS),
+        ("pools/pools_test.go", KEEP),
+    ]);
+    let (out, report) = run_with_report(dir.path(), &["--chains", "./..."]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let pool = leaks(&report, "TestPoolNeverReleased");
+    assert_eq!(pool.len(), 1, "{stdout}");
+    let l = &pool[0];
+    assert_eq!(
+        at(&l.via),
+        Some(("pools_test.go".into(), 14)),
+        "{:?}",
+        l.chain
+    );
+    assert_eq!(
+        at(&l.origin),
+        Some(("workers.go".into(), 8)),
+        "{:?}",
+        l.chain
+    );
+    let chain: Vec<(&str, u32)> = l
+        .chain
+        .iter()
+        .take(2)
+        .map(|c| (c.function.as_str(), c.line))
+        .collect();
+    assert_eq!(
+        chain,
+        [
+            ("example.com/m/workers.NewPool", 8),
+            ("example.com/m/pools.TestPoolNeverReleased", 14)
+        ],
+        "{:?}",
+        l.chain
+    );
+    assert!(
+        !l.chain.iter().any(|c| c.function.ends_with(".keep")),
+        "{:?}",
+        l.chain
+    );
+}
