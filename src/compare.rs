@@ -221,6 +221,13 @@ pub fn creation_chain(g: &Goroutine<'_>, calls: Option<&CallLines>) -> Vec<Chain
                     // A misnamed frame of inlined code: its caller's own
                     // frame follows.
                     Some(CallLine::InInlinedCode) => {}
+                    // Printed with the name and line of code inlined after
+                    // the call: the caller's own frame, at its call.
+                    Some(CallLine::Misnamed {
+                        function,
+                        file,
+                        line,
+                    }) => push(&function, &file, line, a.id),
                     None => push(f.function, f.file, f.line, a.id),
                 }
             }

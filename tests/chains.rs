@@ -194,9 +194,30 @@ func main() {
 		helper(&g)
 	}()
 	Gen(3) // line 36
+	run()
 	runtime.Gosched()
 	buf := make([]byte, 1<<20)
 	os.Stdout.Write(buf[:runtime.Stack(buf, true)])
+}
+
+type Pool struct{ quit chan struct{} }
+
+func NewPool() *Pool {
+	p := &Pool{quit: make(chan struct{})}
+	go p.purge() // line 47
+	return p
+}
+
+func (p *Pool) purge() { <-p.quit }
+
+var kept []*Pool
+
+func keep(p *Pool) { kept = append(kept, p) } // line 55: inlined into run
+
+//go:noinline
+func run() {
+	p := NewPool() // line 59
+	keep(p)
 }
 "#;
 
@@ -242,28 +263,53 @@ fn the_binarys_line_table_gives_each_creators_call_line_or_leaves_the_line_print
     // Not inlined: the go statement's own line, where the dump printed the
     // return address's (the closing `}()`, or the next statement).
     let go = find("main.(*Group).Go");
-    assert_eq!((go.1, go.2), (19, Some(CallLine::At(15))), "{dump}");
+    assert_eq!((go.1, go.2.clone()), (19, Some(CallLine::At(15))), "{dump}");
     let generic = find("main.Gen[...]");
     assert_eq!(
-        (generic.1, generic.2),
+        (generic.1, generic.2.clone()),
         (29, Some(CallLine::At(28))),
         "{dump}"
     );
-    // Inlined frames: the runtime printed them with the offset of the
-    // function they were inlined into: no line is made up for them.
-    for (f, _, exact) in &resolved {
-        if f == "main.helper" || f == "main.main.func1" {
-            assert_eq!(*exact, None, "{f}: {resolved:?}");
-        }
-    }
-    // main's frame for the call to Go, made inside helper's inlined code:
-    // printed as main's, at the line after; a misnamed frame.
-    assert!(
-        resolved
-            .iter()
-            .any(|(f, _, at)| f == "main.main" && *at == Some(CallLine::InInlinedCode)),
-        "{resolved:?}"
+    // Inlined code: main calls main.func1 (inlined) which calls helper
+    // (inlined) which calls Go. The runtime saved, for each of those
+    // frames, the pc after the call or after the inlined call's mark (the
+    // pc of an instruction at the call's line), and printed at that pc
+    // itself, with the offset from main's entry, whatever is there: the
+    // code after the call, or the inlined body after the mark. Each frame
+    // printed is the next one inward's; the byte before tells which.
+    let main_go = dir.path().join("main.go").display().to_string();
+    let misnamed = |function: &str, line: u32| {
+        Some(CallLine::Misnamed {
+            function: function.into(),
+            file: main_go.clone(),
+            line,
+        })
+    };
+    let frames: Vec<(&str, u32, Option<CallLine>)> = resolved
+        .iter()
+        .skip_while(|(f, _, _)| f != "main.(*Group).Go")
+        .take(4)
+        .map(|(f, line, at)| (f.as_str(), *line, at.clone()))
+        .collect();
+    assert_eq!(
+        frames,
+        [
+            ("main.(*Group).Go", 19, Some(CallLine::At(15))),
+            ("main.main", 36, misnamed("main.helper", 22)),
+            ("main.helper", 22, misnamed("main.main.func1", 34)),
+            ("main.main.func1", 34, misnamed("main.main", 35)),
+        ],
+        "{dump}"
     );
+    // The return address after the call to NewPool (not inlined) is the
+    // first byte of keep's inlined body: run's frame, printed as keep's
+    // (its name, its line) with run's offset, is run's at the call.
+    assert_eq!(
+        find("main.keep"),
+        &("main.keep".into(), 55, misnamed("main.run", 59)),
+        "{dump}"
+    );
+    assert_eq!(find("main.NewPool").2, Some(CallLine::At(47)), "{dump}");
     // Bad input: a clear error, never a panic.
     let not_go = dir.path().join("go.mod");
     assert!(LineTable::read(&not_go).is_err());
@@ -363,4 +409,87 @@ fn a_body_never_closed_leads_through_two_goroutines_of_the_transport_to_the_test
         .map(|c| c.line)
         .collect();
     assert_eq!(test_frames, [23], "{:?}", l.chain);
+}
+
+const WORKERS: &str = r#"package workers
+
+// Pool starts a purging goroutine that waits for Release.
+type Pool struct{ quit chan struct{} }
+
+func NewPool(size int) (*Pool, error) {
+	p := &Pool{quit: make(chan struct{})}
+	go p.purge() // line 8
+	return p, nil
+}
+
+func (p *Pool) purge() { <-p.quit }
+
+func (p *Pool) Release() { close(p.quit) }
+"#;
+
+const KEEP: &str = r#"package pools
+
+import (
+	"testing"
+
+	"example.com/m/workers"
+)
+
+var kept []*workers.Pool
+
+func keep(p *workers.Pool) { kept = append(kept, p) } // line 11: inlined
+
+func TestPoolNeverReleased(t *testing.T) {
+	p, _ := workers.NewPool(2) // line 14
+	keep(p)
+}
+"#;
+
+#[test]
+fn a_creators_call_followed_by_inlined_code_is_its_own_line_not_the_inlined_functions() {
+    // The return address after NewPool's call is the first byte of keep's
+    // inlined body: the runtime printed the test's frame as keep's, at
+    // keep's line. The via is the test's call.
+    let dir = go_module(&[
+        ("workers/workers.go", WORKERS),
+        ("pools/pools_test.go", KEEP),
+    ]);
+    let (out, report) = run_with_report(dir.path(), &["--chains", "./..."]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let pool = leaks(&report, "TestPoolNeverReleased");
+    assert_eq!(pool.len(), 1, "{stdout}");
+    let l = &pool[0];
+    assert_eq!(
+        at(&l.via),
+        Some(("pools_test.go".into(), 14)),
+        "{:?}",
+        l.chain
+    );
+    assert_eq!(
+        at(&l.origin),
+        Some(("workers.go".into(), 8)),
+        "{:?}",
+        l.chain
+    );
+    let chain: Vec<(&str, u32)> = l
+        .chain
+        .iter()
+        .take(2)
+        .map(|c| (c.function.as_str(), c.line))
+        .collect();
+    assert_eq!(
+        chain,
+        [
+            ("example.com/m/workers.NewPool", 8),
+            ("example.com/m/pools.TestPoolNeverReleased", 14)
+        ],
+        "{:?}",
+        l.chain
+    );
+    assert!(
+        !l.chain.iter().any(|c| c.function.ends_with(".keep")),
+        "{:?}",
+        l.chain
+    );
 }

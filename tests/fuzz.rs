@@ -1913,9 +1913,17 @@ fn a_header_that_is_not_utf8_is_tampering() {
 
 /// The `.gopclntab` of a real Go binary: the toolchain's own gofmt.
 fn real_line_table() -> &'static [u8] {
+    &real_binary().0
+}
+
+/// A real Go binary's (the toolchain's own gofmt) line table, its address,
+/// and its sections (address, bytes) where the inline trees are found.
+#[allow(clippy::type_complexity)]
+fn real_binary() -> &'static (Vec<u8>, u64, Vec<(u64, Vec<u8>)>) {
     use object::{Object, ObjectSection};
-    static TABLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
+    static BINARY: std::sync::OnceLock<(Vec<u8>, u64, Vec<(u64, Vec<u8>)>)> =
+        std::sync::OnceLock::new();
+    BINARY.get_or_init(|| {
         let go = std::env::var_os("LEAKCHECK_TEST_GO").unwrap_or_else(|| "go".into());
         let out = std::process::Command::new(go)
             .args(["env", "GOROOT"])
@@ -1925,7 +1933,18 @@ fn real_line_table() -> &'static [u8] {
         let bytes = std::fs::read(std::path::Path::new(root.trim()).join("bin/gofmt")).unwrap();
         let file = object::File::parse(&*bytes).unwrap();
         let section = file.section_by_name(".gopclntab").expect("a line table");
-        section.data().unwrap().to_vec()
+        let sections = [".noptrdata", ".rodata"]
+            .iter()
+            .filter_map(|name| {
+                let s = file.section_by_name(name)?;
+                Some((s.address(), s.data().ok()?.to_vec()))
+            })
+            .collect();
+        (
+            section.data().unwrap().to_vec(),
+            section.address(),
+            sections,
+        )
     })
 }
 
@@ -1958,6 +1977,48 @@ proptest! {
                 for f in ["main.main", "go/printer.(*printer).print", "runtime.main"] {
                     let _ = table.call_line(f, "/x.go", 10, 0x40);
                     let _ = table.call_line(f, "/x.go", 10, u64::MAX);
+                }
+            }
+        });
+    }
+
+    /// The binary's data (where its `moduledata` and inline trees are)
+    /// with bytes changed or cut short, its line table too: reading the
+    /// inline trees and lookups return, without a panic.
+    #[test]
+    fn inline_trees_survive_corruption(
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..256),
+        table_edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..16),
+        at in prop_oneof![Just(0u64), any::<u64>()],
+        cut in any::<prop::sample::Index>(),
+    ) {
+        use leakcheck::pclntab::LineTable;
+        let (table, address, sections) = real_binary();
+        let mut table = table.clone();
+        for (i, b) in table_edits {
+            let i = i.index(table.len());
+            table[i] = b;
+        }
+        let mut sections = sections.clone();
+        for (i, b) in edits {
+            let s = i.index(sections.len() * 4096) % sections.len();
+            let data = &mut sections[s].1;
+            let i = i.index(data.len());
+            data[i] = b;
+        }
+        if let Some((_, data)) = sections.last_mut() {
+            let len = data.len();
+            data.truncate(len - cut.index(len.min(4096)));
+        }
+        let address = if at == 0 { *address } else { at };
+        bounded(CASE_LIMIT, move || {
+            let Ok(table) = LineTable::parse(table) else { return };
+            let sections: Vec<(u64, &[u8])> =
+                sections.iter().map(|(a, d)| (*a, d.as_slice())).collect();
+            let table = table.with_inline_trees(address, &sections);
+            for f in ["main.main", "go/printer.(*printer).print", "strings.Index"] {
+                for offset in [0x1c, 0x40, 0x400] {
+                    let _ = table.call_line(f, "/x.go", 10, offset);
                 }
             }
         });
