@@ -35,7 +35,7 @@ import (
 	"example.com/m/pool"
 )
 
-//go:noinline
+// Small enough to be inlined into the subtest's function.
 func startServer(t *testing.T) *httptest.Server {
 	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})) // line 13
 }
