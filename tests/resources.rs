@@ -403,6 +403,43 @@ func TestRawConnLeft(t *testing.T) {
 }
 
 #[test]
+fn a_file_nothing_reaches_is_closed_by_the_collector_and_passes_every_time() {
+    // Found unclosed or not depending on whether a garbage collection
+    // happened to run: leakcheck runs one before judging descriptors.
+    let dir = go_module(&[(
+        "p/p_test.go",
+        r#"package p
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestDroppedFile(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("x")
+}
+"#,
+    )]);
+    for checks in ["fds", "fds,heap"] {
+        for _ in 0..3 {
+            let (out, report) = run_with_report(dir.path(), &["--check", checks, "./..."]);
+            let t = test(&report, "TestDroppedFile");
+            assert_eq!(
+                t.outcome,
+                TestOutcome::Pass,
+                "{checks}: {t:#?}\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    }
+}
+
+#[test]
 fn heap_kept_by_parallel_tests_is_judged_once_they_all_ended_and_names_both() {
     let dir = go_module(&[(
         "p/p_test.go",

@@ -5,10 +5,11 @@
 //! one. The goroutine check exempts the connection's goroutines with
 //! built-in rules (a `readLoop` in `IO wait` on the client's side, a
 //! `(*conn).serve` in `IO wait` on the server's). The descriptor check
-//! cannot tell which socket is whose: a run's connected TCP sockets are
-//! exempt when those rules exempted at least as many idle connection ends
-//! in the same run, and all are reported otherwise (something else is
-//! open too, and the test leaks anyway).
+//! cannot tell which socket is whose: a run's connected sockets (TCP
+//! established, and Unix sockets not listening: HTTP over a Unix socket)
+//! are exempt when those rules exempted at least as many idle connection
+//! ends in the same run, and all are reported otherwise (something else
+//! is open too, and the test leaks anyway).
 
 use super::{Resource, ResourceKind};
 use crate::ignore::IgnoreRule;
@@ -28,20 +29,22 @@ pub fn exempt_idle_sockets(ignored: &[(IgnoreRule, usize)], resources: &mut Vec<
         .sum();
     let connected: usize = resources
         .iter()
-        .filter(|r| is_connected_tcp(r))
+        .filter(|r| is_connected(r))
         .map(|r| r.count)
         .sum();
     if connected > 0 && connected <= idle {
-        resources.retain(|r| !is_connected_tcp(r));
+        resources.retain(|r| !is_connected(r));
     }
 }
 
-/// `tcp 127.0.0.1:50222 -> 127.0.0.1:36275 (ESTABLISHED) (fd 9)`.
-fn is_connected_tcp(r: &Resource) -> bool {
+/// `tcp 127.0.0.1:50222 -> 127.0.0.1:36275 (ESTABLISHED) (fd 9)`, or a
+/// Unix socket that is not listening: `unix /tmp/s.sock (fd 9)` (the
+/// server's end), `unix socket (fd 8)` (the client's, unnamed).
+fn is_connected(r: &Resource) -> bool {
+    let d = &r.description;
     r.kind == ResourceKind::Socket
-        && r.description.starts_with("tcp")
-        && r.description.contains(" -> ")
-        && r.description.contains(" (ESTABLISHED)")
+        && ((d.starts_with("tcp") && d.contains(" -> ") && d.contains(" (ESTABLISHED)"))
+            || (d.starts_with("unix ") && !d.contains(" listening")))
 }
 
 #[cfg(test)]
@@ -104,6 +107,15 @@ mod tests {
         let mut r = both_ends();
         exempt_idle_sockets(&idle[1..2], &mut r);
         assert_eq!(r.len(), 3);
+        // HTTP over a Unix socket: both ends exempt, the listener not.
+        let mut r = vec![
+            socket("unix /tmp/x/s.sock (fd 9)", 1),
+            socket("unix socket (fd 8)", 1),
+            socket("unix /tmp/x/s.sock listening (fd 4)", 1),
+        ];
+        exempt_idle_sockets(&idle, &mut r);
+        assert_eq!(r.len(), 1);
+        assert!(r[0].description.contains("listening"));
         // A connection the peer closed is no idle one.
         let mut r = vec![socket(
             "tcp 127.0.0.1:1 -> 127.0.0.1:2 (CLOSE_WAIT) (fd 9)",
