@@ -1552,6 +1552,16 @@ impl LeakGroups {
             l.goroutine_ids.push(g.id);
             return;
         }
+        let hint = crate::hints::hint_in_chain(g, &chain, |f| {
+            let frame = Frame {
+                function: &f.function,
+                file: &f.file,
+                line: f.line,
+                inlined: false,
+            };
+            is_std_frame(&frame, roots.goroot)
+        })
+        .map(str::to_string);
         self.leaks.push(Leak {
             count: 1,
             subtest: subtest.to_string(),
@@ -1572,7 +1582,7 @@ impl LeakGroups {
             origin,
             via,
             chain,
-            hint: crate::hints::hint_for(g).map(str::to_string),
+            hint,
             keeps_alive: Vec::new(),
         });
     }

@@ -4,7 +4,7 @@
 //! | shape | hint |
 //! | --- | --- |
 //! | created by `net/http/httptest.(*Server).goServe` (the server's accept loop) | the server is never closed: `defer srv.Close()` |
-//! | `net/http.(*persistConn).readLoop` waiting in `select` for the response body to be read or closed | a response body is never closed: `defer resp.Body.Close()` |
+//! | `net/http.(*persistConn).readLoop` waiting in `select` for the response body to be read or closed, the request made by a test's own code (with `--chains`: the chain's first frame outside the standard library in a `_test.go` file) | a response body is never closed: `defer resp.Body.Close()` |
 //! | source: a send on `ch` after the go statement's function `select`ed on receiving `ch` and another case | make `ch` buffered, or select on `ctx.Done()` in the sender |
 //! | source: a send on `ch` whose consumer's `for range ch` loop breaks or returns, and no leaked goroutine is still in that loop | a done channel or a context for the sender |
 //! | source: `for range t.C`, or `<-t.C` or a select of tickers only in a `for {}` loop, `t` from `time.NewTicker`, no way out of the loop | a quit channel or `ctx.Done()` to return on, and `defer t.Stop()` |
@@ -49,9 +49,34 @@ pub fn hint_for(g: &Goroutine<'_>) -> Option<&'static str> {
         .iter()
         .find(|f| !f.function.starts_with("runtime."));
     if g.state == "select" && top.is_some_and(|f| f.function == READ_LOOP) {
-        return Some("a response body is never closed: defer resp.Body.Close() after the request");
+        return Some(BODY_HINT);
     }
     None
+}
+
+const BODY_HINT: &str =
+    "a response body is never closed: defer resp.Body.Close() after the request";
+
+/// [`hint_for`], knowing the goroutine's creation chain (innermost first)
+/// and which of its frames are the standard library's: a response body's
+/// hint only when the code that made the request is a test's own (the
+/// chain's first frame outside the standard library is in a `_test.go`
+/// file) or is not known (no creation chains). When a library made it,
+/// the response went through the library's code, and whose code should
+/// close the body the chain does not say.
+pub fn hint_in_chain(
+    g: &Goroutine<'_>,
+    chain: &[crate::compare::ChainFrame],
+    is_std: impl Fn(&crate::compare::ChainFrame) -> bool,
+) -> Option<&'static str> {
+    let hint = hint_for(g)?;
+    if hint != BODY_HINT {
+        return Some(hint);
+    }
+    match chain.iter().find(|f| !is_std(f)) {
+        Some(caller) if !caller.file.ends_with("_test.go") => None,
+        _ => Some(hint),
+    }
 }
 
 /// Adds the hints that the source shows for certain (see [`from_source`])
@@ -963,6 +988,40 @@ goroutine 14 [IO wait]:\ninternal/poll.runtime_pollWait(0x1, 0x72)\n\t/usr/local
         assert!(hints[1].unwrap().contains("resp.Body.Close()"));
         assert_eq!(hints[2], None, "an idle keep-alive connection");
         assert_eq!(hints[3], None, "the test's own http.Server");
+
+        // The body's hint with a creation chain: only when the request is
+        // the test's own, or its maker unknown.
+        let frame = |function: &str, file: &str| ChainFrame {
+            function: function.into(),
+            file: file.into(),
+            line: 1,
+            goroutine: 9,
+        };
+        let std = |f: &ChainFrame| f.file.starts_with("/usr/local/go/");
+        let transport = frame(
+            "net/http.(*Transport).dialConn",
+            "/usr/local/go/src/net/http/transport.go",
+        );
+        let reader = &s.goroutines[1];
+        let by_test = [
+            transport.clone(),
+            frame("example.com/p.TestGet", "/m/p/p_test.go"),
+        ];
+        assert!(hint_in_chain(reader, &by_test, std).is_some());
+        assert!(
+            hint_in_chain(reader, &by_test[..1], std).is_some(),
+            "no chain"
+        );
+        // A library made the request (and may have dropped the response):
+        // whose code should close it is not certain.
+        let by_library = [
+            transport,
+            frame("example.com/lib.(*Client).do", "/m/lib/client.go"),
+            frame("example.com/p.TestGet", "/m/p/p_test.go"),
+        ];
+        assert_eq!(hint_in_chain(reader, &by_library, std), None);
+        // Other hints do not depend on it.
+        assert!(hint_in_chain(&s.goroutines[0], &by_library, std).is_some());
     }
 
     const FETCH: &str = "package p
