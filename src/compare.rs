@@ -164,7 +164,10 @@ pub struct CodeRoots<'a> {
 pub struct CallLines(pub Arc<CallLineFn>);
 
 /// What [`CallLines`] calls.
-pub type CallLineFn = dyn Fn(&str, &str, u32, u64) -> Option<CallLine> + Send + Sync;
+/// (function, file, line, offset as printed, the function printed for the
+/// frame before in the same block if any) to the call's line; see
+/// [`crate::pclntab::LineTable::call_line_near`].
+pub type CallLineFn = dyn Fn(&str, &str, u32, u64, Option<&str>) -> Option<CallLine> + Send + Sync;
 
 impl std::fmt::Debug for CallLines {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -212,10 +215,12 @@ pub fn creation_chain(g: &Goroutine<'_>, calls: Option<&CallLines>) -> Vec<Chain
     }
     if g.text.contains("\n[originating from goroutine ") {
         for a in g.ancestors() {
+            let mut before: Option<&str> = None;
             for (f, offset) in a.frames.iter().zip(&a.offsets) {
-                let found = calls
-                    .zip(*offset)
-                    .and_then(|(calls, offset)| (calls.0)(f.function, f.file, f.line, offset));
+                let found = calls.zip(*offset).and_then(|(calls, offset)| {
+                    (calls.0)(f.function, f.file, f.line, offset, before)
+                });
+                before = Some(f.function);
                 match found {
                     Some(CallLine::At(line)) => push(f.function, f.file, line, a.id),
                     // A misnamed frame of inlined code: its caller's own

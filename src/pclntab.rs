@@ -87,8 +87,9 @@ pub struct LineTable {
     scans: std::sync::Mutex<HashMap<ScanKey, Option<CallLine>>>,
 }
 
-/// A printed frame: function, file, line, offset.
-type ScanKey = (String, String, u32, u32);
+/// A printed frame: function, file, line, offset; and the function printed
+/// for the frame before it.
+type ScanKey = (String, String, u32, u32, Option<String>);
 
 /// Where a call printed at its return address is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -321,6 +322,24 @@ impl LineTable {
         line: u32,
         offset: u64,
     ) -> Option<CallLine> {
+        self.call_line_near(function, file, line, offset, None)
+    }
+
+    /// [`LineTable::call_line`], knowing the function printed for the
+    /// frame before (the callee's, in the same ancestor block): when the
+    /// functions that could hold a misnamed frame disagree (two tests
+    /// with the same code up to the offset, say), the one of that name is
+    /// taken, since a frame printed with its physical function's name and
+    /// the misnamed frame after it are the same physical frame's when the
+    /// call between them was inlined.
+    pub fn call_line_near(
+        &self,
+        function: &str,
+        file: &str,
+        line: u32,
+        offset: u64,
+        near: Option<&str>,
+    ) -> Option<CallLine> {
         let offset = u32::try_from(offset).ok().filter(|&o| o > 0)?;
         // Each function of that name whose code holds the return address
         // at the printed file:line, and no inlined code there, says where
@@ -358,11 +377,17 @@ impl LineTable {
         match by_name {
             Some(sure) => sure,
             None => {
-                let key = (function.to_string(), file.to_string(), line, offset);
+                let key = (
+                    function.to_string(),
+                    file.to_string(),
+                    line,
+                    offset,
+                    near.map(str::to_string),
+                );
                 if let Some(known) = self.lock_scans().get(&key) {
                     return known.clone();
                 }
-                let found = self.scan(function, file, line, offset);
+                let found = self.scan(function, file, line, offset, near);
                 self.lock_scans().insert(key, found.clone());
                 found
             }
@@ -408,9 +433,18 @@ impl LineTable {
     /// that; when they all say the frame is misnamed but disagree on what
     /// it is, it is left out; else (or when the byte before is in inlined
     /// code whose function is not known) not sure.
-    fn scan(&self, function: &str, file: &str, line: u32, offset: u32) -> Option<CallLine> {
+    fn scan(
+        &self,
+        function: &str,
+        file: &str,
+        line: u32,
+        offset: u32,
+        near: Option<&str>,
+    ) -> Option<CallLine> {
         let nfunc = self.functab.len().saturating_sub(1);
         let mut found: Vec<CallLine> = Vec::new();
+        // The frame the function named `near` says, if one is.
+        let mut near_says: Option<CallLine> = None;
         for i in 0..nfunc {
             let (entry, next) = (self.functab[i].0, self.functab[i + 1].0);
             if next.saturating_sub(entry) <= offset {
@@ -453,12 +487,16 @@ impl LineTable {
                     }
                 }
             };
+            if near.is_some() && self.name(i).as_deref() == near {
+                near_says = Some(frame.clone());
+            }
             if !found.contains(&frame) {
                 found.push(frame);
             }
         }
         match found.as_slice() {
             [one] => Some(one.clone()),
+            [_, _, ..] if near_says.is_some() => near_says,
             // Functions that disagree on a misnamed frame's: leave it out.
             all if !all.is_empty() && all.iter().all(|c| !matches!(c, CallLine::At(_))) => {
                 Some(CallLine::InInlinedCode)

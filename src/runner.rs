@@ -151,11 +151,11 @@ pub fn godebug_with_chains(user: Option<&str>) -> String {
 fn call_lines(binary: &Path) -> CallLines {
     let binary = binary.to_path_buf();
     let table: OnceLock<Option<LineTable>> = OnceLock::new();
-    CallLines(Arc::new(move |function, file, line, offset| {
+    CallLines(Arc::new(move |function, file, line, offset, near| {
         table
             .get_or_init(|| LineTable::read(&binary).ok())
             .as_ref()?
-            .call_line(function, file, line, offset)
+            .call_line_near(function, file, line, offset, near)
     }))
 }
 

@@ -315,6 +315,70 @@ fn the_binarys_line_table_gives_each_creators_call_line_or_leaves_the_line_print
     assert!(LineTable::read(&not_go).is_err());
 }
 
+const ERRS: &str = r#"package errs
+
+import "example.com/m/pool"
+
+// Errs wraps a pool; its Go is small enough to be inlined into callers
+// (the pool's, with its go statement, is not).
+type Errs struct{ p *pool.Pool }
+
+func New() *Errs { return &Errs{p: pool.New()} }
+
+func (e *Errs) Go(f func()) { e.p.Go(f) }
+"#;
+
+const TWINS: &str = r#"package twins
+
+import (
+	"testing"
+
+	"example.com/m/errs"
+)
+
+func TestTwins(t *testing.T) {
+	t.Run("a", func(t *testing.T) {
+		e := errs.New()
+		e.Go(func() {}) // line 12
+	})
+	t.Run("b", func(t *testing.T) {
+		e := errs.New()
+		e.Go(func() {}) // line 16
+	})
+}
+"#;
+
+#[test]
+fn twin_subtests_calling_an_inlined_method_each_get_their_own_line() {
+    // The runtime prints each subtest's frame with the name and line of
+    // the inlined Go; both subtests' code is the same up to that offset,
+    // so the binary alone cannot tell which one it is: the frame printed
+    // before it, with the subtest function's own name, does.
+    let dir = go_module(&[
+        ("pool/pool.go", POOL),
+        ("errs/errs.go", ERRS),
+        ("twins/twins_test.go", TWINS),
+    ]);
+    let (out, report) = run_with_report(dir.path(), &["--chains", "./..."]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut vias: Vec<(String, u32, String)> = leaks(&report, "TestTwins")
+        .iter()
+        .map(|l| {
+            let (file, line) = at(&l.via).unwrap_or_else(|| panic!("a via line: {l:?}\n{stdout}"));
+            (file, line, l.subtest.clone())
+        })
+        .collect();
+    vias.sort();
+    assert_eq!(
+        vias,
+        [
+            ("twins_test.go".to_string(), 12, "TestTwins/a".to_string()),
+            ("twins_test.go".to_string(), 16, "TestTwins/b".to_string()),
+        ],
+        "{stdout}"
+    );
+}
+
 #[test]
 fn chains_pin_a_grandchild_whose_parent_exited_on_its_test_before_go_1_26_too() {
     // parallelorphan: two parallel tests; TestOrphanA's goroutine starts a
