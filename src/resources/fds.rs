@@ -205,9 +205,11 @@ pub fn describe(target: &str, sockets: &HashMap<u64, SocketInfo>) -> String {
             }
             Some(s) if s.local.is_empty() => format!("{} socket", s.protocol),
             Some(s) => format!("{} {}", s.protocol, s.local),
-            None => format!("socket ({target})"),
+            // Not in /proc/net (closed meanwhile, or a protocol it does
+            // not list): the link's own words.
+            None => target.to_string(),
         },
-        ResourceKind::Pipe => format!("pipe ({target})"),
+        ResourceKind::Pipe => target.to_string(),
         _ => target.to_string(),
     }
 }
@@ -287,7 +289,7 @@ mod tests {
         );
         assert_eq!(describe("socket:[573]", &s), "unix socket");
         // Gone from /proc/net by the time it is read.
-        assert_eq!(describe("socket:[1]", &s), "socket (socket:[1])");
+        assert_eq!(describe("socket:[1]", &s), "socket:[1]");
         // The TIME_WAIT entry has no inode: not anyone's socket.
         assert!(!s.contains_key(&0));
     }
@@ -302,7 +304,7 @@ mod tests {
         assert_eq!(inode_of("/tmp/x"), None);
         assert!(is_runtimes("anon_inode:[eventpoll]"));
         assert!(!is_runtimes("anon_inode:[pidfd]"));
-        assert_eq!(describe("pipe:[13]", &HashMap::new()), "pipe (pipe:[13])");
+        assert_eq!(describe("pipe:[13]", &HashMap::new()), "pipe:[13]");
         assert_eq!(
             group_key("tcp 127.0.0.1:43226 -> 127.0.0.1:44095 (CLOSE_WAIT)"),
             "tcp 127.0.0.1:* -> 127.0.0.1:44095 (CLOSE_WAIT)"

@@ -217,7 +217,8 @@ pub fn human_bytes(n: u64) -> String {
 pub fn report_lines(resources: &[Resource], base: &std::path::Path) -> Vec<String> {
     let mut lines = Vec::new();
     for r in resources {
-        let count = if r.count > 1 {
+        // Descriptors list their numbers already.
+        let count = if r.count > 1 && !r.description.contains("(fds ") {
             format!(" ({}x)", r.count)
         } else {
             String::new()

@@ -558,7 +558,16 @@ impl Tracker {
                     [(_, one)] => one.clone(),
                     _ => key,
                 };
-                let list: Vec<String> = numbers.iter().map(u32::to_string).collect();
+                // The first few numbers: a pool's hundred connections need
+                // not fill a screen.
+                let mut list: Vec<String> = numbers
+                    .iter()
+                    .take(FDS_LISTED)
+                    .map(u32::to_string)
+                    .collect();
+                if numbers.len() > FDS_LISTED {
+                    list.push(format!("and {} more", numbers.len() - FDS_LISTED));
+                }
                 let which = if numbers.len() == 1 { "fd" } else { "fds" };
                 resources.push(Resource {
                     kind,
@@ -638,6 +647,9 @@ fn heap_ignored<'r>(rules: &'r IgnoreRules, functions: &[String]) -> Option<&'r 
             }
     })
 }
+
+/// How many descriptor numbers an entry lists.
+const FDS_LISTED: usize = 8;
 
 /// How many allocation sites a heap report names at most.
 const HEAP_SITES: usize = 3;
