@@ -433,9 +433,22 @@ fn pool_never_waited(
     } else {
         receiver_of(line, called)?
     };
-    let (start, end) = top_level_func(&lines, at)?;
+    let (top, top_end) = top_level_func(&lines, at)?;
+    // The variable's declaration nearest above the call, and the block it
+    // is in (gofmt indents blocks with tabs): a variable of the same name
+    // in a sibling subtest's function is another.
+    let decl = (top..=at).rev().find(|&i| {
+        let c = code(lines[i]);
+        occurrences(c, receiver)
+            .into_iter()
+            .any(|(pos, _)| is_declaration(c, pos, receiver))
+    })?;
+    let depth = indent(lines[decl]);
+    let end = (decl + 1..=top_end)
+        .find(|&i| indent(lines[i]) < depth && code(lines[i]).starts_with('}'))
+        .unwrap_or(top_end);
     let mut declared = false;
-    for line in &lines[start..=end] {
+    for line in &lines[decl..=end] {
         let c = code(line);
         for (pos, rest) in occurrences(c, receiver) {
             if let Some(m) = rest.strip_prefix('.') {
@@ -596,6 +609,11 @@ fn scan(line: &str) -> Vec<(usize, char)> {
 }
 
 /// A line's code: without its `//` comment, trimmed.
+/// How many tabs a line starts with (its block depth, in gofmt's code).
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start_matches('\t').len()
+}
+
 fn code(line: &str) -> &str {
     line[..scan_code(line).1].trim()
 }
@@ -1422,6 +1440,19 @@ func TestQueue(t *testing.T) {
 \tq := &workers.Queue{}
 \tq.Go(func() {}) // line 40
 }
+
+func TestTwins(t *testing.T) {
+\tt.Run(\"before\", func(t *testing.T) {
+\t\tg := workers.New()
+\t\tg.Go(func() {}) // line 46
+\t\tcheck(func() { g.Limit(1) })
+\t})
+\tt.Run(\"after\", func(t *testing.T) {
+\t\tg := workers.New()
+\t\tg.Go(func() {}) // line 51
+\t\tg.Wait()
+\t})
+}
 ";
 
     /// A pool's goroutine: created by `method` (at workers.go), called
@@ -1494,6 +1525,12 @@ func TestQueue(t *testing.T) {
             .starts_with("p.Release() is never called"));
         assert_eq!(hint(new, 23, purge), None);
         assert_eq!(hint(new, 15, task), None);
+        // Subtests with a variable of the same name each: the one that
+        // never waits gets it, whatever its sibling does with its own.
+        assert!(hint(group, 46, task)
+            .unwrap()
+            .starts_with("g.Wait() is never called"));
+        assert_eq!(hint(group, 51, task), None);
         // Waited for, released by cleanup, handed on, a field: none.
         assert_eq!(hint(group, 11, task), None);
         assert_eq!(hint(pool, 25, idle), None);
