@@ -135,6 +135,8 @@ struct Ending {
     /// look after it is still to come.
     collected: bool,
     after_collection: bool,
+    /// The live heap was asked for once the run was settled.
+    heap_asked: bool,
 }
 
 /// Follows one process's runs; see the module doc.
@@ -381,8 +383,14 @@ impl Tracker {
                 None
             };
             if let Some((heap_start, profile_start)) = from {
-                let Some(heap_now) = msg.heap else {
-                    return Answer::Heap;
+                // The live heap after the wait: the one sent with the
+                // collection asked for descriptors came before it.
+                let heap_now = match msg.heap {
+                    Some(heap) if !ending.collected || ending.heap_asked => heap,
+                    _ => {
+                        ending.heap_asked = true;
+                        return Answer::Heap;
+                    }
                 };
                 // After one GC; over the threshold, again after two (a
                 // sync.Pool's buffers outlive one) with the profile.
@@ -519,6 +527,7 @@ impl Tracker {
             procs: procs_new,
             collected: false,
             after_collection: false,
+            heap_asked: false,
         }
     }
 
@@ -915,30 +924,49 @@ mod tests {
         assert_eq!(j.ignored[0].1, 2);
     }
 
-    #[test]
-    fn heap_growth_over_the_threshold_is_asked_for_and_placed() {
-        let fake = Fake::default();
+    /// A heap profile with nothing in it, and one with 10 MiB kept by
+    /// `m.keep` (big.go:11).
+    const NO_PROFILE: &str = "heap profile: 0: 0 [0: 0] @ heap/131072\n";
+    const KEEP_PROFILE: &str = "heap profile: 1: 10485760 [1: 10485760] @ heap/131072\n1: 10485760 [1: 10485760] @ 0x1 0x2\n#\t0x1\tm.keep+0x9\t/m/big.go:11\n#\t0x2\tm.TestBig+0x9\t/m/big_test.go:20\n";
+    /// The live heap with `KEEP_PROFILE`'s 10 MiB, from 1000 bytes.
+    const BIG: u64 = 1000 + (10 << 20);
+
+    /// A tracker with the heap check only, and `rules`.
+    fn heap_tracker(rules: IgnoreRules) -> Tracker {
         let checks = Checks {
             heap: true,
             ..Checks::default()
         };
-        let mut t = Tracker::new(
+        Tracker::new(
             checks,
             Duration::from_millis(50),
-            IgnoreRules::default(),
-            Box::new(fake),
-        );
-        let now = Instant::now();
-        let m = |end, heap, profile| Message {
-            run: "TestBig#1",
+            rules,
+            Box::new(Fake::default()),
+        )
+    }
+
+    /// A `res` message of `run` with the live heap and profile given.
+    fn heap_msg<'a>(
+        run: &'a str,
+        end: bool,
+        heap: Option<u64>,
+        profile: Option<&'a str>,
+    ) -> Message<'a> {
+        Message {
+            run,
             end,
             pid: 1,
             heap,
             profile,
             paused: vec![],
-        };
-        let before = "heap profile: 0: 0 [0: 0] @ heap/131072\n";
-        let after = "heap profile: 1: 10485760 [1: 10485760] @ heap/131072\n1: 10485760 [1: 10485760] @ 0x1 0x2\n#\t0x1\tm.keep+0x9\t/m/big.go:11\n#\t0x2\tm.TestBig+0x9\t/m/big_test.go:20\n";
+        }
+    }
+
+    /// Starts `run` with no profile known yet (1000 bytes live), and ends
+    /// it with `KEEP_PROFILE`'s 10 MiB kept: what it was judged.
+    fn run_keeping_10_mib(t: &mut Tracker, run: &str) -> Judged {
+        let now = Instant::now();
+        let m = |end, heap, profile| heap_msg(run, end, heap, profile);
         assert_eq!(t.message(&m(false, None, None), now), Answer::Heap);
         // No profile yet: one is asked for.
         assert_eq!(
@@ -946,18 +974,26 @@ mod tests {
             Answer::HeapProfile
         );
         assert_eq!(
-            t.message(&m(false, Some(1000), Some(before)), now),
+            t.message(&m(false, Some(1000), Some(NO_PROFILE)), now),
             Answer::Done(None)
         );
         assert_eq!(t.message(&m(true, None, None), now), Answer::Heap);
-        let big = 1000 + (10 << 20);
         assert_eq!(
-            t.message(&m(true, Some(big), None), now),
+            t.message(&m(true, Some(BIG), None), now),
             Answer::HeapProfile
         );
-        let Answer::Done(Some(j)) = t.message(&m(true, Some(big), Some(after)), now) else {
+        let Answer::Done(Some(j)) = t.message(&m(true, Some(BIG), Some(KEEP_PROFILE)), now) else {
             panic!()
         };
+        j
+    }
+
+    #[test]
+    fn heap_growth_over_the_threshold_is_asked_for_and_placed() {
+        let mut t = heap_tracker(IgnoreRules::default());
+        let now = Instant::now();
+        let (big, after) = (BIG, KEEP_PROFILE);
+        let j = run_keeping_10_mib(&mut t, "TestBig#1");
         assert_eq!(j.resources.len(), 1);
         let r = &j.resources[0];
         assert_eq!((r.kind, r.bytes), (ResourceKind::Heap, Some(10 << 20)));
@@ -965,10 +1001,7 @@ mod tests {
         // The next run starts where that one ended: its profile serves
         // as the baseline, none is asked for. Under the threshold:
         // nothing, and no profile.
-        let small = |end, heap| Message {
-            run: "TestSmall#2",
-            ..m(end, heap, None)
-        };
+        let small = |end, heap| heap_msg("TestSmall#2", end, heap, None);
         assert_eq!(t.message(&small(false, None), now), Answer::Heap);
         assert_eq!(
             t.message(&small(false, Some(big + 5000)), now),
@@ -981,10 +1014,7 @@ mod tests {
         );
         // Over it after one GC, not after two (a sync.Pool's buffers):
         // nothing.
-        let pool = |end, heap, profile| Message {
-            run: "TestPool#3",
-            ..m(end, heap, profile)
-        };
+        let pool = |end, heap, profile| heap_msg("TestPool#3", end, heap, profile);
         assert_eq!(t.message(&pool(false, None, None), now), Answer::Heap);
         assert_eq!(
             t.message(&pool(false, Some(big), None), now),
@@ -1004,28 +1034,10 @@ mod tests {
 
     #[test]
     fn heap_kept_by_overlapping_runs_is_judged_when_the_last_ends_with_both_named() {
-        let checks = Checks {
-            heap: true,
-            ..Checks::default()
-        };
-        let mut t = Tracker::new(
-            checks,
-            Duration::from_millis(50),
-            IgnoreRules::default(),
-            Box::new(Fake::default()),
-        );
+        let mut t = heap_tracker(IgnoreRules::default());
         let now = Instant::now();
-        let m = |run, end, heap, profile| Message {
-            run,
-            end,
-            pid: 1,
-            heap,
-            profile,
-            paused: vec![],
-        };
-        let before = "heap profile: 0: 0 [0: 0] @ heap/131072\n";
-        let after = "heap profile: 1: 10485760 [1: 10485760] @ heap/131072\n1: 10485760 [1: 10485760] @ 0x1 0x2\n#\t0x1\tm.keep+0x9\t/m/big.go:11\n#\t0x2\tm.TestB.func1+0x9\t/m/big_test.go:20\n";
-        let big = 1000 + (10 << 20);
+        let m = heap_msg;
+        let (before, after, big) = (NO_PROFILE, KEEP_PROFILE, BIG);
         // TestA starts alone (a quiet point: its heap and profile), then
         // TestB while A runs.
         assert_eq!(
@@ -1114,48 +1126,59 @@ mod tests {
     #[test]
     fn heap_an_ignore_rule_exempts_is_counted_not_reported() {
         let rule = IgnoreRule::new(RuleKind::Top, "m.keep");
+        let mut t = heap_tracker(IgnoreRules {
+            rules: vec![rule.clone()],
+        });
+        let j = run_keeping_10_mib(&mut t, "TestBig#1");
+        // No entry without a site for the growth the rule exempted.
+        assert!(j.resources.is_empty(), "{j:?}");
+        assert_eq!(j.ignored, [(rule, 1)]);
+    }
+
+    #[test]
+    fn the_heap_judged_is_the_one_after_the_wait_not_the_descriptors_collection() {
+        let fake = Fake::default();
+        let checks = Checks {
+            fds: true,
+            heap: true,
+            ..Checks::default()
+        };
         let mut t = Tracker::new(
-            Checks {
-                heap: true,
-                ..Checks::default()
-            },
+            checks,
             Duration::from_millis(50),
-            IgnoreRules {
-                rules: vec![rule.clone()],
-            },
-            Box::new(Fake::default()),
+            IgnoreRules::default(),
+            Box::new(fake.clone()),
         );
         let now = Instant::now();
-        let m = |end, heap, profile| Message {
-            run: "TestBig#1",
-            end,
-            pid: 1,
-            heap,
-            profile,
-            paused: vec![],
-        };
-        let before = "heap profile: 0: 0 [0: 0] @ heap/131072\n";
-        let after = "heap profile: 1: 10485760 [1: 10485760] @ heap/131072\n1: 10485760 [1: 10485760] @ 0x1 0x2\n#\t0x1\tm.keep+0x9\t/m/big.go:11\n#\t0x2\tm.TestBig+0x9\t/m/big_test.go:20\n";
+        let m = |end, heap, profile| heap_msg("TestA#1", end, heap, profile);
         assert_eq!(t.message(&m(false, None, None), now), Answer::Heap);
         assert_eq!(
             t.message(&m(false, Some(1000), None), now),
             Answer::HeapProfile
         );
         assert_eq!(
-            t.message(&m(false, Some(1000), Some(before)), now),
+            t.message(&m(false, Some(1000), Some(NO_PROFILE)), now),
             Answer::Done(None)
         );
+        fake.open(9, "/m/data.txt");
+        // The collection for the new descriptor: the heap it sends is
+        // from before the wait.
         assert_eq!(t.message(&m(true, None, None), now), Answer::Heap);
-        let big = 1000 + (10 << 20);
         assert_eq!(
-            t.message(&m(true, Some(big), None), now),
+            t.message(&m(true, Some(1000), None), now),
+            Answer::Again(FIRST_WAIT)
+        );
+        fake.close(9);
+        // Settled: the heap is asked for again, and that one is judged.
+        assert_eq!(t.message(&m(true, Some(1000), None), now), Answer::Heap);
+        assert_eq!(
+            t.message(&m(true, Some(BIG), None), now),
             Answer::HeapProfile
         );
-        let Answer::Done(Some(j)) = t.message(&m(true, Some(big), Some(after)), now) else {
+        let Answer::Done(Some(j)) = t.message(&m(true, Some(BIG), Some(KEEP_PROFILE)), now) else {
             panic!()
         };
-        // No entry without a site for the growth the rule exempted.
-        assert!(j.resources.is_empty(), "{j:?}");
-        assert_eq!(j.ignored, [(rule, 1)]);
+        assert_eq!(j.resources.len(), 1, "{j:?}");
+        assert_eq!(j.resources[0].kind, ResourceKind::Heap);
     }
 }
