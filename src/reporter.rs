@@ -138,11 +138,12 @@ fn verbose_lines(out: &mut impl Write, events: &[TestEvent]) -> io::Result<()> {
 }
 
 /// What `go test` without `-v` may print of one package, kept until the
-/// package ends: a failed test's output (under its `--- FAIL` line),
-/// lines outside tests (shown when the package fails) and known leaks.
-/// A test's output is kept compactly while it runs and dropped when it
-/// passes, so a test printing a lot costs about what it printed, and
-/// passing tests nothing once they end.
+/// package ends: what tests printed themselves and lines outside tests
+/// (both shown when the package fails), a failed test's output (under its
+/// `--- FAIL` line) and known leaks. A test's output is kept compactly
+/// while it runs; when it passes, only what it printed itself stays (its
+/// logs and framing go), as go test holds a package's output until its
+/// binary exits.
 #[derive(Default)]
 pub struct PackageOutput {
     /// In the order they ended.
