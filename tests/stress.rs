@@ -40,6 +40,27 @@ fn text(out: &std::process::Output) -> String {
     )
 }
 
+/// `leakcheck --stress 2m --grace 500ms [args] ./rare -- -tags TAGS
+/// [go_args]` in go-fixtures/hard, the rare fixtures' windows widened so
+/// that they misbehave on every run.
+fn stress_widened(
+    hard: &Path,
+    args: &[&str],
+    tags: &str,
+    go_args: &[&str],
+) -> (std::process::Output, Report) {
+    let mut all = vec!["--stress", "2m", "--grace", "500ms"];
+    all.extend_from_slice(args);
+    all.extend(["./rare", "--", "-tags", tags]);
+    all.extend_from_slice(go_args);
+    run_command_with_report(
+        leakcheck()
+            .current_dir(hard)
+            .env("LEAKCHECK_RARE_WIDEN", "20ms"),
+        &all,
+    )
+}
+
 /// Each rare fixture, widened so that it misbehaves on every run: found,
 /// with the outcome and the exact lines its doc promises, and with the
 /// stress fields of a find.
@@ -47,23 +68,7 @@ fn text(out: &std::process::Output) -> String {
 fn widened_rare_fixtures_are_found_with_their_lines() {
     let hard = fixtures().join("hard");
     let rare = hard.join("rare/rare.go");
-    let (out, report) = run_command_with_report(
-        leakcheck()
-            .current_dir(&hard)
-            .env("LEAKCHECK_RARE_WIDEN", "20ms"),
-        &[
-            "--stress",
-            "2m",
-            "--grace",
-            "500ms",
-            "--test-timeout",
-            "20s",
-            "./rare",
-            "--",
-            "-tags",
-            "rare",
-        ],
-    );
+    let (out, report) = stress_widened(&hard, &["--test-timeout", "20s"], "rare", &[]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     let blocked = |t: &TestReport| -> Vec<(String, u32)> {
@@ -338,23 +343,8 @@ fn bad_stress_input_is_one_line_and_exit_2() {
 #[test]
 fn the_widened_preempt_fixture_leaks_its_watcher() {
     let hard = fixtures().join("hard");
-    let (out, report) = run_command_with_report(
-        leakcheck()
-            .current_dir(&hard)
-            .env("LEAKCHECK_RARE_WIDEN", "20ms"),
-        &[
-            "--stress",
-            "2m",
-            "--grace",
-            "500ms",
-            "./rare",
-            "--",
-            "-tags",
-            "rare,preempt",
-            "-run",
-            "^TestRarePreempted$",
-        ],
-    );
+    let (out, report) =
+        stress_widened(&hard, &[], "rare,preempt", &["-run", "^TestRarePreempted$"]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     let t = test(&report, "TestRarePreempted");
