@@ -6,6 +6,15 @@ mod common;
 use common::{go_module, run_with_report};
 use leakcheck::report::TestOutcome;
 
+/// Runs leakcheck in `dir` with `args`, which must find a leak (exit 1):
+/// its stdout and report.
+fn leaking(dir: &std::path::Path, args: &[&str]) -> (String, leakcheck::report::Report) {
+    let (out, report) = run_with_report(dir, args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    (stdout, report)
+}
+
 const SERVERS: &str = r#"package h
 
 import (
@@ -90,9 +99,7 @@ fn hints(report: &leakcheck::report::Report, test: &str) -> Vec<String> {
 #[test]
 fn an_httptest_server_never_closed_gets_a_hint_and_a_server_of_ones_own_none() {
     let dir = go_module(&[("h/h_test.go", SERVERS)]);
-    let (out, report) = run_with_report(dir.path(), &["./..."]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (stdout, report) = leaking(dir.path(), &["./..."]);
     let h = hints(&report, "TestHttptestNeverClosed");
     assert_eq!(h.len(), 1, "{stdout}");
     assert!(h[0].contains("defer srv.Close()"), "{h:?}");
@@ -107,9 +114,7 @@ fn an_httptest_server_never_closed_gets_a_hint_and_a_server_of_ones_own_none() {
 #[test]
 fn a_response_body_never_closed_gets_a_hint_and_an_idle_connection_none() {
     let dir = go_module(&[("b/b_test.go", BODIES)]);
-    let (out, report) = run_with_report(dir.path(), &["./..."]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (stdout, report) = leaking(dir.path(), &["./..."]);
     let h = hints(&report, "TestBodyNeverClosed");
     assert_eq!(
         h.iter().filter(|h| h.contains("resp.Body.Close()")).count(),
@@ -131,9 +136,7 @@ fn a_send_a_timed_out_select_gave_up_on_gets_a_hint_and_an_unread_send_none() {
     // go-fixtures: selecttimeout's worker sends after fetch's select took
     // its time.After case; handler's third replica sends where only two
     // replies are read, with no select: no hint for that one.
-    let (out, report) = run_with_report(&common::fixtures(), &["./selecttimeout", "./handler"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (stdout, report) = leaking(&common::fixtures(), &["./selecttimeout", "./handler"]);
     let h = hints(&report, "TestFetchTimeout");
     assert_eq!(h.len(), 1, "{stdout}");
     assert!(
@@ -176,9 +179,7 @@ fn only_leak(report: &leakcheck::report::Report, test: &str) -> (String, u32, Op
 fn a_producer_blocked_after_its_range_consumer_returned_gets_a_hint_and_look_alikes_none() {
     // go-fixtures/rangeconsumer: produce's send, started by firstTwo, whose
     // consume ranges over the channel and breaks after two items.
-    let (out, report) = run_with_report(&common::fixtures(), &["./rangeconsumer"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (stdout, report) = leaking(&common::fixtures(), &["./rangeconsumer"]);
     let (file, line, hint) = only_leak(&report, "TestFirstTwo");
     assert_eq!((file.as_str(), line), ("rangeconsumer.go", 17), "{stdout}");
     let hint = hint.expect("a hint");
@@ -196,9 +197,7 @@ fn a_producer_blocked_after_its_range_consumer_returned_gets_a_hint_and_look_ali
     // a consumer stuck inside its loop, and a channel read twice without
     // a range, leak without one.
     let dir = hint_fixtures();
-    let (out, report) = run_with_report(&dir, &["./producers"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (stdout, report) = leaking(&dir, &["./producers"]);
     let file = "producers/producers_test.go";
     let (_, line, hint) = only_leak(&report, "TestFirstMatch");
     assert_eq!(line, marked(&dir, file, "// hint: TestFirstMatch"));
@@ -223,9 +222,7 @@ fn a_producer_blocked_after_its_range_consumer_returned_gets_a_hint_and_look_ali
 #[test]
 fn a_ticker_loop_with_no_way_out_gets_a_hint_and_loops_with_an_exit_none() {
     // go-fixtures/ticker: `for range ticker.C`, the ticker never stopped.
-    let (out, report) = run_with_report(&common::fixtures(), &["./ticker"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (stdout, report) = leaking(&common::fixtures(), &["./ticker"]);
     let (file, line, hint) = only_leak(&report, "TestPollerLeak");
     assert_eq!((file.as_str(), line), ("ticker.go", 25), "{stdout}");
     let hint = hint.expect("a hint");
@@ -241,9 +238,7 @@ fn a_ticker_loop_with_no_way_out_gets_a_hint_and_loops_with_an_exit_none() {
     // loop that returns on a quit channel never closed, or on a flag never
     // set, leaks without one.
     let dir = hint_fixtures();
-    let (out, report) = run_with_report(&dir, &["./tickers"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (stdout, report) = leaking(&dir, &["./tickers"]);
     let file = "tickers/tickers_test.go";
     let (_, line, hint) = only_leak(&report, "TestReceiveLoop");
     assert_eq!(line, marked(&dir, file, "// hint: TestReceiveLoop"));
@@ -266,9 +261,7 @@ fn a_pool_never_waited_for_or_released_gets_a_hint_with_chains_and_look_alikes_n
     // start goroutines, to Release, declared on the type it embeds, in
     // another file). The test's line (via) comes from creation chains.
     let dir = hint_fixtures();
-    let (out, report) = run_with_report(&dir, &["--chains", "./pools"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (stdout, report) = leaking(&dir, &["--chains", "./pools"]);
     let file = "pools/pools_test.go";
     // Each group's via line and hint, by via line.
     let groups = |test: &str| {
