@@ -26,7 +26,7 @@
 //! blocks (`Release` ends idle workers only); any pool hint without
 //! creation chains (`--chains`), which give the test's line.
 
-use crate::compare::Leak;
+use crate::compare::{package_of, Leak};
 use crate::stack::Goroutine;
 
 /// The accept loop's goroutine of an `httptest.Server`.
@@ -608,12 +608,12 @@ fn scan(line: &str) -> Vec<(usize, char)> {
     scan_code(line).0
 }
 
-/// A line's code: without its `//` comment, trimmed.
 /// How many tabs a line starts with (its block depth, in gofmt's code).
 fn indent(line: &str) -> usize {
     line.len() - line.trim_start_matches('\t').len()
 }
 
+/// A line's code: without its `//` comment, trimmed.
 fn code(line: &str) -> &str {
     line[..scan_code(line).1].trim()
 }
@@ -663,14 +663,6 @@ fn function_name(symbol: &str) -> Option<&str> {
     };
     let name = &rest[..rest.find(['.', '[']).unwrap_or(rest.len())];
     is_identifier(name).then_some(name)
-}
-
-/// The package of a Go symbol (`example.com/p` of `example.com/p.f.func1`).
-fn package_of(symbol: &str) -> &str {
-    let after = symbol.rfind('/').map_or(0, |i| i + 1);
-    symbol[after..]
-        .find('.')
-        .map_or(symbol, |dot| &symbol[..after + dot])
 }
 
 /// Package, type and method of a method's symbol (`example.com/p.(*T).M`,
