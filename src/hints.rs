@@ -281,24 +281,21 @@ fn ticker_loop(leak: &Leak, read: &dyn Fn(&str) -> Option<String>) -> Option<Str
     let lines: Vec<&str> = text.lines().collect();
     let at = leak.line.checked_sub(1)? as usize;
     let here = code(lines.get(at)?);
-    let (lp, tickers) = match leak.state.as_str() {
-        "chan receive" => {
-            if let Some(ch) = ranged_over(here) {
-                (at, vec![ch.strip_suffix(".C")?])
-            } else {
-                let ch = here
-                    .strip_prefix("<-")
-                    .or_else(|| here.split_once(":= <-").map(|(_, r)| r))?;
-                (
-                    enclosing_for(&lines, at)?,
-                    vec![ch.trim().strip_suffix(".C")?],
-                )
-            }
-        }
-        "select" => {
-            if here != "select {" {
-                return None;
-            }
+    // Which loop, from the line the goroutine is at; its state must fit
+    // it: blocked receiving there, or running (a tick just received shows
+    // it runnable, at the loop's line or in its body).
+    let running = matches!(leak.state.as_str(), "running" | "runnable");
+    let fits = |blocked: &str| running || leak.state == blocked;
+    let receive = here
+        .strip_prefix("<-")
+        .or_else(|| here.split_once(":= <-").map(|(_, r)| r));
+    let (lp, tickers) = match (ranged_over(here), receive) {
+        (Some(ch), _) if fits("chan receive") => (at, vec![ch.strip_suffix(".C")?]),
+        (None, Some(ch)) if fits("chan receive") => (
+            enclosing_for(&lines, at)?,
+            vec![ch.trim().strip_suffix(".C")?],
+        ),
+        (None, None) if here == "select {" && fits("select") => {
             let end = block_end(&lines, at)?;
             let mut tickers = Vec::new();
             let mut depth = 0usize;
@@ -316,6 +313,12 @@ fn ticker_loop(leak: &Leak, read: &dyn Fn(&str) -> Option<String>) -> Option<Str
                 depth = (depth + c.matches('{').count()).checked_sub(c.matches('}').count())?;
             }
             (enclosing_for(&lines, at)?, tickers)
+        }
+        // Running in the body of a `for .. range t.C {` loop.
+        (None, None) if running => {
+            let lp = enclosing_block(&lines, at)?;
+            let ch = ranged_over(code(lines[lp]))?;
+            (lp, vec![ch.strip_suffix(".C")?])
         }
         _ => return None,
     };
@@ -795,18 +798,23 @@ fn block_end(lines: &[&str], at: usize) -> Option<usize> {
     None
 }
 
-/// The line of the `for {` loop (no condition) directly around line
-/// `at`: `None` when the innermost block around it is anything else.
-fn enclosing_for(lines: &[&str], at: usize) -> Option<usize> {
+/// The line that opens the innermost block around line `at`.
+fn enclosing_block(lines: &[&str], at: usize) -> Option<usize> {
     let mut balance = 0isize;
     for i in (0..at).rev() {
         let (open, close) = braces(lines[i]);
         balance += open as isize - close as isize;
         if balance > 0 {
-            return (code(lines[i]) == "for {").then_some(i);
+            return Some(i);
         }
     }
     None
+}
+
+/// The line of the `for {` loop (no condition) directly around line
+/// `at`: `None` when the innermost block around it is anything else.
+fn enclosing_for(lines: &[&str], at: usize) -> Option<usize> {
+    enclosing_block(lines, at).filter(|&i| code(lines[i]) == "for {")
 }
 
 /// What leaves a loop early.
@@ -1351,6 +1359,15 @@ func notATicker(t *timer) {
         // The state must match the line.
         assert_eq!(hint("chan send", 6), None);
         assert_eq!(hint("select", 6), None);
+        assert_eq!(hint("chan send", 7), None);
+        // Caught running, a tick just received: at the loop's line or in
+        // its body, the same loop (the hint does not depend on the moment
+        // of the dump).
+        assert_eq!(hint("runnable", 6), Some(ranges.clone()));
+        assert_eq!(hint("running", 7), Some(ranges.clone()));
+        assert!(hint("runnable", 24).unwrap().contains("t1.C"));
+        // Running in a loop with a way out: none.
+        assert_eq!(hint("runnable", 47), None);
     }
 
     const WORKERS: &str = "package workers
