@@ -233,6 +233,44 @@ fn closing_stdout_then_failing_or_crashing_blames_the_test_that_did_it() {
 }
 
 #[test]
+fn closing_stdout_in_a_later_run_neither_blames_it_nor_hides_the_failure_after_it() {
+    // -count=2: the first runs print their result lines; in the second
+    // round TestClosesLater closes stdout, then TestFailsLater fails
+    // unseen. Their earlier result lines must not swallow the hook's word
+    // on the later runs.
+    let src = "package a\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\nvar round int\n\n\
+         func TestClosesLater(t *testing.T) {\n\tif round++; round == 2 {\n\t\tos.Stdout.Close()\n\t}\n}\n\n\
+         func TestFailsLater(t *testing.T) {\n\tif round == 2 {\n\t\tt.Fatal(\"boom\")\n\t}\n}\n";
+    let (code, stdout, report) = run_module(&[("a/a_test.go", src)], &[], &["--", "-count=2"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    let test = |name: &str| {
+        report
+            .packages
+            .iter()
+            .flat_map(|p| &p.tests)
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("{name} missing:\n{stdout}"))
+    };
+    assert_eq!(
+        test("TestClosesLater").outcome,
+        TestOutcome::Pass,
+        "{stdout}"
+    );
+    assert_eq!(test("TestClosesLater").runs, 2, "{stdout}");
+    assert_eq!(
+        test("TestFailsLater").outcome,
+        TestOutcome::Fail,
+        "{stdout}"
+    );
+    assert_eq!(test("TestFailsLater").runs, 2, "{stdout}");
+    assert_eq!(report.summary.crashed, 0, "{stdout}");
+    assert!(
+        stdout.contains("--- FAIL: TestFailsLater (0.00s)\n    leakcheck: its result line never reached leakcheck"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn a_binary_that_runs_no_test_and_never_exits_is_killed_as_go_test_kills_it() {
     // TestMain ends its own goroutine while another lives: the runtime
     // sees no deadlock, m.Run never arms -timeout, no test runs for

@@ -55,6 +55,10 @@ struct TestState {
     /// and final event are held until its process ends, when leakcheck may
     /// have to fail it (see [`EventJoiner::cannot_judge`]).
     unsettled: bool,
+    /// Runs whose result line came without a verdict and that no verdict
+    /// has joined since: a verdict left when the process ends is theirs
+    /// (the oldest's) before it is a run whose result line never came.
+    awaiting_verdict: u32,
 }
 
 /// Joins the converter's events with the comparator's verdicts, across
@@ -378,6 +382,7 @@ impl<'a> EventJoiner<'a> {
                 let elapsed = event.elapsed.unwrap_or(0.0) * 1000.0;
                 self.record_run(test, outcome, elapsed, leaks, resources);
                 if std::mem::take(&mut self.state(test).unsettled) {
+                    self.state(test).awaiting_verdict += 1;
                     self.held.push(event);
                     return;
                 }
@@ -427,9 +432,11 @@ impl<'a> EventJoiner<'a> {
         self.push(event);
     }
 
-    /// Verdicts left when a process ended (a crash right after a check);
-    /// returns the tests whose results were the hook's (their result
-    /// lines never came).
+    /// Verdicts left when a process ended: each joins the oldest run of its
+    /// test whose result line came without one, else it is the result of a
+    /// run whose result line never came (an earlier run of the same test,
+    /// under -count, had one). Returns the tests whose results were the
+    /// hook's.
     pub(super) fn take_remaining_verdicts(
         &mut self,
         mut verdicts: HashMap<String, std::collections::VecDeque<RunVerdict>>,
@@ -439,9 +446,16 @@ impl<'a> EventJoiner<'a> {
         tests.sort();
         for test in tests {
             for v in verdicts.remove(&test).unwrap_or_default() {
-                if self.tests.get(&test).is_some_and(|s| s.has_final) {
-                    // A crash right after a check: its leaks still count.
+                if self
+                    .tests
+                    .get(&test)
+                    .is_some_and(|s| s.awaiting_verdict > 0)
+                {
+                    // The verdict of a run whose result line came first (a
+                    // run judged later, or a crash right after a check):
+                    // its leaks still count.
                     let state = self.state(&test);
+                    state.awaiting_verdict -= 1;
                     state.check += v.check;
                     if !v.leaks.is_empty() || !v.resources.is_empty() {
                         state.leaked_runs += 1;
