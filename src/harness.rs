@@ -457,6 +457,21 @@ mod tests {
         };
         let overlay_flag = format!("-overlay={}", json.display());
         go_cmd(&["test", "-c", "-vet=off", "-o", "m.test", &overlay_flag, "."]);
+        // It builds for macOS too (leakcheck runs there; nothing here can
+        // run the binary).
+        let darwin = std::process::Command::new(&go)
+            .args(["test", "-c", "-vet=off", "-o", "m-darwin.test", &overlay_flag, "."])
+            .env("GOOS", "darwin")
+            .env("GOARCH", "arm64")
+            .env("CGO_ENABLED", "0")
+            .current_dir(&module)
+            .output()
+            .expect("go runs");
+        assert!(
+            darwin.status.success(),
+            "{version}: GOOS=darwin go test -c: {}",
+            String::from_utf8_lossy(&darwin.stderr)
+        );
         let run = std::process::Command::new(module.join("m.test"))
             .arg("-test.v")
             .env_remove("LEAKCHECK_HELPER")
