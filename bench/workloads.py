@@ -323,6 +323,7 @@ def flood(root, mb=FLOOD_MB):
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -335,6 +336,35 @@ func TestFlood(t *testing.T) {{
 }}
 
 func TestTiny(t *testing.T) {{}}
+
+// TestFloodBehind is TestFlood, run beside aslow's TestWaitForFlood:
+// it says when it is done by creating the file FLOOD_DONE names.
+func TestFloodBehind(t *testing.T) {{
+	TestFlood(t)
+	if err := os.WriteFile(os.Getenv("FLOOD_DONE"), nil, 0o644); err != nil {{
+		t.Fatal(err)
+	}}
+}}
+""")
+    # Listed (and so printed) before flood: a package that ends only once
+    # TestFloodBehind is done, so that all of flood's output waits for its
+    # turn, whatever the machine's speed.
+    _write(os.path.join(root, "aslow", "aslow_test.go"), """package aslow
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+func TestWaitForFlood(t *testing.T) {
+	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(os.Getenv("FLOOD_DONE")); err == nil {
+			return
+		}
+	}
+	t.Fatal("TestFloodBehind never finished")
+}
 """)
     return f"one test printing {mb} MB"
 

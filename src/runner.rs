@@ -32,6 +32,7 @@ mod batch;
 mod builddir;
 mod crash;
 mod join;
+mod spool;
 mod stress;
 mod watchdog;
 
@@ -400,20 +401,46 @@ pub fn run(
         }
         drop(tx);
         // Packages are reported in order: the first one not finished has
-        // its events passed on as they come; the others' wait here.
-        let mut waiting: BTreeMap<usize, (Vec<TestEvent>, Option<PackageReport>)> = BTreeMap::new();
+        // its events passed on as they come; the others' wait (see spool).
+        let mut waiting: BTreeMap<usize, (spool::Spool, Option<PackageReport>)> = BTreeMap::new();
+        let mut budget = spool::MEMORY_BUDGET;
         let mut current = 0;
-        let finish = |on_event: &mut dyn FnMut(RunEvent<'_>) -> std::io::Result<()>,
-                      reports: &mut Vec<Option<PackageReport>>,
-                      i: usize,
-                      report: PackageReport,
-                      events: &[TestEvent]| {
-            let r = on_event(RunEvent::PackageFinished {
-                report: &report,
-                events,
-            });
-            reports[i] = Some(report);
-            print(r)
+        // A waiting package's turn: what it printed meanwhile, and its end
+        // if it is done (then true).
+        let take_turn = |on_event: &mut dyn FnMut(RunEvent<'_>) -> std::io::Result<()>,
+                         reports: &mut Vec<Option<PackageReport>>,
+                         budget: &mut usize,
+                         i: usize,
+                         spool: spool::Spool,
+                         report: Option<PackageReport>|
+         -> Result<bool, Error> {
+            let import_path = &packages[i].import_path;
+            let mut emit = |events: &[TestEvent]| {
+                on_event(RunEvent::PackageEvents {
+                    import_path,
+                    events,
+                })
+            };
+            let last = spool
+                .drain(import_path, budget, &mut emit)
+                .map_err(|e| Error::io("writing output", e))?;
+            match report {
+                Some(report) => {
+                    let r = on_event(RunEvent::PackageFinished {
+                        report: &report,
+                        events: &last,
+                    });
+                    reports[i] = Some(report);
+                    print(r)?;
+                    Ok(true)
+                }
+                None => {
+                    if !last.is_empty() {
+                        print(emit(&last))?;
+                    }
+                    Ok(false)
+                }
+            }
         };
         for (i, message) in rx {
             match message {
@@ -426,31 +453,19 @@ pub fn run(
                         events: &events,
                     }))?
                 }
-                PackageMessage::Events(mut events) => {
-                    waiting.entry(i).or_default().0.append(&mut events);
-                }
-                PackageMessage::Finished(report, mut events) if i != current => {
-                    let w = waiting.entry(i).or_default();
-                    w.0.append(&mut events);
-                    w.1 = Some(report);
+                PackageMessage::Events(events) => {
+                    waiting.entry(i).or_default().0.push(events, &mut budget);
                 }
                 PackageMessage::Finished(report, events) => {
-                    finish(on_event, &mut reports, i, report, &events)?;
-                    current += 1;
-                    // The next packages: what they printed meanwhile, and
-                    // their end if they are done.
-                    while let Some((events, report)) = waiting.remove(&current) {
-                        match report {
-                            Some(report) => {
-                                finish(on_event, &mut reports, current, report, &events)?
-                            }
-                            None => {
-                                print(on_event(RunEvent::PackageEvents {
-                                    import_path: &packages[current].import_path,
-                                    events: &events,
-                                }))?;
-                                break;
-                            }
+                    let w = waiting.entry(i).or_default();
+                    w.0.push(events, &mut budget);
+                    w.1 = Some(report);
+                    // The next packages, up to one still running.
+                    while let Some((spool, report)) = waiting.remove(&current) {
+                        let done = report.is_some();
+                        take_turn(on_event, &mut reports, &mut budget, current, spool, report)?;
+                        if !done {
+                            break;
                         }
                         current += 1;
                     }
@@ -459,9 +474,9 @@ pub fn run(
         }
         // Interrupted: packages that never started leave gaps; the ones
         // that finished after a gap are still reported.
-        for (i, (events, report)) in waiting {
-            if let Some(report) = report {
-                finish(on_event, &mut reports, i, report, &events)?;
+        for (i, (spool, report)) in waiting {
+            if report.is_some() {
+                take_turn(on_event, &mut reports, &mut budget, i, spool, report)?;
             }
         }
         Ok(())

@@ -197,3 +197,112 @@ fn benchmarks_after_a_crash_still_run() {
     assert!(stdout.contains("resuming the remaining tests"), "{stdout}");
     assert!(stdout.contains("benchmark ran"), "{stdout}");
 }
+
+/// Package a ends only once package b's loud test is done (`$LOUD_DONE`),
+/// so with `-j 2` all of b's output waits for its turn: 200,000 lines,
+/// more than the memory waiting packages may use (an event counts a few
+/// hundred bytes), so most of it goes through a temporary file.
+const WAITS_FOR_LOUD: &str = r#"package a
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+func TestWaitsForLoud(t *testing.T) {
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(os.Getenv("LOUD_DONE")); err == nil {
+			return
+		}
+	}
+	t.Fatal("TestLoud never finished")
+}
+"#;
+
+const LOUD: &str = r#"package b
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"testing"
+)
+
+func TestLoud(t *testing.T) {
+	w := bufio.NewWriter(os.Stdout)
+	for i := 0; i < 200000; i++ {
+		fmt.Fprintf(w, "line %d\n", i)
+	}
+	w.Flush()
+	go func() { select {} }()
+	if err := os.WriteFile(os.Getenv("LOUD_DONE"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAfterLoud(t *testing.T) { fmt.Println("after") }
+"#;
+
+#[test]
+fn a_loud_package_waiting_for_its_turn_comes_out_whole_and_in_order() {
+    let dir = go_module(&[("a/a_test.go", WAITS_FOR_LOUD), ("b/b_test.go", LOUD)]);
+    let mut cmd = common::leakcheck();
+    cmd.current_dir(dir.path())
+        .env("LOUD_DONE", dir.path().join("loud-done"));
+    let (out, report) = common::run_command_with_report(&mut cmd, &["--json", "-j", "2", "./..."]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        &stdout[stdout.len().saturating_sub(3000)..]
+    );
+    let events: Vec<leakcheck::testjson::TestEvent> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    // a's events all come first (it is listed first), then b's.
+    let first_b = events
+        .iter()
+        .position(|e| e.package.as_deref() == Some("example.com/m/b"))
+        .unwrap();
+    assert!(events[first_b..]
+        .iter()
+        .all(|e| e.package.as_deref() == Some("example.com/m/b")));
+    // Every line, once, in order, then the leak, then the next test.
+    let lines: Vec<&str> = events[first_b..]
+        .iter()
+        .filter(|e| e.test.as_deref() == Some("TestLoud") && e.action == "output")
+        .filter_map(|e| e.output.as_deref())
+        .filter(|o| o.starts_with("line "))
+        .collect();
+    assert_eq!(lines.len(), 200_000);
+    assert!(lines
+        .iter()
+        .enumerate()
+        .all(|(i, l)| *l == format!("line {i}\n")));
+    let pos = |pred: &dyn Fn(&leakcheck::testjson::TestEvent) -> bool| {
+        events.iter().position(pred).unwrap()
+    };
+    let leak = pos(&|e| {
+        e.output
+            .as_deref()
+            .is_some_and(|o| o.starts_with("--- LEAK: TestLoud"))
+    });
+    let after = pos(&|e| e.output.as_deref() == Some("after\n"));
+    assert!(leak < after);
+    assert!(!stdout.contains("could not be read back"));
+    let outcome = |name: &str| {
+        report
+            .packages
+            .iter()
+            .flat_map(|p| &p.tests)
+            .find(|t| t.name == name)
+            .unwrap()
+            .outcome
+    };
+    assert_eq!(outcome("TestWaitsForLoud"), TestOutcome::Pass);
+    assert_eq!(outcome("TestLoud"), TestOutcome::Leak);
+    assert_eq!(outcome("TestAfterLoud"), TestOutcome::Pass);
+}
