@@ -37,6 +37,8 @@ pub const HOOK_FILES: &[(&str, &str)] = &[
     ("dump", include_str!("../harness/dump.go")),
     ("probe", include_str!("../harness/probe.go")),
     ("resources", include_str!("../harness/resources.go")),
+    ("orphans_linux", include_str!("../harness/orphans_linux.go")),
+    ("orphans_other", include_str!("../harness/orphans_other.go")),
 ];
 
 /// All of the hook's source, for cache keys.
@@ -46,6 +48,8 @@ pub const HARNESS_GO: &str = concat!(
     include_str!("../harness/dump.go"),
     include_str!("../harness/probe.go"),
     include_str!("../harness/resources.go"),
+    include_str!("../harness/orphans_linux.go"),
+    include_str!("../harness/orphans_other.go"),
 );
 
 /// The name a hook file `name` gets in `$GOROOT/src/testing`.
@@ -460,7 +464,15 @@ mod tests {
         // It builds for macOS too (leakcheck runs there; nothing here can
         // run the binary).
         let darwin = std::process::Command::new(&go)
-            .args(["test", "-c", "-vet=off", "-o", "m-darwin.test", &overlay_flag, "."])
+            .args([
+                "test",
+                "-c",
+                "-vet=off",
+                "-o",
+                "m-darwin.test",
+                &overlay_flag,
+                ".",
+            ])
             .env("GOOS", "darwin")
             .env("GOARCH", "arm64")
             .env("CGO_ENABLED", "0")

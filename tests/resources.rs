@@ -72,6 +72,7 @@ fn every_check_finds_its_fixture_and_passes_its_clean_twin() {
         "TestBodyLeftOpen",
         "TestProcessNotWaited",
         "TestProcessOrphaned",
+        "TestProcessDaemonized",
         "TestBufferHeld",
         "TestCacheGrows",
     ];
@@ -91,7 +92,7 @@ fn every_check_finds_its_fixture_and_passes_its_clean_twin() {
             "{t:#?}"
         );
     }
-    assert_eq!(report.summary.tests, 14);
+    assert_eq!(report.summary.tests, 16);
 
     let file = test(&report, "TestFileLeftOpen");
     assert_eq!(kinds(file), [ResourceKind::File]);
@@ -127,8 +128,13 @@ fn every_check_finds_its_fixture_and_passes_its_clean_twin() {
     );
 
     // Processes: the one never waited for (and, from Go 1.23, the pidfd
-    // its os.Process keeps), and the one sh left behind.
-    for name in ["TestProcessNotWaited", "TestProcessOrphaned"] {
+    // its os.Process keeps), the one sh left behind, and the one setsid
+    // took out of the process group after sh exited.
+    for name in [
+        "TestProcessNotWaited",
+        "TestProcessOrphaned",
+        "TestProcessDaemonized",
+    ] {
         let t = test(&report, name);
         let procs: Vec<&Resource> = t
             .resources

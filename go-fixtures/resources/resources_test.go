@@ -91,6 +91,21 @@ func TestProcessOrphaned(t *testing.T) {
 	}
 }
 
+func TestProcessDaemonized(t *testing.T) {
+	// A daemon's way out: sh exits, and setsid puts the sleep in a session
+	// of its own, so it is neither a descendant nor in the process group.
+	if err := exec.Command("sh", "-c", "setsid sleep 30 &").Run(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestProcessDaemonEnds(t *testing.T) {
+	// The same way out, by a process that ends on its own at once.
+	if err := exec.Command("sh", "-c", "setsid true &").Run(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestProcessWaited(t *testing.T) {
 	if err := exec.Command("sleep", "0").Run(); err != nil {
 		t.Fatal(err)
