@@ -50,27 +50,35 @@ func leakcheckSend(header string, body []byte) {
 // now on. Called with leakcheckMu held; other runs go on while it waits.
 func leakcheckAwait(id string) {
 	for {
-		answer, err := leakcheckAnswers.ReadString('\n')
-		if err != nil {
-			leakcheckFail(fmt.Errorf("lost its connection to leakcheck: %v", err))
-		}
-		kind, arg, _ := strings.Cut(strings.TrimSuffix(answer, "\n"), " ")
-		switch kind {
+		switch kind, arg := leakcheckAnswer(); kind {
 		case "again", "profile":
-			ms, _ := strconv.Atoi(arg)
 			leakcheckMu.Unlock()
-			time.Sleep(time.Duration(ms) * time.Millisecond)
+			leakcheckSleep(arg)
 			leakcheckMu.Lock()
 			leakcheckDump("dump "+id, kind == "profile")
 		case "done":
-			if arg == "exact" {
-				leakcheckExact = true
-			}
+			leakcheckExact = leakcheckExact || arg == "exact"
 			return
 		default:
-			leakcheckFail(fmt.Errorf("got an unexpected answer %q", answer))
+			leakcheckFail(fmt.Errorf("got an unexpected answer %q", kind+" "+arg))
 		}
 	}
+}
+
+// leakcheckAnswer reads leakcheck's next answer: "KIND [ARG]".
+func leakcheckAnswer() (kind, arg string) {
+	answer, err := leakcheckAnswers.ReadString('\n')
+	if err != nil {
+		leakcheckFail(fmt.Errorf("lost its connection to leakcheck: %v", err))
+	}
+	kind, arg, _ = strings.Cut(strings.TrimSuffix(answer, "\n"), " ")
+	return kind, arg
+}
+
+// leakcheckSleep sleeps for ms milliseconds (a decimal string).
+func leakcheckSleep(ms string) {
+	n, _ := strconv.Atoi(ms)
+	time.Sleep(time.Duration(n) * time.Millisecond)
 }
 
 // leakcheckFail: without its connection, leakcheck cannot judge the

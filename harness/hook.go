@@ -19,9 +19,9 @@
 // after a test it sends dumps until leakcheck says "done". leakcheck
 // decides what leaked. Files: hook.go (the calls above), conn.go (talking
 // to leakcheck), dump.go (snapshots), probe.go (the leak profile of
-// long-running tests), resources.go (descriptors, processes and heap),
-// orphans_*.go (processes that outlive their parent). Every identifier
-// starts with "leakcheck", so none clashes with the testing package's own.
+// long-running tests), resources.go (descriptors, processes and heap).
+// Every identifier starts with "leakcheck", so none clashes with the
+// testing package's own.
 //
 // Without LEAKCHECK_HELPER in the environment it does nothing at all.
 
@@ -41,8 +41,7 @@ import (
 )
 
 // leakcheck's settings, from LEAKCHECK_HELPER="fd=N labels=1 probe=MS defer=1"
-// (fd: the connection, see conn.go; res=1 memrate=N: see resources.go;
-// adopt=1: see orphans_linux.go).
+// (fd: the connection, see conn.go; res=1 memrate=N: see resources.go).
 var (
 	// leakcheckLabels: runtime.Stack can show pprof labels (Go 1.26+).
 	leakcheckLabels bool
@@ -82,8 +81,6 @@ func init() {
 			leakcheckResourcesOn = n == 1
 		case key == "memrate" && n > 0:
 			runtime.MemProfileRate = n
-		case key == "adopt" && n == 1:
-			leakcheckAdoptOrphans()
 		}
 	}
 	if fd < 3 {
@@ -94,12 +91,11 @@ func init() {
 	leakcheckAnswers = bufio.NewReader(leakcheckConn)
 	// The key that starts every message (see conn.go): read before any
 	// test's code runs.
-	line, err := leakcheckAnswers.ReadString('\n')
-	key, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "key ")
-	if err != nil || !ok || key == "" {
-		leakcheckFail(fmt.Errorf("got no key from leakcheck (%q, %v)", line, err))
+	if kind, key := leakcheckAnswer(); kind == "key" && key != "" {
+		leakcheckKey = key
+	} else {
+		leakcheckFail(fmt.Errorf("got no key from leakcheck (%q)", kind+" "+key))
 	}
-	leakcheckKey = key
 	if leakcheckResourcesOn {
 		leakcheckResourcesInit()
 	}

@@ -13,7 +13,6 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // leakcheckResourcesOn: setting res=1, the exchange below (memrate=N
@@ -54,18 +53,12 @@ func leakcheckResources(id, when string) {
 			paused = append(paused, "-")
 		}
 		leakcheckSend("res "+id+" "+when+" "+strconv.Itoa(os.Getpid())+" "+heap+" "+strings.Join(paused, ","), body)
-		answer, err := leakcheckAnswers.ReadString('\n')
-		if err != nil {
-			leakcheckFail(fmt.Errorf("lost its connection to leakcheck: %v", err))
-		}
-		kind, arg, _ := strings.Cut(strings.TrimSuffix(answer, "\n"), " ")
 		body = nil
-		switch kind {
+		switch kind, arg := leakcheckAnswer(); kind {
 		case "done":
 			return
 		case "again":
-			ms, _ := strconv.Atoi(arg)
-			time.Sleep(time.Duration(ms) * time.Millisecond)
+			leakcheckSleep(arg)
 		case "heap":
 			// With the profile, twice: a sync.Pool's buffers outlive one
 			// GC (its victim cache), not two.
@@ -82,7 +75,7 @@ func leakcheckResources(id, when string) {
 				body = b.Bytes()
 			}
 		default:
-			leakcheckFail(fmt.Errorf("got an unexpected answer %q", answer))
+			leakcheckFail(fmt.Errorf("got an unexpected answer %q", kind+" "+arg))
 		}
 	}
 }

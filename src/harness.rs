@@ -37,8 +37,6 @@ pub const HOOK_FILES: &[(&str, &str)] = &[
     ("dump", include_str!("../harness/dump.go")),
     ("probe", include_str!("../harness/probe.go")),
     ("resources", include_str!("../harness/resources.go")),
-    ("orphans_linux", include_str!("../harness/orphans_linux.go")),
-    ("orphans_other", include_str!("../harness/orphans_other.go")),
 ];
 
 /// All of the hook's source, for cache keys.
@@ -48,8 +46,6 @@ pub const HARNESS_GO: &str = concat!(
     include_str!("../harness/dump.go"),
     include_str!("../harness/probe.go"),
     include_str!("../harness/resources.go"),
-    include_str!("../harness/orphans_linux.go"),
-    include_str!("../harness/orphans_other.go"),
 );
 
 /// The name a hook file `name` gets in `$GOROOT/src/testing`.

@@ -957,8 +957,11 @@ impl PackageContext<'_> {
         let cmd = cmd
             .env("LEAKCHECK_HELPER", hook)
             .before_spawn(inherit_as(theirs.as_raw_fd(), HOOK_FD))
-            .before_spawn(|cmd| {
+            .before_spawn(move |cmd| {
                 crate::signals::own_group(cmd);
+                if checks.processes {
+                    crate::resources::procs::adopt_orphans(cmd);
+                }
                 Ok(())
             });
         let line = command_line(

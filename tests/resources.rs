@@ -365,14 +365,28 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
+	"time"
 )
+
+// Connections the server accepted.
+var accepted atomic.Int32
 
 // A server for the whole package, as a TestMain or a package variable
 // keeps one: its listener is there before any test.
-var srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	io.WriteString(w, "ok")
-}))
+var srv = func() *httptest.Server {
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	s.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			accepted.Add(1)
+		}
+	}
+	s.Start()
+	return s
+}()
 
 var kept net.Conn
 
@@ -389,11 +403,17 @@ func TestIdle(t *testing.T) {
 
 // A connection of the test's own, never closed.
 func TestRawConnLeft(t *testing.T) {
+	before := accepted.Load()
 	c, err := net.Dial("tcp", srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	kept = c
+	// The server's end is open once it accepted (on a busy machine, maybe
+	// after the test's end without this wait).
+	for accepted.Load() == before {
+		time.Sleep(time.Millisecond)
+	}
 }
 "#,
     )]);

@@ -34,21 +34,13 @@ pub const HEAP_PROFILE_RATE: u64 = 64 << 10;
 
 /// What `LEAKCHECK_HELPER` gets for `checks` (after the hook's other
 /// settings): `res=1` makes each run's start and end wait for leakcheck,
-/// `memrate` raises the heap profile's sampling, `adopt=1` makes the test
-/// binary the parent of its descendants' orphans (a daemon's double fork
-/// would otherwise take them out of its tree, see [`procs`]).
+/// `memrate` raises the heap profile's sampling.
 pub fn hook_settings(checks: &Checks) -> String {
-    let mut settings = String::new();
-    if checks.any() {
-        settings.push_str(" res=1");
+    match (checks.any(), checks.heap) {
+        (false, _) => String::new(),
+        (true, false) => " res=1".to_string(),
+        (true, true) => format!(" res=1 memrate={HEAP_PROFILE_RATE}"),
     }
-    if checks.heap {
-        settings.push_str(&format!(" memrate={HEAP_PROFILE_RATE}"));
-    }
-    if checks.processes {
-        settings.push_str(" adopt=1");
-    }
-    settings
 }
 
 /// Which resource checks run (goroutines are always checked).

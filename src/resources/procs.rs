@@ -1,8 +1,11 @@
 //! Processes: which processes belong to a test binary (its descendants,
 //! and what is left in its process group after their parent exited: a
 //! `sh -c 'cmd &'` leaves `cmd` to init, still in the group), from
-//! `/proc/PID/stat`. Only [`scan`], [`cmdline`] and [`kill`] touch the
-//! system; the rest is pure.
+//! `/proc/PID/stat`. A daemon leaves the group too (a double fork and
+//! `setsid`): [`adopt_orphans`] makes the test binary a child subreaper,
+//! so that it is reparented to the binary, not to init, and stays its
+//! descendant. Only [`scan`], [`cmdline`], [`kill`] and
+//! [`adopt_orphans`] touch the system; the rest is pure.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -115,6 +118,32 @@ pub fn kill(id: ProcId) -> bool {
     // SAFETY: kill(2) has no memory-safety preconditions; the process was
     // checked to be the one found leaked just before.
     same && unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) } == 0
+}
+
+/// Makes the process `cmd` starts a child subreaper
+/// (`PR_SET_CHILD_SUBREAPER`, kept across `exec`): a process that loses
+/// its parent among the test binary's descendants is reparented to the
+/// binary, not to init. The binary never waits for such a process: one
+/// that ends is a zombie (not counted) until the binary exits.
+/// Linux only, as the check (elsewhere `--check processes` is a usage
+/// error, and this does nothing).
+pub fn adopt_orphans(cmd: &mut std::process::Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl is async-signal-safe: nothing else runs between
+        // fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
 }
 
 #[cfg(test)]
