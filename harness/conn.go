@@ -52,8 +52,9 @@ func leakcheckAwait(id string) {
 	for {
 		switch kind, arg := leakcheckAnswer(); kind {
 		case "again", "profile":
+			ms, _ := strconv.Atoi(arg)
 			leakcheckMu.Unlock()
-			leakcheckSleep(arg)
+			time.Sleep(time.Duration(ms) * time.Millisecond)
 			leakcheckMu.Lock()
 			leakcheckDump("dump "+id, kind == "profile")
 		case "done":
@@ -73,12 +74,6 @@ func leakcheckAnswer() (kind, arg string) {
 	}
 	kind, arg, _ = strings.Cut(strings.TrimSuffix(answer, "\n"), " ")
 	return kind, arg
-}
-
-// leakcheckSleep sleeps for ms milliseconds (a decimal string).
-func leakcheckSleep(ms string) {
-	n, _ := strconv.Atoi(ms)
-	time.Sleep(time.Duration(n) * time.Millisecond)
 }
 
 // leakcheckFail: without its connection, leakcheck cannot judge the

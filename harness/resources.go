@@ -13,6 +13,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // leakcheckResourcesOn: setting res=1, the exchange below (memrate=N
@@ -58,7 +59,8 @@ func leakcheckResources(id, when string) {
 		case "done":
 			return
 		case "again":
-			leakcheckSleep(arg)
+			ms, _ := strconv.Atoi(arg)
+			time.Sleep(time.Duration(ms) * time.Millisecond)
 		case "heap":
 			// With the profile, twice: a sync.Pool's buffers outlive one
 			// GC (its victim cache), not two.
