@@ -17,8 +17,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use leakcheck::compare::{Comparator, CompareConfig, Decision};
-use leakcheck::stack::{goroutine_ids, Snapshot};
+use leakcheck::detect::compare::{Comparator, CompareConfig, Decision};
+use leakcheck::detect::stack::{goroutine_ids, Snapshot};
 
 const SIZES: [usize; 3] = [1, 1_000, 100_000];
 
@@ -105,7 +105,7 @@ fn parse(c: &mut Criterion) {
                     let now = Instant::now();
                     let started = Instant::now();
                     cmp.start(&run, 1, goroutine_ids(t)[0], t);
-                    let d = cmp.end(&run, leakcheck::compare::RunStatus::Pass, 2, t, now);
+                    let d = cmp.end(&run, leakcheck::detect::compare::RunStatus::Pass, 2, t, now);
                     total += started.elapsed();
                     assert!(matches!(d, Decision::Done(_)));
                 }

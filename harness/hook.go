@@ -271,7 +271,7 @@ func leakcheckLabel(id string) {
 }
 
 // leakcheckWrap hooks a test by wrapping its function, for a Go release
-// whose tRunner lacks the anchor (see leakcheck's src/harness.rs): the
+// whose tRunner lacks the anchor (see leakcheck's src/go/harness.rs): the
 // wrapper's frame is then on the test's stack.
 func leakcheckWrap(f func(*T)) func(*T) {
 	if leakcheckConn == nil {

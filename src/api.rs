@@ -5,7 +5,7 @@
 //! [`LeakAssertions`] helpers on the reports they return. Results are the
 //! types the CLI reports: [`Report`], [`PackageReport`], [`TestReport`]
 //! (with [`TestOutcome`] and
-//! [`Leak`](crate::compare::Leak)s that carry their creation sites).
+//! [`Leak`](crate::detect::compare::Leak)s that carry their creation sites).
 //!
 //! Paths are relative to the directory of the crate being tested
 //! (`CARGO_MANIFEST_DIR`, which cargo and nextest set when they run tests;
@@ -42,15 +42,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::cache::{default_dir, BinaryCache};
+use crate::detect::ignore::{IgnoreRule, IgnoreRules};
 use crate::error::Error;
-use crate::goargs::GoTestArgs;
-use crate::gocmd::{self, GoEnv, GoList, GoTestBuild};
-use crate::harness::Overlay;
-use crate::ignore::{IgnoreRule, IgnoreRules};
-use crate::report::{PackageOutcome, PackageReport, Report, TestOutcome, TestReport};
-use crate::reporter::{leak_report_lines, Reporter};
+use crate::go::args::GoTestArgs;
+use crate::go::cmd::{self, GoEnv, GoList, GoTestBuild};
+use crate::go::harness::Overlay;
+use crate::go::testjson::TestEvent;
+use crate::output::report::{PackageOutcome, PackageReport, Report, TestOutcome, TestReport};
+use crate::output::reporter::{leak_report_lines, Reporter};
 use crate::runner::{run, RunEvent, RunOptions};
-use crate::testjson::TestEvent;
 
 /// Settings shared by [`GoModule`] and [`GoPackage`].
 #[derive(Debug, Clone)]
@@ -213,7 +213,7 @@ impl Settings {
             .prefix("leakcheck-")
             .tempdir()
             .map_err(|e| Error::io("creating a temporary directory", e))?;
-        let build_flags = gocmd::test_build_flags(env.release, &args.build_flags);
+        let build_flags = cmd::test_build_flags(env.release, &args.build_flags);
         let mut overlay = Overlay::from_user(args.overlay.as_deref().map(Path::new))?;
         overlay.hook_testing(
             Path::new(&env.goroot),
@@ -223,7 +223,7 @@ impl Settings {
         let overlay_path = work.path().join("overlay.json");
         overlay.write(&overlay_path)?;
         let cache = self.cache();
-        let todo: Vec<&gocmd::GoPackage> = packages
+        let todo: Vec<&cmd::GoPackage> = packages
             .iter()
             .filter(|p| p.has_tests() || p.error.is_some())
             .collect();
@@ -277,7 +277,7 @@ impl Settings {
 /// A package's test binary, or why it could not be built.
 #[derive(Debug)]
 pub(crate) struct Built {
-    pub(crate) package: gocmd::GoPackage,
+    pub(crate) package: cmd::GoPackage,
     /// The binary, or the build's (or `go list`'s) error output.
     pub(crate) binary: Result<PathBuf, String>,
 }
@@ -376,7 +376,7 @@ fn is_test_name(line: &str) -> bool {
 /// Note that a `TestMain` of the package runs.
 pub(crate) fn list_binary(binary: &Path, dir: &Path) -> Result<Vec<String>, Error> {
     let args = ["-test.list", "."];
-    let line = gocmd::command_line(
+    let line = cmd::command_line(
         &binary.display().to_string(),
         &args.iter().map(Into::into).collect::<Vec<_>>(),
     );
@@ -507,7 +507,7 @@ macro_rules! settings_methods {
 ///
 /// ```
 /// use leakcheck::{GoModule, LeakAssertions};
-/// use leakcheck::report::TestOutcome;
+/// use leakcheck::output::report::TestOutcome;
 ///
 /// let module = GoModule::new("go-fixtures").packages(["./clean", "./handler"]);
 /// let report = module.run()?;
@@ -620,7 +620,7 @@ fn build_errors(report: &Report) -> Result<(), Error> {
 ///
 /// ```
 /// use leakcheck::{GoPackage, LeakAssertions};
-/// use leakcheck::report::TestOutcome;
+/// use leakcheck::output::report::TestOutcome;
 /// use std::time::Duration;
 ///
 /// let handler = GoPackage::new("go-fixtures/handler").grace(Duration::from_millis(300));
@@ -694,7 +694,7 @@ impl GoPackage {
 ///
 /// ```
 /// use leakcheck::LeakAssertions;
-/// use leakcheck::report::TestReport;
+/// use leakcheck::output::report::TestReport;
 ///
 /// let clean: TestReport = serde_json::from_str(
 ///     r#"{"name": "TestClean", "outcome": "pass", "elapsed_ms": 1.0, "leaks": []}"#,
@@ -831,7 +831,7 @@ impl LeakAssertions for Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::Leak;
+    use crate::detect::compare::Leak;
 
     fn test(name: &str, outcome: TestOutcome, leaks: Vec<Leak>) -> TestReport {
         // Through JSON, so fields added to the report keep their defaults.

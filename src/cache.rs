@@ -52,8 +52,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
-use crate::gocmd::{command_line, GoEnv, GoTestBuild};
-use crate::harness::{Overlay, HARNESS_GO};
+use crate::go::cmd::{command_line, GoEnv, GoTestBuild};
+use crate::go::harness::{Overlay, HARNESS_GO};
 
 /// Overrides where [`default_dir`] puts the cache.
 pub const CACHE_DIR_ENV: &str = "LEAKCHECK_CACHE_DIR";
@@ -234,7 +234,7 @@ fn go_output(dir: &Path, env: &[(String, String)], args: Vec<OsString>) -> Resul
     for (k, v) in env {
         expr = expr.env(k, v);
     }
-    let out = crate::gocmd::run_captured(expr, &line)?;
+    let out = crate::go::cmd::run_captured(expr, &line)?;
     if !out.status.success() {
         return Err(Error::Command {
             command: line,
@@ -548,7 +548,7 @@ impl BinaryCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gocmd::{GoList, GoPackage};
+    use crate::go::cmd::{GoList, GoPackage};
 
     #[test]
     fn escapes_import_paths_injectively() {

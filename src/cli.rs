@@ -12,19 +12,19 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
-use crate::annotations::annotations;
-use crate::baseline::Baseline;
-use crate::color::{should_color, ColorChoice, ColorWriter};
 use crate::config::{CommandLine, Settings};
+use crate::detect::baseline::Baseline;
+use crate::detect::ignore::{IgnoreRule, RuleKind};
 use crate::duration::parse_go_duration;
 use crate::error::{Error, EXIT_ERROR};
-use crate::goargs::GoTestArgs;
-use crate::ignore::{IgnoreRule, RuleKind};
-use crate::junit::{write_junit, OutputCollector, TestOutputs};
+use crate::go::args::GoTestArgs;
+use crate::output::annotations::annotations;
+use crate::output::color::{should_color, ColorChoice, ColorWriter};
+use crate::output::junit::{write_junit, OutputCollector, TestOutputs};
+use crate::output::progress::Progress;
+use crate::output::report::Report;
+use crate::output::reporter::Reporter;
 use crate::partition::Partition;
-use crate::progress::Progress;
-use crate::report::Report;
-use crate::reporter::Reporter;
 use crate::runner::{run, RunEvent, RunOptions};
 
 const AFTER_HELP: &str = "\
@@ -410,7 +410,7 @@ impl Cli {
             heap_threshold: self
                 .heap_threshold
                 .as_deref()
-                .map(crate::resources::parse_size)
+                .map(crate::detect::resources::parse_size)
                 .transpose()
                 .map_err(|e| Error::Usage(format!("--heap-threshold: {e}")))?,
         };
@@ -588,9 +588,10 @@ fn run_merge(cli: &MergeCli) -> Result<i32, Error> {
                 input.display()
             )));
         }
-        crate::outfile::check_writable(&format!("merge-reports: {flag}"), path)?;
+        crate::output::outfile::check_writable(&format!("merge-reports: {flag}"), path)?;
     }
-    let merged = crate::merge::merge_files(&cli.out, &cli.inputs, cli.junit.as_deref(), &cwd)?;
+    let merged =
+        crate::output::merge::merge_files(&cli.out, &cli.inputs, cli.junit.as_deref(), &cwd)?;
     Ok(merged.exit_code())
 }
 
@@ -647,13 +648,13 @@ fn run_cli(cli: &Cli, rules: Vec<IgnoreRule>) -> Result<i32, Error> {
     let (opts, _) = cli.options_with_rules(rules)?;
     // Files the run ends with must be writable before it starts.
     if let Some(path) = &cli.report {
-        crate::outfile::check_writable("--report", path)?;
+        crate::output::outfile::check_writable("--report", path)?;
     }
     if let Some(path) = &cli.junit {
-        crate::outfile::check_writable("--junit", path)?;
+        crate::output::outfile::check_writable("--junit", path)?;
     }
     if let Some(path) = &cli.write_baseline {
-        crate::outfile::check_writable("--write-baseline", &opts.dir.join(path))?;
+        crate::output::outfile::check_writable("--write-baseline", &opts.dir.join(path))?;
     }
     // Ctrl-C, SIGTERM, SIGHUP: stop, kill the builds and test binaries,
     // and still write what finished. A second signal exits at once.
@@ -785,7 +786,7 @@ fn write_files(cli: &Cli, opts: &RunOptions, report: &Report, outputs: &TestOutp
     let mut ok = true;
     if let Some(path) = &cli.report {
         let text = serde_json::to_string_pretty(report).expect("report serializes") + "\n";
-        if let Err(e) = crate::outfile::write_atomic("report", path, text.as_bytes()) {
+        if let Err(e) = crate::output::outfile::write_atomic("report", path, text.as_bytes()) {
             eprintln!("leakcheck: {e}");
             ok = false;
         }

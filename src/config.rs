@@ -28,9 +28,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::detect::ignore::{IgnoreRule, IgnoreRules, RuleKind, RuleOrigin};
 use crate::duration::{format_go_duration, parse_go_duration};
 use crate::error::Error;
-use crate::ignore::{IgnoreRule, IgnoreRules, RuleKind, RuleOrigin};
 
 /// The file name looked for at the module root.
 pub const CONFIG_FILE: &str = "leakcheck.toml";
@@ -105,7 +105,7 @@ pub struct Settings {
     /// User rules (built-ins are added by [`Settings::ignore_rules`]).
     pub ignore: Vec<IgnoreRule>,
     /// Resource checks, and the heap growth reported.
-    pub checks: (crate::resources::Checks, Source),
+    pub checks: (crate::detect::resources::Checks, Source),
     /// The config file read, if any.
     pub file: Option<PathBuf>,
 }
@@ -147,7 +147,7 @@ impl Settings {
             default_ignores: (true, Source::Default),
             chains: (false, Source::Default),
             ignore: Vec::new(),
-            checks: (crate::resources::Checks::default(), Source::Default),
+            checks: (crate::detect::resources::Checks::default(), Source::Default),
             file: path.clone(),
         };
         if let Some(path) = &path {
@@ -173,7 +173,7 @@ impl Settings {
         }
         s.ignore.extend(cli.ignore.iter().cloned());
         if !cli.checks.is_empty() {
-            let mut checks = crate::resources::Checks {
+            let mut checks = crate::detect::resources::Checks {
                 heap_threshold: s.checks.0.heap_threshold,
                 ..Default::default()
             };
@@ -211,7 +211,7 @@ impl Settings {
             self.test_timeout = ((!d.is_zero()).then_some(d), src.clone());
         }
         if let Some(args) = file.go_test_args {
-            crate::goargs::GoTestArgs::parse(&args)
+            crate::go::args::GoTestArgs::parse(&args)
                 .map_err(|e| Error::Usage(format!("{name}: go-test-args: {e}")))?;
             self.go_test_args = (args, src.clone());
         }
@@ -222,7 +222,7 @@ impl Settings {
             self.chains = (c, src.clone());
         }
         if let Some(c) = &file.checks {
-            let mut checks = crate::resources::Checks {
+            let mut checks = crate::detect::resources::Checks {
                 heap_threshold: self.checks.0.heap_threshold,
                 ..Default::default()
             };
@@ -232,7 +232,7 @@ impl Settings {
             self.checks = (checks, src.clone());
         }
         if let Some(t) = &file.heap_threshold {
-            self.checks.0.heap_threshold = crate::resources::parse_size(t.get_ref())
+            self.checks.0.heap_threshold = crate::detect::resources::parse_size(t.get_ref())
                 .map_err(|e| at(t.span().start, &format!("heap-threshold: {e}")))?;
             self.checks.1 = src.clone();
         }

@@ -1,13 +1,13 @@
 //! leakcheck finds goroutines that outlive the Go test that started them.
 //!
-//! The pipeline: [`runner`] lists packages, builds their test binaries with
-//! the [`harness`] helper injected through `go test -overlay`, and runs
-//! them; the helper sends goroutine dumps to a [`listener`], whose
-//! [`compare`] comparator decides which goroutines each test leaked; a
-//! [`reporter`] prints the result and [`report`] holds the structured
-//! report. For CI: [`junit`] XML, GitHub [`annotations`], [`partition`]
-//! (sharding) and [`merge`] (of shards' reports); on a terminal,
-//! [`progress`] and [`color`].
+//! The pipeline, by stage: the [`runner`] lists packages and builds their
+//! test binaries with the hook injected through `go test -overlay` ([`go`]:
+//! the Go toolchain, the hook, test2json), and runs them; the hook sends
+//! goroutine dumps to a listener whose comparator decides which goroutines
+//! each test leaked ([`detect`]); reporters print the result and the
+//! structured report holds it ([`output`]: also JUnit XML, GitHub
+//! annotations, progress, colour, and merging shards' reports). Tests are
+//! split across CI shards by [`partition`]; [`stress`] repeats them.
 //!
 //! From Rust: [`GoModule`] and [`GoPackage`] build, list and run Go tests
 //! and return the same reports ([`api`]); test binaries are kept in a
@@ -15,39 +15,20 @@
 //!
 //! For running services: [`inspect`] reads, groups and compares goroutine
 //! dumps (`leakcheck inspect`, `diff`, `watch`).
-pub mod annotations;
 pub mod api;
-pub mod baseline;
 pub mod cache;
 pub mod cli;
-pub mod color;
-pub mod compare;
 pub mod config;
-pub mod directives;
+pub mod detect;
 pub mod duration;
 pub mod error;
-pub mod goargs;
-pub mod gocmd;
-pub mod harness;
-pub mod hints;
-pub mod ignore;
+pub mod go;
 pub mod inspect;
-pub mod junit;
-pub mod listener;
-pub mod merge;
 pub mod mimic;
-pub mod outfile;
+pub mod output;
 pub mod partition;
-pub mod pclntab;
-pub mod progress;
-pub mod report;
-pub mod reporter;
-pub mod resources;
 pub mod runner;
 pub mod signals;
-pub mod stack;
 pub mod stress;
-pub mod test2json;
-pub mod testjson;
 
 pub use api::{GoModule, GoPackage, LeakAssertions};

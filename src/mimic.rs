@@ -54,8 +54,8 @@ use libtest_mimic::{Arguments, Completion, Conclusion, Failed, Trial};
 
 use crate::api::{list_binary, GoModule};
 use crate::error::Error;
-use crate::report::TestOutcome;
-use crate::reporter::leak_report_lines;
+use crate::output::report::TestOutcome;
+use crate::output::reporter::leak_report_lines;
 
 /// The test part of the trial that stands for a package's build.
 pub const BUILD_TRIAL: &str = "(build)";

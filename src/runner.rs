@@ -3,7 +3,7 @@
 //! It lists packages with `go list`, builds each package's test binary with
 //! the helper injected through `-overlay` (never writing the user's tree),
 //! runs the binaries with a [`HelperListener`] serving their helper, turns
-//! their output into `go test -json` events ([`crate::test2json`]),
+//! their output into `go test -json` events ([`crate::go::test2json`]),
 //! joins the comparator's verdicts to it, and emits [`RunEvent`]s for a
 //! reporter to print. Packages are built and run `jobs` at a time; events
 //! come out in `go list` order.
@@ -16,17 +16,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::compare::{CallLines, Comparator, CompareConfig};
+use crate::detect::compare::{CallLines, Comparator, CompareConfig};
+use crate::detect::ignore::IgnoreRules;
+use crate::detect::listener::HelperListener;
 use crate::error::Error;
-use crate::goargs::GoTestArgs;
-use crate::gocmd::{command_line, GoEnv, GoList, GoPackage, GoTestBuild};
-use crate::harness::{HookMode, Overlay};
-use crate::ignore::IgnoreRules;
-use crate::listener::HelperListener;
-use crate::pclntab::LineTable;
-use crate::report::{PackageOutcome, PackageReport, Report};
-use crate::test2json::Converter;
-use crate::testjson::TestEvent;
+use crate::go::args::GoTestArgs;
+use crate::go::cmd::{command_line, GoEnv, GoList, GoPackage, GoTestBuild};
+use crate::go::harness::{HookMode, Overlay};
+use crate::go::pclntab::LineTable;
+use crate::go::test2json::Converter;
+use crate::go::testjson::TestEvent;
+use crate::output::report::{PackageOutcome, PackageReport, Report};
 
 mod batch;
 mod builddir;
@@ -104,7 +104,7 @@ pub struct RunOptions {
     /// The key and layout are [`crate::cache`]'s; binaries run from there.
     pub cache_dir: Option<PathBuf>,
     /// Known leaks (`--baseline`): reported, not failing.
-    pub baseline: Option<crate::baseline::Baseline>,
+    pub baseline: Option<crate::detect::baseline::Baseline>,
     /// Run only this shard of the packages (`--partition`).
     pub partition: Option<crate::partition::Partition>,
     /// In a crowded process (1,000 goroutines or more, Go 1.26+), judge
@@ -126,7 +126,7 @@ pub struct RunOptions {
     /// [`crate::stress`] and `runner/stress.rs`).
     pub stress: Option<crate::stress::StressOptions>,
     /// Resource checks beyond goroutines (`--check`).
-    pub resources: crate::resources::Checks,
+    pub resources: crate::detect::resources::Checks,
 }
 
 /// How many generations of creators `--chains` records.
@@ -181,7 +181,7 @@ impl RunOptions {
             defer_checks: true,
             chains: false,
             stress: None,
-            resources: crate::resources::Checks::default(),
+            resources: crate::detect::resources::Checks::default(),
         }
     }
 }
@@ -193,7 +193,7 @@ pub enum RunEvent<'a> {
         go: &'a GoEnv,
         packages: usize,
         /// What is not as it should be with this Go release's hook, one
-        /// line each (see [`crate::harness::Hook::notes`]).
+        /// line each (see [`crate::go::harness::Hook::notes`]).
         notes: &'a [String],
     },
     /// A package's test binary is built (or failed to build): comes as
@@ -256,7 +256,7 @@ pub fn run(
     let mut rules = Vec::with_capacity(packages.len());
     for p in &packages {
         let directives = if p.error.is_none() {
-            crate::directives::read_package(p)?
+            crate::detect::directives::read_package(p)?
         } else {
             Vec::new()
         };
@@ -273,7 +273,7 @@ pub fn run(
         .map_err(|e| Error::io("creating a temporary directory", e))?;
     let _work_guard = crate::signals::temp_dir(work.path());
     let build_env = build_env(&env);
-    let mut build_flags = crate::gocmd::test_build_flags(env.release, &opts.go_args.build_flags);
+    let mut build_flags = crate::go::cmd::test_build_flags(env.release, &opts.go_args.build_flags);
     if opts.go_args.cover_profile.is_some()
         && !build_flags
             .iter()
@@ -293,7 +293,7 @@ pub fn run(
             // version number during development, or a benchmark against
             // an older build) keep a directory each, rather than each
             // relinking the other's binaries.
-            crate::harness::HARNESS_GO.to_string(),
+            crate::go::harness::HARNESS_GO.to_string(),
         ];
         key.extend(build_flags.iter().cloned());
         key.extend(build_env.iter().map(|(k, v)| format!("{k}={v}")));
@@ -332,9 +332,9 @@ pub fn run(
         std::collections::HashMap::new()
     };
     // Before Go 1.24, vet runs apart, as `go test` would run it.
-    let vet_failed = match crate::gocmd::vet_checks(&opts.go_args.build_flags) {
-        Some(checks) if !crate::gocmd::vets_in_build(env.release) && !interrupted() => {
-            crate::gocmd::GoVet {
+    let vet_failed = match crate::go::cmd::vet_checks(&opts.go_args.build_flags) {
+        Some(checks) if !crate::go::cmd::vets_in_build(env.release) && !interrupted() => {
+            crate::go::cmd::GoVet {
                 env: &env,
                 dir: &opts.dir,
                 build_flags: &opts.go_args.build_flags,
@@ -546,7 +546,7 @@ struct PackageContext<'a> {
     /// Binaries (or build errors) from the batched build.
     prebuilt: &'a std::collections::HashMap<usize, batch::Built>,
     hook_mode: HookMode,
-    /// The build flags of `go test -c` (see [`crate::gocmd::test_build_flags`]).
+    /// The build flags of `go test -c` (see [`crate::go::cmd::test_build_flags`]).
     build_flags: &'a [String],
     /// What `go vet` found, by package, where it runs apart from the build.
     vet_failed: &'a BTreeMap<String, String>,
@@ -601,7 +601,7 @@ fn failed_build_events(
         }
         events.push(build_event("build-fail", None));
         events.push(TestEvent {
-            time: Some(crate::testjson::now_rfc3339()),
+            time: Some(crate::go::testjson::now_rfc3339()),
             action: "start".into(),
             package: Some(pkg.into()),
             ..TestEvent::default()
@@ -621,7 +621,7 @@ pub(super) fn output_event(pkg: &str, test: Option<&str>, text: String) -> TestE
 
 pub(crate) fn final_event(pkg: &str, action: &str, elapsed: f64) -> TestEvent {
     TestEvent {
-        time: Some(crate::testjson::now_rfc3339()),
+        time: Some(crate::go::testjson::now_rfc3339()),
         action: action.into(),
         package: Some(pkg.into()),
         elapsed: Some(elapsed),
@@ -918,11 +918,11 @@ impl PackageContext<'_> {
         });
         let checks = self.opts.resources;
         let tracker = checks.any().then(|| {
-            crate::resources::tracker::Tracker::new(
+            crate::detect::resources::tracker::Tracker::new(
                 checks,
                 self.opts.grace,
                 self.rules[index].clone(),
-                Box::new(crate::resources::tracker::Proc),
+                Box::new(crate::detect::resources::tracker::Proc),
             )
         });
         let (listener, theirs) =
@@ -945,7 +945,7 @@ impl PackageContext<'_> {
             self.env.has_traceback_labels(),
             self.has_leak_profile().then_some(watchdog::PROBE_AFTER),
             self.opts.defer_checks && self.hook_mode == HookMode::Exact,
-        ) + &crate::resources::hook_settings(&checks);
+        ) + &crate::detect::resources::hook_settings(&checks);
         let mut cmd = duct::cmd(binary, &args).dir(&pkg.dir);
         if self.opts.chains {
             let user = std::env::var("GODEBUG").ok();
@@ -960,7 +960,7 @@ impl PackageContext<'_> {
             .before_spawn(move |cmd| {
                 crate::signals::own_group(cmd);
                 if checks.processes {
-                    crate::resources::procs::adopt_orphans(cmd);
+                    crate::detect::resources::procs::adopt_orphans(cmd);
                 }
                 Ok(())
             });
@@ -1021,7 +1021,7 @@ impl PackageContext<'_> {
         let finished = listener.finish();
         let exit_code = status.ok().and_then(|s| s.code());
         for l in &finished.leftovers {
-            if crate::resources::procs::kill(l.id) {
+            if crate::detect::resources::procs::kill(l.id) {
                 join.raw_output(format!(
                     "leakcheck: killed pid {} ({}), left running by {}\n",
                     l.id.0, l.command, l.test
@@ -1234,7 +1234,7 @@ fn no_test_files_with_cover(
     }
     args.extend(paths.iter().map(Into::into));
     let line = command_line("go", &args);
-    let out = crate::gocmd::run_captured(env.command(&args).dir(&opts.dir), &line)?;
+    let out = crate::go::cmd::run_captured(env.command(&args).dir(&opts.dir), &line)?;
     for l in String::from_utf8_lossy(&out.stdout).lines() {
         if let Ok(e) = serde_json::from_str::<TestEvent>(l) {
             if let Some(p) = e.package.clone() {

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::goargs::GoTestArgs;
-use crate::gocmd::shell_quote;
+use crate::go::args::GoTestArgs;
+use crate::go::cmd::shell_quote;
 
 /// The longest budget `--stress` takes: a week.
 pub const MAX_BUDGET: Duration = Duration::from_secs(7 * 24 * 3600);

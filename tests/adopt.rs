@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use leakcheck::report::{Report, TestOutcome, TestReport};
+use leakcheck::output::report::{Report, TestOutcome, TestReport};
 
 const MODULE: &str = "leakcheck.test/adopt";
 
@@ -310,7 +310,7 @@ fn baseline_cycle_known_new_and_fixed() {
     let out = write_baseline();
     assert_eq!(out.status.code(), Some(1));
     let text = std::fs::read_to_string(&base).unwrap();
-    let b: leakcheck::baseline::Baseline = serde_json::from_str(&text).unwrap();
+    let b: leakcheck::detect::baseline::Baseline = serde_json::from_str(&text).unwrap();
     let tests: Vec<&str> = b.leaks.iter().map(|e| e.test.as_str()).collect();
     assert_eq!(tests, vec!["TestOldA", "TestOldB"]);
     assert!(
@@ -385,7 +385,7 @@ fn baseline_cycle_known_new_and_fixed() {
     // Rewriting the baseline shrinks it.
     let out = write_baseline();
     assert_eq!(out.status.code(), Some(1));
-    let b: leakcheck::baseline::Baseline =
+    let b: leakcheck::detect::baseline::Baseline =
         serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
     assert_eq!(b.leaks.len(), 1);
 }

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use leakcheck::report::{PackageOutcome, TestOutcome};
+use leakcheck::output::report::{PackageOutcome, TestOutcome};
 
 /// Go code that finds leakcheck's connection the way a hostile test
 /// would (the process's only socket, fd 3), and writes `msg` on it.
@@ -80,7 +80,7 @@ fn run_module(
     files: &[(&str, &str)],
     env: &[(&str, &str)],
     args: &[&str],
-) -> (Option<i32>, String, leakcheck::report::Report) {
+) -> (Option<i32>, String, leakcheck::output::report::Report) {
     let dir = go_module(files);
     let mut cmd = leakcheck();
     cmd.current_dir(dir.path());
@@ -97,7 +97,7 @@ fn run_module(
     )
 }
 
-fn outcome_of(report: &leakcheck::report::Report, test: &str, stdout: &str) -> TestOutcome {
+fn outcome_of(report: &leakcheck::output::report::Report, test: &str, stdout: &str) -> TestOutcome {
     report
         .packages
         .iter()

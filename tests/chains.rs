@@ -5,8 +5,8 @@
 mod common;
 
 use common::{go_module, go_path, run_with_report};
-use leakcheck::compare::Leak;
-use leakcheck::report::Report;
+use leakcheck::detect::compare::Leak;
+use leakcheck::output::report::Report;
 
 const POOL: &str = r#"package pool
 
@@ -62,7 +62,7 @@ fn leaks<'r>(report: &'r Report, test: &str) -> &'r [Leak] {
 }
 
 /// (file name, line) of a location.
-fn at(l: &Option<leakcheck::compare::Location>) -> Option<(String, u32)> {
+fn at(l: &Option<leakcheck::detect::compare::Location>) -> Option<(String, u32)> {
     l.as_ref().map(|l| {
         let name = l.file.rsplit('/').next().unwrap_or("").to_string();
         (name, l.line)
@@ -223,8 +223,8 @@ func run() {
 
 #[test]
 fn the_binarys_line_table_gives_each_creators_call_line_or_leaves_the_line_printed() {
-    use leakcheck::pclntab::LineTable;
-    use leakcheck::stack::Snapshot;
+    use leakcheck::detect::stack::Snapshot;
+    use leakcheck::go::pclntab::LineTable;
     let dir = go_module(&[("main.go", INLINED)]);
     let bin = dir.path().join("inlined");
     let built = std::process::Command::new("go")
@@ -243,7 +243,7 @@ fn the_binarys_line_table_gives_each_creators_call_line_or_leaves_the_line_print
     let dump = String::from_utf8(out.stdout).unwrap();
     let table = LineTable::read(&bin).unwrap();
     let snapshot = Snapshot::parse(&dump);
-    use leakcheck::pclntab::CallLine;
+    use leakcheck::go::pclntab::CallLine;
     // Each ancestor frame: (function, printed line, where the call is).
     let mut resolved: Vec<(String, u32, Option<CallLine>)> = Vec::new();
     for g in &snapshot.goroutines {

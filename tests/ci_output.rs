@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::*;
-use leakcheck::report::Report;
+use leakcheck::output::report::Report;
 
 const MODULE: &str = "leakcheck.test/fixtures";
 
@@ -965,7 +965,7 @@ const EVERY_OUTCOME: &[(&str, &str)] = &[
 
 #[test]
 fn every_output_agrees_on_one_run_with_every_outcome() {
-    use leakcheck::report::TestOutcome;
+    use leakcheck::output::report::TestOutcome;
     let dir = go_module(EVERY_OUTCOME);
     let d = dir.path();
     let out = leakcheck()
@@ -1089,10 +1089,10 @@ fn every_output_agrees_on_one_run_with_every_outcome() {
     assert!(
         human.contains(&format!(
             "leakcheck: {}",
-            leakcheck::reporter::summary_line(s)
+            leakcheck::output::reporter::summary_line(s)
         )),
         "{}\n{human}",
-        leakcheck::reporter::summary_line(s)
+        leakcheck::output::reporter::summary_line(s)
     );
     assert!(
         human.contains("Packages that failed outside their tests:\n    example.com/m/d: "),

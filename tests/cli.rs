@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use leakcheck::report::{PackageOutcome, TestOutcome};
+use leakcheck::output::report::{PackageOutcome, TestOutcome};
 
 fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -323,7 +323,7 @@ fn interrupted_run_writes_what_finished(sig: libc::c_int, want: i32) {
     let (code, dir) = interrupted_run_by(&["--report", "report.json"], sig);
     assert_eq!(code, Some(want));
     let text = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
-    let r: leakcheck::report::Report = serde_json::from_str(&text).unwrap();
+    let r: leakcheck::output::report::Report = serde_json::from_str(&text).unwrap();
     assert!(r.interrupted);
     let a = r
         .packages

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use common::*;
-use leakcheck::report::{PackageOutcome, Report, TestOutcome};
+use leakcheck::output::report::{PackageOutcome, Report, TestOutcome};
 
 const MODULE: &str = "leakcheck.test/fixtures";
 
@@ -20,7 +20,7 @@ fn check_report_against_markers(report: &Report) {
     let expected = markers(&fixtures(), MODULE);
     assert!(expected.len() >= 18, "markers found: {expected:#?}");
     // (package, test) -> leak groups still unexplained.
-    let mut unexplained: BTreeMap<(String, String), Vec<leakcheck::compare::Leak>> =
+    let mut unexplained: BTreeMap<(String, String), Vec<leakcheck::detect::compare::Leak>> =
         BTreeMap::new();
     for p in &report.packages {
         for t in &p.tests {
@@ -46,7 +46,7 @@ fn check_report_against_markers(report: &Report) {
             if ambiguous {
                 owners.extend(e.fallback_ambiguous.iter().cloned());
             }
-            let matches_site = |l: &leakcheck::compare::Leak| {
+            let matches_site = |l: &leakcheck::detect::compare::Leak| {
                 let c = l.created_by.as_ref().expect("created_by");
                 match &e.via {
                     Some(via) => c.function == *via,
@@ -144,7 +144,7 @@ fn wrapped_tests_report_exactly_the_marked_leaks_too() {
     let (out, report) = run_command_with_report(
         leakcheck()
             .current_dir(fixtures())
-            .env(leakcheck::harness::HOOK_MODE_ENV, "wrap"),
+            .env(leakcheck::go::harness::HOOK_MODE_ENV, "wrap"),
         &["--", "-parallel=4", "./..."],
     );
     assert_eq!(out.status.code(), Some(1));
@@ -297,7 +297,7 @@ fn a_crowded_process_is_judged_with_few_dumps_and_exactly() {
     let (out, report) = run_command_with_report(
         leakcheck()
             .current_dir(fixtures())
-            .env(leakcheck::listener::PROTOCOL_LOG_ENV, log.path()),
+            .env(leakcheck::detect::listener::PROTOCOL_LOG_ENV, log.path()),
         &["--grace", "300ms", "--", "-count=10", "./crowded"],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -375,7 +375,7 @@ fn with_no_defer_checks_every_run_is_dumped() {
     let log = tempfile::NamedTempFile::new().unwrap();
     let out = leakcheck()
         .current_dir(fixtures())
-        .env(leakcheck::listener::PROTOCOL_LOG_ENV, log.path())
+        .env(leakcheck::detect::listener::PROTOCOL_LOG_ENV, log.path())
         .args(["--no-defer-checks", "--grace", "300ms", "./crowded"])
         .output()
         .unwrap();

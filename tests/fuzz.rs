@@ -64,11 +64,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, LazyLock, Once};
 use std::time::Duration;
 
-use leakcheck::compare::{Comparator, CompareConfig};
-use leakcheck::listener::HelperListener;
-use leakcheck::stack::{goroutine_ids, DumpIndex, Goroutine, Goroutines, Snapshot};
-use leakcheck::test2json::Converter;
-use leakcheck::testjson::TestEvent;
+use leakcheck::detect::compare::{Comparator, CompareConfig};
+use leakcheck::detect::listener::HelperListener;
+use leakcheck::detect::stack::{goroutine_ids, DumpIndex, Goroutine, Goroutines, Snapshot};
+use leakcheck::go::test2json::Converter;
+use leakcheck::go::testjson::TestEvent;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::TestCaseError;
@@ -1880,7 +1880,7 @@ proptest! {
 /// Found by `dump_parser_survives_hostile_text` (in a debug build, within
 /// a few dozen cases of the soup of dump lines): two elided-frame counts
 /// that add up past u64::MAX panicked `parse_body` ("attempt to add with
-/// overflow", src/stack.rs), and wrapped in a release build. Fixed in
+/// overflow", src/detect/stack.rs), and wrapped in a release build. Fixed in
 /// f14c71d: the count saturates.
 #[test]
 fn elided_frame_counts_that_overflow_saturate() {
@@ -1959,7 +1959,7 @@ proptest! {
         header_edits in prop::collection::vec((0usize..96, any::<u8>()), 0..8),
         keep in any::<prop::sample::Index>(),
     ) {
-        use leakcheck::pclntab::LineTable;
+        use leakcheck::go::pclntab::LineTable;
         let mut data = real_line_table().to_vec();
         for (at, b) in edits {
             let i = at.index(data.len());
@@ -1992,7 +1992,7 @@ proptest! {
         at in prop_oneof![Just(0u64), any::<u64>()],
         cut in any::<prop::sample::Index>(),
     ) {
-        use leakcheck::pclntab::LineTable;
+        use leakcheck::go::pclntab::LineTable;
         let (table, address, sections) = real_binary();
         let mut table = table.clone();
         for (i, b) in table_edits {

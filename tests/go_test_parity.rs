@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use leakcheck::report::{PackageOutcome, TestOutcome};
+use leakcheck::output::report::{PackageOutcome, TestOutcome};
 
 const PASSING: &str = "package p\n\nimport \"testing\"\n\nfunc TestP(t *testing.T) {}\n";
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use common::*;
-use leakcheck::report::{PackageOutcome, Report, TestOutcome, TestReport};
+use leakcheck::output::report::{PackageOutcome, Report, TestOutcome, TestReport};
 
 const MODULE: &str = "leakcheck.test/hard";
 
@@ -432,7 +432,7 @@ func TestTimerWait(t *testing.T) { time.Sleep(20 * time.Millisecond) }
         let (out, report) = run_command_with_report(
             leakcheck()
                 .current_dir(dir.path())
-                .env(leakcheck::listener::PROTOCOL_LOG_ENV, log.path()),
+                .env(leakcheck::detect::listener::PROTOCOL_LOG_ENV, log.path()),
             &args,
         );
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -509,7 +509,7 @@ func TestParallelLeak(t *testing.T) {
     let (out, report) = run_command_with_report(
         leakcheck()
             .current_dir(dir.path())
-            .env(leakcheck::listener::PROTOCOL_LOG_ENV, log.path()),
+            .env(leakcheck::detect::listener::PROTOCOL_LOG_ENV, log.path()),
         &["--grace", "300ms", "--", "-count=3", "./..."],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);

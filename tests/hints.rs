@@ -4,11 +4,11 @@
 mod common;
 
 use common::{go_module, run_with_report};
-use leakcheck::report::TestOutcome;
+use leakcheck::output::report::TestOutcome;
 
 /// Runs leakcheck in `dir` with `args`, which must find a leak (exit 1):
 /// its stdout and report.
-fn leaking(dir: &std::path::Path, args: &[&str]) -> (String, leakcheck::report::Report) {
+fn leaking(dir: &std::path::Path, args: &[&str]) -> (String, leakcheck::output::report::Report) {
     let (out, report) = run_with_report(dir, args);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(1), "{stdout}");
@@ -87,7 +87,7 @@ func TestBodyClosedConnectionIdle(t *testing.T) {
 "#;
 
 /// Each leaking test's hints, one per leak group (`-` where none).
-fn hints(report: &leakcheck::report::Report, test: &str) -> Vec<String> {
+fn hints(report: &leakcheck::output::report::Report, test: &str) -> Vec<String> {
     let t = common::test_report(report, test);
     assert!(!t.leaks.is_empty(), "{test} leaked nothing");
     t.leaks
@@ -167,7 +167,10 @@ fn marked(dir: &std::path::Path, file: &str, marker: &str) -> u32 {
 }
 
 /// `test`'s only leak group: its blocking file's name, line and hint.
-fn only_leak(report: &leakcheck::report::Report, test: &str) -> (String, u32, Option<String>) {
+fn only_leak(
+    report: &leakcheck::output::report::Report,
+    test: &str,
+) -> (String, u32, Option<String>) {
     let t = common::test_report(report, test);
     assert_eq!(t.leaks.len(), 1, "{test}: {:#?}", t.leaks);
     let l = &t.leaks[0];

@@ -18,7 +18,7 @@ use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::*;
-use leakcheck::stack::Snapshot;
+use leakcheck::detect::stack::Snapshot;
 use serde_json::Value;
 
 const SOURCE: &str = include_str!("../go-fixtures/service/main.go");

@@ -2,7 +2,7 @@
 //! 1.27 (see `tests/dumps/README.md`). Every expected value below is read
 //! off the dump files themselves.
 
-use leakcheck::stack::{goroutine_ids, CreatedBy, Frame, Goroutine, Snapshot};
+use leakcheck::detect::stack::{goroutine_ids, CreatedBy, Frame, Goroutine, Snapshot};
 
 const GO121_BASIC: &str = include_str!("dumps/go1.21-basic.txt");
 const GO121_LABELS_NONE: &str = include_str!("dumps/go1.21-labels-none.txt");

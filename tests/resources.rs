@@ -10,8 +10,8 @@ mod common;
 use std::path::PathBuf;
 
 use common::*;
-use leakcheck::report::{Report, TestOutcome, TestReport};
-use leakcheck::resources::{Resource, ResourceKind};
+use leakcheck::detect::resources::{Resource, ResourceKind};
+use leakcheck::output::report::{Report, TestOutcome, TestReport};
 
 fn module() -> PathBuf {
     fixtures().join("resources")
@@ -35,7 +35,7 @@ fn heap_marker(name: &str) -> u32 {
 fn running(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|t| leakcheck::resources::procs::parse_stat(&t))
+        .and_then(|t| leakcheck::detect::resources::procs::parse_stat(&t))
         .is_some_and(|p| p.state != 'Z')
 }
 

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 use common::{go_module, go_path, run_with_report};
-use leakcheck::report::TestOutcome;
+use leakcheck::output::report::TestOutcome;
 
 /// TestFirst prints and passes; TestSecond waits (a minute at most) for
 /// the file `$STREAM_GATE`, which the Rust test creates once it has read
@@ -258,7 +258,7 @@ fn a_loud_package_waiting_for_its_turn_comes_out_whole_and_in_order() {
         "{}",
         &stdout[stdout.len().saturating_sub(3000)..]
     );
-    let events: Vec<leakcheck::testjson::TestEvent> = stdout
+    let events: Vec<leakcheck::go::testjson::TestEvent> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
@@ -282,7 +282,7 @@ fn a_loud_package_waiting_for_its_turn_comes_out_whole_and_in_order() {
         .iter()
         .enumerate()
         .all(|(i, l)| *l == format!("line {i}\n")));
-    let pos = |pred: &dyn Fn(&leakcheck::testjson::TestEvent) -> bool| {
+    let pos = |pred: &dyn Fn(&leakcheck::go::testjson::TestEvent) -> bool| {
         events.iter().position(pred).unwrap()
     };
     let leak = pos(&|e| {

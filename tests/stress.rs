@@ -14,7 +14,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use leakcheck::report::{PackageOutcome, Report, TestOutcome, TestReport};
+use leakcheck::output::report::{PackageOutcome, Report, TestOutcome, TestReport};
 
 fn test<'r>(report: &'r Report, name: &str) -> &'r TestReport {
     test_report(report, name)

@@ -1,12 +1,12 @@
-//! leakcheck's in-process test2json (`src/test2json.rs`) against the Go
+//! leakcheck's in-process test2json (`src/go/test2json.rs`) against the Go
 //! toolchain's own `go tool test2json -t`, on the real output of a test
 //! binary that prints what tests can print (`go-fixtures/output`): the
 //! events must be the same, field for field, but for the times.
 
 mod common;
 
-use leakcheck::test2json::Converter;
-use leakcheck::testjson::TestEvent;
+use leakcheck::go::test2json::Converter;
+use leakcheck::go::testjson::TestEvent;
 
 const PACKAGE: &str = "leakcheck.test/output";
 
@@ -40,7 +40,7 @@ fn toolchain_events(raw: &[u8]) -> Vec<TestEvent> {
 
 /// What leakcheck's converter makes of `raw`, fed `chunk` bytes at a time.
 fn our_events(raw: &[u8], chunk: usize) -> Vec<TestEvent> {
-    let release = leakcheck::gocmd::parse_go_release(&common::go_version()).unwrap();
+    let release = leakcheck::go::cmd::parse_go_release(&common::go_version()).unwrap();
     let mut c = Converter::new(PACKAGE, release);
     let mut events = Vec::new();
     for piece in raw.chunks(chunk) {
@@ -121,7 +121,7 @@ fn converts_like_the_toolchain() {
                 "no {action} event for {test} in the fixture's output: {want:?}"
             );
         }
-        let release = leakcheck::gocmd::parse_go_release(&common::go_version()).unwrap();
+        let release = leakcheck::go::cmd::parse_go_release(&common::go_version()).unwrap();
         if release >= (1, 27) && args.len() == 1 {
             // Go 1.27 marks error output, and test2json types it.
             assert!(

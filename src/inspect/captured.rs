@@ -147,7 +147,7 @@ fn stack_text_has_more_goroutines_than_senders() {
         assert_eq!(listener.count, 1, "{name}");
         let state = listener.key.state.as_deref().unwrap();
         assert!(
-            !crate::compare::is_blocking_primitive(state),
+            !crate::detect::compare::is_blocking_primitive(state),
             "{name}: {state}"
         );
     }

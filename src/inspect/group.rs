@@ -4,15 +4,15 @@
 //! ([`rising`]).
 //!
 //! Pure logic on parsed [`Dump`]s. The blocking frame is chosen as the
-//! test runner chooses it ([`crate::compare::blocking_frame`]: the
+//! test runner chooses it ([`crate::detect::compare::blocking_frame`]: the
 //! innermost frame in the user's code); the standard library is told apart
 //! by the GOROOT the dump's own frames show ([`goroot_of`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use crate::compare::{blocking_frame, is_std_frame, package_of, Location};
-use crate::stack::{Frame, Goroutine};
+use crate::detect::compare::{blocking_frame, is_std_frame, package_of, Location};
+use crate::detect::stack::{Frame, Goroutine};
 
 use super::parse::{Dump, Record};
 

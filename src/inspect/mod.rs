@@ -1,6 +1,6 @@
 //! Goroutine dumps of running services: `leakcheck inspect`, `diff` and
-//! `watch`, the same engine that judges tests ([`crate::stack`]'s parser,
-//! [`crate::compare`]'s choice of blocking frame) applied to a live
+//! `watch`, the same engine that judges tests ([`crate::detect::stack`]'s parser,
+//! [`crate::detect::compare`]'s choice of blocking frame) applied to a live
 //! service's pprof endpoint or a dump saved from one.
 //!
 //! This module owns those three subcommands. Its stages: [`source`] gets a

@@ -6,12 +6,12 @@
 //! This stage owns telling the formats apart and refusing what is none of
 //! them (empty, HTML, truncated, corrupt) with one line saying why. It does
 //! no I/O: bytes come in, a [`Dump`] of [`Record`]s goes out. Stack text is
-//! read by the test runner's own parser ([`crate::stack`]).
+//! read by the test runner's own parser ([`crate::detect::stack`]).
 
 use std::io::Read;
 
-use crate::compare::Location;
-use crate::stack::Snapshot;
+use crate::detect::compare::Location;
+use crate::detect::stack::Snapshot;
 
 use super::profile;
 

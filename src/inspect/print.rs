@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::compare::Location;
+use crate::detect::compare::Location;
 use crate::duration::format_go_duration;
 
 use super::group::{Change, Group, GroupKey, Trend};

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use prost::Message;
 
 use super::parse::Record;
-use crate::compare::Location;
+use crate::detect::compare::Location;
 
 /// `Profile`, profile.proto's top-level message.
 #[derive(Clone, PartialEq, Message)]

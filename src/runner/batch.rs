@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::gocmd::{command_line, run_captured, test_build_args, GoEnv, GoPackage};
+use crate::go::cmd::{command_line, run_captured, test_build_args, GoEnv, GoPackage};
 
 /// What a batch says about one package.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! starts, which goroutine crashed, and a summary that puts the message
 //! and that goroutine's stack first. Pure logic.
 
-use crate::stack::Snapshot;
+use crate::detect::stack::Snapshot;
 
 /// The panic or fatal error at the end of a crashed binary's output.
 pub(super) struct CrashOutput {

@@ -11,11 +11,11 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::compare::{group_leaks_merge, RunVerdict};
-use crate::listener::HelperListener;
-use crate::report::{PackageOutcome, PackageReport, TestOutcome, TestReport};
-use crate::reporter::leak_report_lines;
-use crate::testjson::TestEvent;
+use crate::detect::compare::{group_leaks_merge, RunVerdict};
+use crate::detect::listener::HelperListener;
+use crate::go::testjson::TestEvent;
+use crate::output::report::{PackageOutcome, PackageReport, TestOutcome, TestReport};
+use crate::output::reporter::leak_report_lines;
 
 use super::{final_event, output_event};
 
@@ -24,9 +24,9 @@ use super::{final_event, output_event};
 struct TestState {
     outcome: Option<TestOutcome>,
     elapsed: f64,
-    leaks: Vec<crate::compare::Leak>,
+    leaks: Vec<crate::detect::compare::Leak>,
     /// Descriptors, processes and heap it left (`--check`), all runs.
-    resources: Vec<crate::resources::Resource>,
+    resources: Vec<crate::detect::resources::Resource>,
     /// The current run's verdict, taken at its `--- PASS` line.
     pending: Option<RunVerdict>,
     /// The current run's verdict was waited for (once is enough).
@@ -38,7 +38,7 @@ struct TestState {
     /// The creation sites already shown in a `--- LEAK` block.
     shown_sites: Vec<String>,
     /// Goroutines exempted, by rule.
-    ignored: Vec<crate::report::IgnoredCount>,
+    ignored: Vec<crate::output::report::IgnoredCount>,
     has_final: bool,
     /// A run of it was never judged (see [`EventJoiner::unjudged`]).
     unjudged: bool,
@@ -88,7 +88,7 @@ pub(super) struct EventJoiner<'a> {
     no_tests_to_run: bool,
     pub(super) failed_to_run: Option<String>,
     /// Known leaks, and the module root their paths are relative to.
-    pub(super) baseline: Option<(&'a crate::baseline::Baseline, &'a Path)>,
+    pub(super) baseline: Option<(&'a crate::detect::baseline::Baseline, &'a Path)>,
 }
 
 impl<'a> EventJoiner<'a> {
@@ -200,7 +200,7 @@ impl<'a> EventJoiner<'a> {
             listener.take_verdict(test)
         };
         if let Some(mut v) = verdict {
-            crate::hints::add_from_source(
+            crate::detect::hints::add_from_source(
                 &mut v.leaks,
                 |f| std::fs::read_to_string(f).ok(),
                 |dir| {
@@ -213,8 +213,9 @@ impl<'a> EventJoiner<'a> {
             );
             if let Some((baseline, root)) = self.baseline {
                 for l in &mut v.leaks {
-                    l.known = baseline
-                        .contains(&crate::baseline::BaselineEntry::of(self.pkg, test, l, root));
+                    l.known = baseline.contains(&crate::detect::baseline::BaselineEntry::of(
+                        self.pkg, test, l, root,
+                    ));
                 }
             }
             let verbose = self.verbose;
@@ -231,7 +232,7 @@ impl<'a> EventJoiner<'a> {
                     Some(i) => i.count += n,
                     None => state
                         .ignored
-                        .push(crate::report::IgnoredCount { rule, count: *n }),
+                        .push(crate::output::report::IgnoredCount { rule, count: *n }),
                 }
             }
             state.check += v.check;
@@ -250,7 +251,7 @@ impl<'a> EventJoiner<'a> {
 
     /// Leak lines for `test`'s current leaks: the full block the first
     /// time a creation site shows up, one line when it repeats.
-    fn leak_lines(&mut self, test: &str, leaks: &[crate::compare::Leak]) -> Vec<String> {
+    fn leak_lines(&mut self, test: &str, leaks: &[crate::detect::compare::Leak]) -> Vec<String> {
         let sites: Vec<String> = leaks
             .iter()
             .map(|l| {
@@ -278,13 +279,13 @@ impl<'a> EventJoiner<'a> {
     fn leak_and_resource_lines(
         &mut self,
         test: &str,
-        leaks: &[crate::compare::Leak],
-        resources: &[crate::resources::Resource],
+        leaks: &[crate::detect::compare::Leak],
+        resources: &[crate::detect::resources::Resource],
     ) -> Vec<String> {
         if resources.is_empty() {
             return self.leak_lines(test, leaks);
         }
-        let summary = crate::resources::summary(resources);
+        let summary = crate::detect::resources::summary(resources);
         let mut lines = if leaks.is_empty() {
             vec![format!("--- LEAK: {test} ({summary})\n")]
         } else {
@@ -295,7 +296,7 @@ impl<'a> EventJoiner<'a> {
             }
             lines
         };
-        lines.extend(crate::resources::report_lines(resources, self.base));
+        lines.extend(crate::detect::resources::report_lines(resources, self.base));
         lines
     }
 
@@ -489,9 +490,9 @@ impl<'a> EventJoiner<'a> {
         }
         self.state(test).check += v.check;
         let (word, action, mut outcome) = match v.status {
-            crate::compare::RunStatus::Pass => ("PASS", "pass", TestOutcome::Pass),
-            crate::compare::RunStatus::Skip => ("SKIP", "skip", TestOutcome::Skip),
-            crate::compare::RunStatus::Fail => ("FAIL", "fail", TestOutcome::Fail),
+            crate::detect::compare::RunStatus::Pass => ("PASS", "pass", TestOutcome::Pass),
+            crate::detect::compare::RunStatus::Skip => ("SKIP", "skip", TestOutcome::Skip),
+            crate::detect::compare::RunStatus::Fail => ("FAIL", "fail", TestOutcome::Fail),
         };
         let action = if leaked { "fail" } else { action };
         if leaked && outcome != TestOutcome::Fail {
@@ -533,8 +534,8 @@ impl<'a> EventJoiner<'a> {
         test: &str,
         outcome: TestOutcome,
         elapsed_ms: f64,
-        leaks: Vec<crate::compare::Leak>,
-        resources: Vec<crate::resources::Resource>,
+        leaks: Vec<crate::detect::compare::Leak>,
+        resources: Vec<crate::detect::resources::Resource>,
     ) {
         let state = self.state(test);
         state.outcome = Some(state.outcome.map_or(outcome, |o| o.max(outcome)));
@@ -555,7 +556,7 @@ impl<'a> EventJoiner<'a> {
     pub(super) fn hang(
         &mut self,
         test: &str,
-        groups: Vec<crate::compare::Leak>,
+        groups: Vec<crate::detect::compare::Leak>,
         deadlock: bool,
         after: Duration,
         proven: bool,

@@ -13,7 +13,7 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 
-use crate::testjson::TestEvent;
+use crate::go::testjson::TestEvent;
 
 /// What all waiting packages may keep in memory, in estimated bytes.
 pub(super) const MEMORY_BUDGET: usize = 64 << 20;

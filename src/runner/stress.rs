@@ -24,13 +24,13 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::goargs::GoTestArgs;
-use crate::gocmd::GoPackage;
-use crate::report::{PackageOutcome, PackageReport, TestOutcome, TestReport};
+use crate::go::args::GoTestArgs;
+use crate::go::cmd::GoPackage;
+use crate::go::testjson::TestEvent;
+use crate::output::report::{PackageOutcome, PackageReport, TestOutcome, TestReport};
 use crate::stress::{
     count_within_budget, next_count, repro_command, Repro, Schedule, StressSettings, StressStats,
 };
-use crate::testjson::TestEvent;
 
 use super::{final_event, interrupted, output_event, PackageContext, RunOptions};
 
@@ -331,7 +331,7 @@ pub(super) fn stress_package(
     }
     // The events: the plain run's, but its package line and final event;
     // then each find's, with what found it; then the package's end. Lines
-    // of stress's own start with crate::reporter::STRESS_LINE, which the
+    // of stress's own start with crate::output::reporter::STRESS_LINE, which the
     // human reporter shows for a passing package too.
     let is_end = |e: &TestEvent| {
         e.test.is_none()
@@ -443,7 +443,7 @@ fn build_race(
         .collect();
     flags.push("-race".to_string());
     flags.push("-vet=off".to_string());
-    let build = crate::gocmd::GoTestBuild {
+    let build = crate::go::cmd::GoTestBuild {
         dir: &ctx.opts.dir,
         import_path: &pkg.import_path,
         output: &output,

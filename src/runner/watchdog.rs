@@ -9,8 +9,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::listener::HelperListener;
-use crate::testjson::TestEvent;
+use crate::detect::listener::HelperListener;
+use crate::go::testjson::TestEvent;
 
 use super::interrupted;
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
-use leakcheck::report::Report;
+use leakcheck::output::report::Report;
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -49,7 +49,7 @@ pub fn go_version() -> String {
 
 /// Minor version of the toolchain under test.
 pub fn go_minor() -> u32 {
-    leakcheck::gocmd::parse_go_release(&go_version())
+    leakcheck::go::cmd::parse_go_release(&go_version())
         .expect("a Go version")
         .1
 }
@@ -197,7 +197,10 @@ pub fn tree_state(dir: &Path) -> BTreeMap<PathBuf, (u64, std::time::SystemTime)>
 }
 
 /// The report of test `name`, in whichever package; it must be there.
-pub fn test_report<'r>(report: &'r Report, name: &str) -> &'r leakcheck::report::TestReport {
+pub fn test_report<'r>(
+    report: &'r Report,
+    name: &str,
+) -> &'r leakcheck::output::report::TestReport {
     report
         .packages
         .iter()

@@ -27,7 +27,7 @@
 //! | `end~ RUN STATUS COUNT 0` | | the same in a crowded process: judged with a later dump; COUNT `clean` says no more goroutines were alive than in the last dump, tests' own aside (see [`Comparator::end_deferred`]), else `-` | no |
 //! | `dump RUN LEN` | dump or leak profile | asked for by the answer to the run's last message; RUN `-`: for the runs judged later (LEN 0 at the end of a round: what do they need?) | yes |
 //! | `probe - LEN` | leak profile | sent by a timer while runs go on, to find a test whose own goroutine is proven deadlocked | no |
-//! | `res RUN start\|end PID HEAP PAUSED LEN` | heap profile or none | with `--check` (resources), after a run's start and after its end was judged: the process waits while leakcheck looks at it (see [`crate::resources::tracker`]); HEAP is the live heap after a GC or `-`, PAUSED the runs paused in `t.Parallel` (`,`-separated) or `-` | yes: `again MS`, `heap` (the live heap), `heap profile` (and the profile), `done` |
+//! | `res RUN start\|end PID HEAP PAUSED LEN` | heap profile or none | with `--check` (resources), after a run's start and after its end was judged: the process waits while leakcheck looks at it (see [`crate::detect::resources::tracker`]); HEAP is the live heap after a GC or `-`, PAUSED the runs paused in `t.Parallel` (`,`-separated) or `-` | yes: `again MS`, `heap` (the live heap), `heap profile` (and the profile), `done` |
 //!
 //! Answers are one line: `again MS` (send a dump after MS milliseconds),
 //! `profile MS` (the goroutine leak profile after MS milliseconds), or
@@ -45,9 +45,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::compare::{Comparator, Decision, RunStatus, RunVerdict};
+use crate::detect::compare::{Comparator, Decision, RunStatus, RunVerdict};
+use crate::detect::resources::tracker::{self, Judged, Tracker};
 use crate::error::Error;
-use crate::resources::tracker::{self, Judged, Tracker};
 
 /// Names a file that gets every message header from every hook, one line
 /// each, appended: for seeing what the protocol did (how many dumps a run
@@ -178,8 +178,8 @@ impl State {
 
 fn attach(v: &mut RunVerdict, j: Judged) {
     v.resources = j.resources;
-    crate::resources::kept::link_heap(&mut v.leaks, &mut v.resources);
-    crate::resources::keepalive::exempt_idle_sockets(&v.ignored, &mut v.resources);
+    crate::detect::resources::kept::link_heap(&mut v.leaks, &mut v.resources);
+    crate::detect::resources::keepalive::exempt_idle_sockets(&v.ignored, &mut v.resources);
     v.ignored.extend(j.ignored);
     v.check += j.waited;
 }
@@ -269,13 +269,17 @@ impl HelperListener {
 
     /// The hang report of `test` from a dump of the live process (see
     /// [`Comparator::hang_report`]), for its oldest run still running.
-    pub fn hang_report(&self, test: &str, dump: &str) -> Option<(Vec<crate::compare::Leak>, bool)> {
+    pub fn hang_report(
+        &self,
+        test: &str,
+        dump: &str,
+    ) -> Option<(Vec<crate::detect::compare::Leak>, bool)> {
         let state = self.shared.lock();
         let run = state.comparator.running_runs_of(test).into_iter().next()?;
         Some(
             state
                 .comparator
-                .hang_report(&run, &crate::stack::Snapshot::parse(dump)),
+                .hang_report(&run, &crate::detect::stack::Snapshot::parse(dump)),
         )
     }
 
@@ -284,7 +288,7 @@ impl HelperListener {
         let state = self.shared.lock();
         let run = state
             .comparator
-            .run_of(&crate::stack::Snapshot::parse(dump), gid)?;
+            .run_of(&crate::detect::stack::Snapshot::parse(dump), gid)?;
         Some(Comparator::test_of_run(&run).to_string())
     }
 
@@ -781,7 +785,7 @@ mod tests {
 
     /// A listener with resource checks by `tracker`, and the hook's end.
     fn listener_with(tracker: Option<Tracker>) -> (HelperListener, Hook) {
-        let comparator = Comparator::new(crate::compare::CompareConfig {
+        let comparator = Comparator::new(crate::detect::compare::CompareConfig {
             grace: Duration::from_millis(100),
             ignore: Default::default(),
             goroot: "/usr/local/go".into(),
@@ -964,7 +968,7 @@ mod tests {
 
     #[test]
     fn with_resource_checks_a_verdict_waits_for_its_runs_resources() {
-        let checks = crate::resources::Checks {
+        let checks = crate::detect::resources::Checks {
             fds: true,
             ..Default::default()
         };

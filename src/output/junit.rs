@@ -25,11 +25,11 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
-use crate::compare::Leak;
+use crate::detect::compare::Leak;
 use crate::error::Error;
-use crate::report::{PackageOutcome, Report, TestOutcome, TestReport};
-use crate::reporter::{creation_site, leak_report_lines};
-use crate::testjson::TestEvent;
+use crate::go::testjson::TestEvent;
+use crate::output::report::{PackageOutcome, Report, TestOutcome, TestReport};
+use crate::output::reporter::{creation_site, leak_report_lines};
 
 /// Test output by (import path, top-level test name).
 pub type TestOutputs = HashMap<(String, String), String>;
@@ -95,12 +95,12 @@ fn leak_summary(t: &TestReport, base: &Path) -> String {
         .leaks
         .first()
         .map(|l| {
-            let more: String = crate::reporter::origin_and_via_lines(l)
+            let more: String = crate::output::reporter::origin_and_via_lines(l)
                 .into_iter()
                 .map(|(word, at)| {
                     format!(
                         ", {word} {}:{}",
-                        crate::reporter::display_path(&at.file, base),
+                        crate::output::reporter::display_path(&at.file, base),
                         at.line
                     )
                 })
@@ -118,7 +118,7 @@ fn leak_summary(t: &TestReport, base: &Path) -> String {
         format!(
             "{} keeping {} alive",
             plural(total, "goroutine"),
-            crate::resources::human_bytes(kept)
+            crate::detect::resources::human_bytes(kept)
         )
     } else {
         plural(total, "goroutine")
@@ -126,7 +126,7 @@ fn leak_summary(t: &TestReport, base: &Path) -> String {
     if t.resources.is_empty() {
         return format!("leaked {goroutines}{runs}{site}");
     }
-    let resources = crate::resources::summary(&t.resources);
+    let resources = crate::detect::resources::summary(&t.resources);
     if total == 0 {
         return format!("leaked {resources}{runs}");
     }
@@ -144,12 +144,12 @@ fn leak_block_of(t: &TestReport, base: &Path) -> String {
         format!(
             "--- LEAK: {} ({})\n",
             t.name,
-            crate::resources::summary(&t.resources)
+            crate::detect::resources::summary(&t.resources)
         )
     } else {
         leak_block(&t.name, &t.leaks, base)
     };
-    text.push_str(&crate::resources::report_lines(&t.resources, base).concat());
+    text.push_str(&crate::detect::resources::report_lines(&t.resources, base).concat());
     text
 }
 
@@ -294,14 +294,14 @@ pub fn write_junit(
             std::io::Error::other(e.to_string()),
         )
     })?;
-    crate::outfile::write_atomic("JUnit report", path, text.as_bytes())
+    crate::output::outfile::write_atomic("JUnit report", path, text.as_bytes())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::Location;
-    use crate::report::PackageReport;
+    use crate::detect::compare::Location;
+    use crate::output::report::PackageReport;
 
     fn leak(count: usize) -> Leak {
         Leak {
@@ -458,7 +458,7 @@ mod tests {
 
     #[test]
     fn resources_fail_a_test_like_goroutines_and_are_listed() {
-        use crate::resources::{Resource, ResourceKind};
+        use crate::detect::resources::{Resource, ResourceKind};
         let file = Resource {
             kind: ResourceKind::File,
             description: "/m/p/data.txt (fd 7)".into(),

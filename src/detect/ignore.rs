@@ -6,7 +6,7 @@
 //! command line or in `leakcheck.toml` (optionally for some packages only),
 //! and `//leakcheck:ignore` directives in Go code. Pure logic, no I/O.
 
-use crate::stack::Goroutine;
+use crate::detect::stack::Goroutine;
 
 /// Where in a goroutine's stack a rule looks.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -251,7 +251,7 @@ pub fn package_pattern_matches(pattern: &str, import_path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stack::Snapshot;
+    use crate::detect::stack::Snapshot;
 
     const DUMP: &str = "goroutine 7 [chan receive]:
 testing.(*T).Run(0xc0000a0000, {0x5b2f0e, 0x5}, 0x5c3b40)

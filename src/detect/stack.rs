@@ -755,7 +755,7 @@ main.g()
 
     #[test]
     fn ancestors_of_a_creation_chain() {
-        let text = include_str!("../tests/dumps/go1.26-ancestors.txt");
+        let text = include_str!("../../tests/dumps/go1.26-ancestors.txt");
         let s = Snapshot::parse(text);
         // goroutine 8: main.child, created by main.parent (goroutine 7),
         // created by main.grandparent (goroutine 6).

@@ -22,7 +22,7 @@
 //! This module owns the conversion only: no I/O. [`Converter::write`] takes
 //! bytes as they come; [`Converter::events`] hands over what they made.
 
-use crate::testjson::{now_rfc3339, TestEvent};
+use crate::go::testjson::{now_rfc3339, TestEvent};
 
 /// ^V: starts a framing line.
 const MARKER: u8 = 0x16;

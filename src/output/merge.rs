@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::report::Report;
+use crate::output::report::Report;
 
 /// Merges reports; `names` label them in errors.
 pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, Error> {
@@ -18,7 +18,7 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, Error> {
     };
     let go_version = first.go_version.clone();
     let first_name = first_name.clone();
-    let mut packages: Vec<(String, crate::report::PackageReport)> = Vec::new();
+    let mut packages: Vec<(String, crate::output::report::PackageReport)> = Vec::new();
     let mut fixed = Vec::new();
     let mut stale = Vec::new();
     for (name, report) in reports {
@@ -86,9 +86,9 @@ pub fn merge_files(
     let merged = merge(reports)?;
     let text = serde_json::to_string_pretty(&merged)
         .map_err(|e| Error::io("serializing the merged report", std::io::Error::other(e)))?;
-    crate::outfile::write_atomic("report", out, (text + "\n").as_bytes())?;
+    crate::output::outfile::write_atomic("report", out, (text + "\n").as_bytes())?;
     if let Some(path) = junit {
-        crate::junit::write_junit(path, &merged, base, &Default::default())?;
+        crate::output::junit::write_junit(path, &merged, base, &Default::default())?;
     }
     Ok(merged)
 }
@@ -96,7 +96,7 @@ pub fn merge_files(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{PackageOutcome, PackageReport, TestOutcome, TestReport};
+    use crate::output::report::{PackageOutcome, PackageReport, TestOutcome, TestReport};
 
     fn package(path: &str, outcome: TestOutcome) -> PackageReport {
         PackageReport {
@@ -152,8 +152,8 @@ mod tests {
 
     #[test]
     fn stale_rules_are_those_no_shard_used_and_fixed_entries_add_up() {
-        use crate::baseline::BaselineEntry;
-        use crate::report::IgnoredCount;
+        use crate::detect::baseline::BaselineEntry;
+        use crate::output::report::IgnoredCount;
         let entry = |pkg: &str| BaselineEntry {
             package: pkg.into(),
             test: "TestX".into(),

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use crate::compare::Location;
+use crate::detect::compare::Location;
 
 /// Live bytes by allocation stack (its PCs, as printed).
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -15,9 +15,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::detect::ignore::{IgnoreRule, RuleKind, RuleOrigin};
 use crate::error::Error;
-use crate::gocmd::GoPackage;
-use crate::ignore::{IgnoreRule, RuleKind, RuleOrigin};
+use crate::go::cmd::GoPackage;
 
 static DIRECTIVE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"//leakcheck:ignore\b(.*)$").expect("valid regex"));

@@ -22,9 +22,9 @@
 
 use std::path::Path;
 
-use crate::compare::Leak;
-use crate::report::{PackageOutcome, Report, TestOutcome};
-use crate::stack::Snapshot;
+use crate::detect::compare::Leak;
+use crate::detect::stack::Snapshot;
+use crate::output::report::{PackageOutcome, Report, TestOutcome};
 
 /// One `::error` workflow command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,7 +199,7 @@ pub fn annotations(report: &Report, root: &[impl AsRef<Path>]) -> Vec<Annotation
                         );
                         message.push_str(&format!(
                             "\n{} {} ({}:{})",
-                            crate::reporter::where_word(&l.state),
+                            crate::output::reporter::where_word(&l.state),
                             l.function,
                             relative(&l.file, root).unwrap_or_else(|| l.file.clone()),
                             l.line
@@ -207,7 +207,7 @@ pub fn annotations(report: &Report, root: &[impl AsRef<Path>]) -> Vec<Annotation
                         if let Some(c) = &l.created_by {
                             message.push_str(&format!("\ncreated by {}", c.function));
                         }
-                        for (word, at) in crate::reporter::origin_and_via_lines(l) {
+                        for (word, at) in crate::output::reporter::origin_and_via_lines(l) {
                             message.push_str(&format!(
                                 "\n{word} {} ({}:{})",
                                 at.function,
@@ -218,7 +218,7 @@ pub fn annotations(report: &Report, root: &[impl AsRef<Path>]) -> Vec<Annotation
                         for k in &l.keeps_alive {
                             message.push_str(&format!(
                                 "\nkeeps alive {} allocated at {} ({}:{})",
-                                crate::resources::human_bytes(k.bytes),
+                                crate::detect::resources::human_bytes(k.bytes),
                                 k.site.function,
                                 relative(&k.site.file, root).unwrap_or_else(|| k.site.file.clone()),
                                 k.site.line
@@ -262,9 +262,9 @@ pub fn annotations(report: &Report, root: &[impl AsRef<Path>]) -> Vec<Annotation
                             file: at.as_ref().map(|a| a.0.clone()),
                             line: at.map(|a| a.1),
                             title: match (r.kind, r.bytes) {
-                                (crate::resources::ResourceKind::Heap, Some(b)) => format!(
+                                (crate::detect::resources::ResourceKind::Heap, Some(b)) => format!(
                                     "{name} kept {} of heap",
-                                    crate::resources::human_bytes(b)
+                                    crate::detect::resources::human_bytes(b)
                                 ),
                                 (kind, _) => format!("{name} leaked a {}", kind.as_str()),
                             },
@@ -282,8 +282,8 @@ pub fn annotations(report: &Report, root: &[impl AsRef<Path>]) -> Vec<Annotation
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::Location;
-    use crate::report::{PackageReport, TestReport};
+    use crate::detect::compare::Location;
+    use crate::output::report::{PackageReport, TestReport};
 
     fn leak(created: &str, line: u32) -> Leak {
         Leak {
@@ -390,7 +390,7 @@ mod tests {
 
     #[test]
     fn resources_are_annotated_at_their_allocation_site_or_on_the_test() {
-        use crate::resources::{Resource, ResourceKind};
+        use crate::detect::resources::{Resource, ResourceKind};
         let mut t = test("TestKeep", TestOutcome::Leak, vec![]);
         t.resources = vec![
             Resource {

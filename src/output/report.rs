@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::compare::Leak;
+use crate::detect::compare::Leak;
 use crate::error::{EXIT_ERROR, EXIT_OK, EXIT_TESTS_FAILED};
 
 /// How one top-level test ended.
@@ -132,7 +132,7 @@ pub struct TestReport {
     /// descriptors, processes, retained heap. A test that passed and left
     /// any of them is `leak`, as with goroutines.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub resources: Vec<crate::resources::Resource>,
+    pub resources: Vec<crate::detect::resources::Resource>,
 }
 
 /// How many goroutines a rule exempted.
@@ -215,7 +215,7 @@ pub struct Report {
     /// Baseline entries (`--baseline`) whose leak was not seen in tests
     /// that ran: fixed, and can be removed from the file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub baseline_fixed: Vec<crate::baseline::BaselineEntry>,
+    pub baseline_fixed: Vec<crate::detect::baseline::BaselineEntry>,
     /// User ignore rules that ignored no goroutine in the whole run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stale_rules: Vec<String>,

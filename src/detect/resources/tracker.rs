@@ -27,7 +27,7 @@ use super::fds::{self, FdSet, SocketInfo};
 use super::heap::{self, Profile};
 use super::procs::{self, ProcId};
 use super::{human_bytes, Checks, Resource, ResourceKind};
-use crate::ignore::{pattern_matches, IgnoreRule, IgnoreRules, RuleKind};
+use crate::detect::ignore::{pattern_matches, IgnoreRule, IgnoreRules, RuleKind};
 
 /// What the tracker reads of the process (the real one reads `/proc`).
 pub trait System {
@@ -172,7 +172,7 @@ const FIRST_WAIT: Duration = Duration::from_millis(10);
 const LONGEST_WAIT: Duration = Duration::from_millis(200);
 
 fn test_of(run: &str) -> String {
-    crate::compare::Comparator::test_of_run(run).to_string()
+    crate::detect::compare::Comparator::test_of_run(run).to_string()
 }
 
 impl Tracker {
@@ -913,7 +913,7 @@ mod tests {
             state: None,
             builtin: false,
             packages: None,
-            origin: crate::ignore::RuleOrigin::CommandLine,
+            origin: crate::detect::ignore::RuleOrigin::CommandLine,
         };
         let mut t = tracker(&fake, IgnoreRules { rules: vec![rule] });
         start(&mut t, "TestA#1", &[]);

@@ -12,7 +12,7 @@
 //! is open too, and the test leaks anyway).
 
 use super::{Resource, ResourceKind};
-use crate::ignore::IgnoreRule;
+use crate::detect::ignore::IgnoreRule;
 
 /// The built-in rules' patterns for an idle connection's end: one socket
 /// each.
@@ -50,7 +50,7 @@ fn is_connected(r: &Resource) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ignore::IgnoreRules;
+    use crate::detect::ignore::IgnoreRules;
 
     fn socket(description: &str, count: usize) -> Resource {
         Resource {

@@ -22,7 +22,7 @@ pub mod tracker;
 
 use serde::{Deserialize, Serialize};
 
-use crate::compare::Location;
+use crate::detect::compare::Location;
 
 /// The default heap growth a test may keep before it is reported.
 pub const DEFAULT_HEAP_THRESHOLD: u64 = 1 << 20;
@@ -231,7 +231,7 @@ pub fn report_lines(resources: &[Resource], base: &std::path::Path) -> Vec<Strin
         if let Some(site) = &r.site {
             lines.push(format!(
                 "        allocated at  {}:{} in {}\n",
-                crate::reporter::display_path(&site.file, base),
+                crate::output::reporter::display_path(&site.file, base),
                 site.line,
                 site.function
             ));

@@ -21,10 +21,10 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::compare::Leak;
-use crate::report::{PackageOutcome, Report, TestOutcome};
+use crate::detect::compare::Leak;
+use crate::go::testjson::TestEvent;
+use crate::output::report::{PackageOutcome, Report, TestOutcome};
 use crate::runner::RunEvent;
-use crate::testjson::TestEvent;
 
 /// How many leak groups a test's block shows without `-v`.
 pub const GROUPS_SHOWN: usize = 10;
@@ -448,7 +448,7 @@ fn human_summary(out: &mut impl Write, report: &Report, base: &Path) -> io::Resu
                 } else {
                     ""
                 };
-                let what = crate::resources::summary(&t.resources);
+                let what = crate::detect::resources::summary(&t.resources);
                 writeln!(out, "    {pkg}.{}{failed}: {what}", t.name)?;
                 continue;
             };
@@ -526,7 +526,7 @@ fn human_summary(out: &mut impl Write, report: &Report, base: &Path) -> io::Resu
 /// `6 tests, 1 passed, 1 failed, ...`: every test counted once, by its
 /// outcome; a failed test that also leaked counts as failed, and says so;
 /// packages that failed outside their tests are counted apart.
-pub fn summary_line(s: &crate::report::Summary) -> String {
+pub fn summary_line(s: &crate::output::report::Summary) -> String {
     let failed = match s.failed_and_leaked {
         0 => format!("{} failed", s.failed),
         n => format!("{} failed ({n} also leaked)", s.failed),
@@ -560,8 +560,9 @@ pub fn slowest_packages(report: &Report, n: usize) -> Vec<(&str, f64)> {
 /// `base`), or where they are blocked when the creation site is unknown.
 /// A leak group's `origin` and `via` lines where they say more than its
 /// creation site (and via more than origin).
-pub fn origin_and_via_lines(l: &Leak) -> Vec<(&'static str, &crate::compare::Location)> {
-    let same = |a: &crate::compare::Location, b: Option<&crate::compare::Location>| {
+pub fn origin_and_via_lines(l: &Leak) -> Vec<(&'static str, &crate::detect::compare::Location)> {
+    let same = |a: &crate::detect::compare::Location,
+                b: Option<&crate::detect::compare::Location>| {
         b.is_some_and(|b| a.file == b.file && a.line == b.line)
     };
     let mut out = Vec::new();
@@ -659,7 +660,7 @@ pub fn leak_report_lines(test: &str, leaks: &[Leak], base: &Path, verbose: bool)
         for k in &l.keeps_alive {
             lines.push(format!(
                 "        keeps alive {} allocated at {}:{} in {}\n",
-                crate::resources::human_bytes(k.bytes),
+                crate::detect::resources::human_bytes(k.bytes),
                 display_path(&k.site.file, base),
                 k.site.line,
                 k.site.function
@@ -841,16 +842,16 @@ mod tests {
                 "goroutine {id} [chan send]:\nexample.com/p.F.func1()\n\t/m/p/p.go:10 +0x1d\ncreated by example.com/p.F in goroutine 7\n\t/m/p/p.go:9 +0x4f\n\n"
             ));
         }
-        let snapshot = crate::stack::Snapshot::parse(&dump);
+        let snapshot = crate::detect::stack::Snapshot::parse(&dump);
         let goroutines: Vec<_> = snapshot
             .goroutines
             .into_iter()
             .map(|g| (g, Vec::new()))
             .collect();
         assert_eq!(goroutines.len(), 1000);
-        let leaks = crate::compare::group_leaks(
+        let leaks = crate::detect::compare::group_leaks(
             &goroutines,
-            crate::compare::CodeRoots {
+            crate::detect::compare::CodeRoots {
                 goroot: "/usr/local/go",
                 module: "/m",
                 calls: None,
@@ -887,7 +888,7 @@ mod tests {
 
     #[test]
     fn summary_counts_lists_and_slowest_packages() {
-        use crate::report::{PackageReport, TestReport};
+        use crate::output::report::{PackageReport, TestReport};
         let test = |name: &str, outcome, leaks: Vec<Leak>, details: Option<&str>| TestReport {
             elapsed_ms: 1.0,
             details: details.map(str::to_string),
@@ -969,7 +970,7 @@ mod tests {
 
     #[test]
     fn summary_of_a_clean_single_package_is_one_line() {
-        use crate::report::PackageReport;
+        use crate::output::report::PackageReport;
         let report = Report::new(
             "go1.26.0".into(),
             vec![PackageReport {

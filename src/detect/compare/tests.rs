@@ -787,7 +787,7 @@ fn a_process_running_a_test_many_times_keeps_what_live_goroutines_need() {
     assert_eq!(c.run_is_running("TestA#7"), Some(false));
     assert_eq!(c.run_is_running("TestA#1001"), None);
     // The leaked goroutine is still the leaking run's, by its label.
-    let snapshot = crate::stack::Snapshot::parse(leaked.as_deref().unwrap());
+    let snapshot = crate::detect::stack::Snapshot::parse(leaked.as_deref().unwrap());
     assert_eq!(c.run_of(&snapshot, 5000).as_deref(), Some("TestA#500"));
     // Runs the helper judged without dumps (`start=`, `end=`: the runtime
     // created no goroutine meanwhile) are forgotten at once.
@@ -808,8 +808,8 @@ fn a_process_running_a_test_many_times_keeps_what_live_goroutines_need() {
 
 #[test]
 fn a_creation_chain_leads_from_a_library_goroutine_to_the_test() {
-    let text = include_str!("../../tests/dumps/go1.26-chains-httptest.txt");
-    let snapshot = crate::stack::Snapshot::parse(text);
+    let text = include_str!("../../../tests/dumps/go1.26-chains-httptest.txt");
+    let snapshot = crate::detect::stack::Snapshot::parse(text);
     let g = &snapshot.goroutines[0];
     let chain = creation_chain(g, None);
     let at = |i: usize| {

@@ -26,8 +26,8 @@
 //! blocks (`Release` ends idle workers only); any pool hint without
 //! creation chains (`--chains`), which give the test's line.
 
-use crate::compare::{package_of, Leak};
-use crate::stack::Goroutine;
+use crate::detect::compare::{package_of, Leak};
+use crate::detect::stack::Goroutine;
 
 /// The accept loop's goroutine of an `httptest.Server`.
 const HTTPTEST_SERVE: &str = "net/http/httptest.(*Server).goServe";
@@ -66,8 +66,8 @@ const BODY_HINT: &str =
 /// close the body the chain does not say.
 pub fn hint_in_chain(
     g: &Goroutine<'_>,
-    chain: &[crate::compare::ChainFrame],
-    is_std: impl Fn(&crate::compare::ChainFrame) -> bool,
+    chain: &[crate::detect::compare::ChainFrame],
+    is_std: impl Fn(&crate::detect::compare::ChainFrame) -> bool,
 ) -> Option<&'static str> {
     let hint = hint_for(g)?;
     if hint != BODY_HINT {
@@ -986,8 +986,8 @@ fn is_declaration(c: &str, pos: usize, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::ChainFrame;
-    use crate::stack::Snapshot;
+    use crate::detect::compare::ChainFrame;
+    use crate::detect::stack::Snapshot;
 
     /// No directory lists any file.
     fn no_files(_: &str) -> Vec<String> {
@@ -1066,7 +1066,7 @@ func lost() {
             state: "chan send".into(),
             file: "/m/p/p.go".into(),
             line,
-            created_by: Some(crate::compare::Location {
+            created_by: Some(crate::detect::compare::Location {
                 function: "example.com/p.fetch".into(),
                 file: "/m/p/p.go".into(),
                 line: created,
@@ -1117,7 +1117,7 @@ func lost() {
             function: function.into(),
             file: file.into(),
             line,
-            created_by: Some(crate::compare::Location {
+            created_by: Some(crate::detect::compare::Location {
                 function: creator.into(),
                 file: created.0.into(),
                 line: created.1,
@@ -1477,7 +1477,7 @@ func TestTwins(t *testing.T) {
         Leak {
             state: "select".into(),
             function: blocked.into(),
-            via: Some(crate::compare::Location {
+            via: Some(crate::detect::compare::Location {
                 function: test.into(),
                 file: "/m/app/app_test.go".into(),
                 line: via,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::report::TestOutcome;
+use crate::output::report::TestOutcome;
 use crate::runner::RunEvent;
 
 /// What the display counts.
@@ -161,8 +161,8 @@ impl Drop for Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::Leak;
-    use crate::report::{PackageOutcome, PackageReport, TestReport};
+    use crate::detect::compare::Leak;
+    use crate::output::report::{PackageOutcome, PackageReport, TestReport};
 
     fn test(outcome: TestOutcome, leaks: usize, runs: u32) -> TestReport {
         TestReport {
@@ -174,7 +174,7 @@ mod tests {
     #[test]
     fn counts_packages_tests_and_leaks() {
         let mut t = Tracker::default();
-        let go = crate::gocmd::GoEnv {
+        let go = crate::go::cmd::GoEnv {
             version: "go1.26.0".into(),
             release: (1, 26),
             goroot: String::new(),

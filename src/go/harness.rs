@@ -32,20 +32,20 @@ use crate::error::Error;
 
 /// The hook's source, embedded in the leakcheck binary: (name, text).
 pub const HOOK_FILES: &[(&str, &str)] = &[
-    ("hook", include_str!("../harness/hook.go")),
-    ("conn", include_str!("../harness/conn.go")),
-    ("dump", include_str!("../harness/dump.go")),
-    ("probe", include_str!("../harness/probe.go")),
-    ("resources", include_str!("../harness/resources.go")),
+    ("hook", include_str!("../../harness/hook.go")),
+    ("conn", include_str!("../../harness/conn.go")),
+    ("dump", include_str!("../../harness/dump.go")),
+    ("probe", include_str!("../../harness/probe.go")),
+    ("resources", include_str!("../../harness/resources.go")),
 ];
 
 /// All of the hook's source, for cache keys.
 pub const HARNESS_GO: &str = concat!(
-    include_str!("../harness/hook.go"),
-    include_str!("../harness/conn.go"),
-    include_str!("../harness/dump.go"),
-    include_str!("../harness/probe.go"),
-    include_str!("../harness/resources.go"),
+    include_str!("../../harness/hook.go"),
+    include_str!("../../harness/conn.go"),
+    include_str!("../../harness/dump.go"),
+    include_str!("../../harness/probe.go"),
+    include_str!("../../harness/resources.go"),
 );
 
 /// The name a hook file `name` gets in `$GOROOT/src/testing`.
@@ -491,7 +491,7 @@ mod tests {
             stdout.contains("--- PASS: TestM/sub"),
             "{version}: {stdout}"
         );
-        if crate::gocmd::vets_in_build(crate::gocmd::parse_go_release(version).unwrap()) {
+        if crate::go::cmd::vets_in_build(crate::go::cmd::parse_go_release(version).unwrap()) {
             go_cmd(&["vet", &overlay_flag, "testing"]);
         }
     }

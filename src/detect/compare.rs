@@ -54,9 +54,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::ignore::{IgnoreRule, IgnoreRules};
-pub use crate::pclntab::CallLine;
-use crate::stack::{goroutine_ids, DumpIndex, Frame, Goroutine, Goroutines, Snapshot};
+use crate::detect::ignore::{IgnoreRule, IgnoreRules};
+use crate::detect::stack::{goroutine_ids, DumpIndex, Frame, Goroutine, Goroutines, Snapshot};
+pub use crate::go::pclntab::CallLine;
 
 /// The pprof label key the helper sets on each test's goroutine; its value
 /// is the run ID, `TestName#N`, and for a subtest the rest of its name
@@ -115,13 +115,13 @@ pub struct Leak {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chain: Vec<ChainFrame>,
     /// A one-line fix, when the goroutines' shape says for certain what
-    /// was left open (see [`crate::hints`]).
+    /// was left open (see [`crate::detect::hints`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
     /// Live heap the goroutines keep, by allocation site (`--check heap`;
-    /// see [`crate::resources::kept`]).
+    /// see [`crate::detect::resources::kept`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub keeps_alive: Vec<crate::resources::kept::KeptAlive>,
+    pub keeps_alive: Vec<crate::detect::resources::kept::KeptAlive>,
 }
 
 /// One frame of a creation chain.
@@ -158,7 +158,7 @@ pub struct CodeRoots<'a> {
 /// Finds the line of a call from the frame a traceback printed at its
 /// return address: (function, file, printed line, offset from the
 /// function's entry) → the call's line, when sure (see
-/// [`crate::pclntab::LineTable::call_line`]). The runner reads it from
+/// [`crate::go::pclntab::LineTable::call_line`]). The runner reads it from
 /// the test binary; tests give a function.
 #[derive(Clone)]
 pub struct CallLines(pub Arc<CallLineFn>);
@@ -166,7 +166,7 @@ pub struct CallLines(pub Arc<CallLineFn>);
 /// What [`CallLines`] calls.
 /// (function, file, line, offset as printed, the function printed for the
 /// frame before in the same block if any) to the call's line; see
-/// [`crate::pclntab::LineTable::call_line_near`].
+/// [`crate::go::pclntab::LineTable::call_line_near`].
 pub type CallLineFn = dyn Fn(&str, &str, u32, u64, Option<&str>) -> Option<CallLine> + Send + Sync;
 
 impl std::fmt::Debug for CallLines {
@@ -275,8 +275,8 @@ pub struct RunVerdict {
     /// How long the check took: from the run's end to its verdict (the
     /// grace period, when goroutines were waited for).
     pub check: Duration,
-    /// What else it left behind (`--check`; see [`crate::resources`]).
-    pub resources: Vec<crate::resources::Resource>,
+    /// What else it left behind (`--check`; see [`crate::detect::resources`]).
+    pub resources: Vec<crate::detect::resources::Resource>,
 }
 
 /// What the helper should do next for a run being checked.
@@ -1557,7 +1557,7 @@ impl LeakGroups {
             l.goroutine_ids.push(g.id);
             return;
         }
-        let hint = crate::hints::hint_in_chain(g, &chain, |f| {
+        let hint = crate::detect::hints::hint_in_chain(g, &chain, |f| {
             let frame = Frame {
                 function: &f.function,
                 file: &f.file,

@@ -21,8 +21,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Resource, ResourceKind};
-use crate::compare::{Leak, Location};
-use crate::stack::Snapshot;
+use crate::detect::compare::{Leak, Location};
+use crate::detect::stack::Snapshot;
 
 /// Live bytes a leak group keeps, and where they were allocated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,7 +72,7 @@ fn allocated_for(l: &Leak, site: &Location) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::ChainFrame;
+    use crate::detect::compare::ChainFrame;
 
     fn heap_at(function: &str, file: &str, line: u32, bytes: u64) -> Resource {
         Resource {

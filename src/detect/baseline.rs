@@ -15,9 +15,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::compare::Leak;
+use crate::detect::compare::Leak;
 use crate::error::Error;
-use crate::report::Report;
+use crate::output::report::Report;
 
 /// One known leak.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -68,7 +68,8 @@ impl Baseline {
             for t in &p.tests {
                 if matches!(
                     t.outcome,
-                    crate::report::TestOutcome::Hang | crate::report::TestOutcome::Crash
+                    crate::output::report::TestOutcome::Hang
+                        | crate::output::report::TestOutcome::Crash
                 ) {
                     continue;
                 }
@@ -113,15 +114,15 @@ impl Baseline {
 
     pub fn write(&self, path: &Path) -> Result<(), Error> {
         let text = serde_json::to_string_pretty(self).expect("baseline serializes") + "\n";
-        crate::outfile::write_atomic("baseline", path, text.as_bytes())
+        crate::output::outfile::write_atomic("baseline", path, text.as_bytes())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::Location;
-    use crate::report::{PackageOutcome, PackageReport, TestOutcome, TestReport};
+    use crate::detect::compare::Location;
+    use crate::output::report::{PackageOutcome, PackageReport, TestOutcome, TestReport};
 
     fn leak(line: u32) -> Leak {
         Leak {
