@@ -182,8 +182,26 @@ func leakcheckEndTest(c *common, r *leakcheckRunning) {
 	leakcheckMu.Lock()
 	delete(leakcheckTests, c)
 	leakcheckMu.Unlock()
+	if leakcheckResourcesOn {
+		leakcheckForgetCleanups(c)
+	}
 	leakcheckEnd(r, status, finished, c.isParallel)
 	c.duration -= time.Since(began)
+}
+
+// leakcheckForgetCleanups: cleanups that ran stay in the backing array of
+// c.cleanups (runCleanup only shortens the slice), with what they
+// captured, until c is unreachable, and a parallel subtest is reachable
+// from its parent's sub. Dropped before the heap and descriptors are
+// judged, as they are once the test is done.
+func leakcheckForgetCleanups(c *common) {
+	c.mu.Lock()
+	clear(c.cleanups[len(c.cleanups):cap(c.cleanups)])
+	sub := c.sub
+	c.mu.Unlock()
+	for _, t := range sub {
+		leakcheckForgetCleanups(&t.common)
+	}
 }
 
 // leakcheckEnd ends a run: stops its probes and, unless the process is

@@ -92,7 +92,7 @@ fn every_check_finds_its_fixture_and_passes_its_clean_twin() {
             "{t:#?}"
         );
     }
-    assert_eq!(report.summary.tests, 16);
+    assert_eq!(report.summary.tests, 18);
 
     let file = test(&report, "TestFileLeftOpen");
     assert_eq!(kinds(file), [ResourceKind::File]);

@@ -139,3 +139,22 @@ func TestPool(t *testing.T) {
 		pool.Put(b)
 	}
 }
+
+type closer struct{ buf []byte }
+
+func (c *closer) Close() error { return nil }
+
+func TestCleanupCapturesBuffer(t *testing.T) {
+	// The buffer is the cleanup's until the test is done: it is not kept.
+	c := &closer{buf: make([]byte, 4<<20)}
+	t.Cleanup(func() { c.Close() })
+}
+
+func TestParallelSubtestCleanupCapturesBuffer(t *testing.T) {
+	// The same in a parallel subtest, which its parent keeps a pointer to.
+	t.Run("sub", func(t *testing.T) {
+		t.Parallel()
+		c := &closer{buf: make([]byte, 4<<20)}
+		t.Cleanup(func() { c.Close() })
+	})
+}
