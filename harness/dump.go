@@ -79,9 +79,10 @@ func leakcheckSendStart(id, gid string) uint64 {
 //   - "end= ID STATUS", not answered, when no goroutine was created since
 //     its start: the run is clean;
 //   - "end~ ID STATUS COUNT", not answered, in a crowded process, for a
-//     test that is parallel or whose COUNT is "clean": the run is judged
-//     with a later dump (labels tell its goroutines apart), and the
-//     round's end asks for what such runs still need;
+//     test (not a fuzz target) that is parallel or whose COUNT is
+//     "clean": the run is judged with a later dump (labels tell its
+//     goroutines apart), and the round's end asks for what such runs
+//     still need;
 //   - else "end ID STATUS" with a dump, answered.
 //
 // COUNT is "clean" when no more goroutines are alive than in the base,
@@ -94,7 +95,7 @@ func leakcheckSendEnd(r *leakcheckRunning, status string, parallel bool) bool {
 		leakcheckSend("end= "+r.id+" "+status, nil)
 		return false
 	}
-	if counted && r.test && leakcheckCrowded() {
+	if counted && r.deferrable && leakcheckCrowded() {
 		count := "-"
 		if leakcheckNoneNew() {
 			count = "clean"

@@ -112,6 +112,9 @@ type leakcheckRunning struct {
 	// test: a test or fuzz target, on a goroutine of its own (an example
 	// runs on the main goroutine).
 	test bool
+	// deferrable: a test, whose round ends with leakcheckEndRound (a fuzz
+	// target's does not: the fuzz targets' root is never run by tRunner).
+	deferrable bool
 }
 
 var (
@@ -122,6 +125,8 @@ var (
 	leakcheckTests = map[*common]string{}
 	// leakcheckExample is the example running, if any.
 	leakcheckExample *leakcheckRunning
+	// leakcheckRound is the root of the round of tests running.
+	leakcheckRound *common
 )
 
 // leakcheckRun is called on the goroutine of a round's root test, a
@@ -135,10 +140,14 @@ func leakcheckRun(c *common) {
 	case c.parent == nil:
 		// Its cleanup runs after all the round's tests, parallel ones too.
 		c.Cleanup(leakcheckEndRound)
+		leakcheckMu.Lock()
+		leakcheckRound = c
+		leakcheckMu.Unlock()
 	case c.parent.parent == nil:
 		r := leakcheckStart(c.name, true)
 		leakcheckMu.Lock()
 		leakcheckTests[c] = r.id
+		r.deferrable = c.parent == leakcheckRound
 		leakcheckMu.Unlock()
 		// Registered first, so it runs last: after the test's own cleanups
 		// and after its subtests.

@@ -388,6 +388,59 @@ fn with_deferred_checks_a_crash_never_turns_a_leak_into_a_pass() {
 }
 
 #[test]
+fn in_a_crowded_process_fuzz_targets_and_examples_are_judged_as_tests_are() {
+    // Fuzz targets run after the tests, under a root of their own that
+    // no round end follows: a run deferred there (checks are deferred in
+    // a crowded process) was never judged, and the fuzz target failed
+    // ("could not judge") where go test passes it. Found on centrifuge.
+    let src = crowded_package(
+        &["fmt"],
+        "func TestPlain(t *testing.T) {}
+
+func FuzzLeaks(f *testing.F) {
+	f.Add([]byte(\"a\"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		go func() { select {} }() // leak
+	})
+}
+
+// Last: no run ends after it to judge it with.
+func FuzzClean(f *testing.F) {
+	f.Add([]byte(\"a\"))
+	f.Add([]byte(\"b\"))
+	f.Fuzz(func(t *testing.T, b []byte) { _ = len(b) })
+}
+
+func Example() {
+	fmt.Println(\"hi\")
+	// Output: hi
+}
+",
+    );
+    let dir = go_module(&[("p/p_test.go", &src)]);
+    let (out, report) = run_with_report(dir.path(), &["--grace", "300ms"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let outcome = |name: &str| {
+        report.packages[0]
+            .tests
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("{name} missing:\n{stdout}"))
+            .outcome
+    };
+    assert_eq!(outcome("TestPlain"), TestOutcome::Pass, "{stdout}");
+    assert_eq!(outcome("FuzzClean"), TestOutcome::Pass, "{stdout}");
+    assert_eq!(outcome("Example"), TestOutcome::Pass, "{stdout}");
+    assert_eq!(outcome("FuzzLeaks"), TestOutcome::Leak, "{stdout}");
+    assert!(!stdout.contains("could not judge"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("p_test.go:{}", leak_line(&src))),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn in_a_crowded_process_an_unlabelled_leak_is_blamed_on_its_test_alone() {
     // A crowded binary (1,500 goroutines) where a test leaks a goroutine
     // that carries no label: a time.AfterFunc callback, started by the
