@@ -102,9 +102,10 @@ pub struct Cli {
 
     /// Declare a test hung after DURATION; 0: never [default: 60s]
     ///
-    /// A test still running after DURATION is declared hung: its goroutines
-    /// are dumped, the binary killed, and the package's remaining tests
-    /// resumed in a fresh process. `0` turns it off. `go test`'s own
+    /// A test still running after DURATION without progress (no subtest
+    /// started or ended; waiting for a -parallel slot is not running) is
+    /// declared hung: its goroutines are dumped, the binary killed, and the
+    /// package's remaining tests resumed in a fresh process. `0` turns it off. `go test`'s own
     /// -timeout keeps its meaning for the whole binary [default: 60s].
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub test_timeout: Option<String>,

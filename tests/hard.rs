@@ -388,6 +388,50 @@ fn with_deferred_checks_a_crash_never_turns_a_leak_into_a_pass() {
 }
 
 #[test]
+fn tests_whose_subtests_wait_for_a_parallel_slot_or_make_progress_are_not_hung() {
+    // -parallel 1 and --test-timeout 3s. TestBusy's four parallel
+    // subtests run one after another, a second each: TestBusy takes 4s
+    // but never 3s without progress. Then TestAParent's subtests wait
+    // while TestZ1..3 hold the only slot for a second each: it waits for
+    // them, it does not run. go test passes all; both were reported hung
+    // (found on centrifuge).
+    let src = r#"package p
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestAParent(t *testing.T) {
+	t.Parallel()
+	for i := 0; i < 3; i++ {
+		t.Run(fmt.Sprint(i), func(t *testing.T) { t.Parallel() })
+	}
+}
+
+func TestBusy(t *testing.T) {
+	for i := 0; i < 4; i++ {
+		t.Run(fmt.Sprint(i), func(t *testing.T) { t.Parallel(); time.Sleep(time.Second) })
+	}
+}
+
+func TestZ1(t *testing.T) { t.Parallel(); time.Sleep(time.Second) }
+func TestZ2(t *testing.T) { t.Parallel(); time.Sleep(time.Second) }
+func TestZ3(t *testing.T) { t.Parallel(); time.Sleep(time.Second) }
+"#;
+    let dir = go_module(&[("p/p_test.go", src)]);
+    let (out, report) = run_with_report(
+        dir.path(),
+        &["--test-timeout", "3s", "./...", "--", "-parallel", "1"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(report.summary.hung, 0, "{stdout}");
+    assert_eq!(report.summary.passed, 5, "{stdout}");
+}
+
+#[test]
 fn in_a_crowded_process_fuzz_targets_and_examples_are_judged_as_tests_are() {
     // Fuzz targets run after the tests, under a root of their own that
     // no round end follows: a run deferred there (checks are deferred in

@@ -15,9 +15,16 @@ use crate::go::testjson::TestEvent;
 use super::interrupted;
 
 /// Watches a test binary for a test that runs longer than the test
-/// timeout; dumps it with SIGQUIT and kills it. It follows top-level tests
-/// through their `run`, `pause`, `cont` and final events, so a parallel
-/// test waiting for its turn is not counted as running.
+/// timeout without progress; dumps it with SIGQUIT and kills it. It
+/// follows top-level tests through their `run`, `pause`, `cont` and final
+/// events, so a parallel test waiting for its turn is not counted as
+/// running; and their subtests': each subtest's start or end is its test's
+/// progress (its clock starts again), and a test whose subtests all wait
+/// for their turn (none runs, one at least is paused) is not counted
+/// either: once its function returns, it only waits for them to get a
+/// `-parallel` slot. (While its function still runs beside its paused
+/// subtests it is not timed: a hang there is left to the leak profile's
+/// proof, which still applies, and to the process's limit.)
 pub(super) struct Watchdog {
     shared: std::sync::Arc<(std::sync::Mutex<WatchState>, std::sync::Condvar)>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -30,6 +37,10 @@ pub(super) const PROBE_AFTER: Duration = Duration::from_secs(1);
 #[derive(Default)]
 struct WatchState {
     running: Vec<(String, Instant)>,
+    /// Top-level tests whose subtests all wait for their turn, since when.
+    waiting: Vec<(String, Instant)>,
+    /// Subtests started and not finished, and whether each is paused.
+    subtests: std::collections::HashMap<String, bool>,
     /// All top-level tests started and not finished, paused or not.
     started: Vec<String>,
     hung: Option<(String, Duration)>,
@@ -38,6 +49,86 @@ struct WatchState {
     /// The process ran past its limit, this one, and was killed.
     too_long: Option<Duration>,
     stop: bool,
+}
+
+impl WatchState {
+    fn observe(&mut self, event: &TestEvent) {
+        let Some(test) = event.test.as_deref() else {
+            return;
+        };
+        let top = test.split('/').next().unwrap_or(test);
+        let was_waiting = self.waits_for_subtests(top);
+        if test.contains('/') {
+            match event.action.as_str() {
+                "run" | "cont" => {
+                    self.subtests.insert(test.to_string(), false);
+                }
+                "pause" => {
+                    self.subtests.insert(test.to_string(), true);
+                }
+                "pass" | "fail" | "skip" => {
+                    self.subtests.remove(test);
+                }
+                _ => {}
+            }
+        } else {
+            match event.action.as_str() {
+                "run" | "cont" => {
+                    self.running.retain(|(t, _)| t != test);
+                    self.running.push((test.to_string(), Instant::now()));
+                    if !self.started.iter().any(|t| t == test) {
+                        self.started.push(test.to_string());
+                    }
+                }
+                "pause" => self.running.retain(|(t, _)| t != test),
+                "pass" | "fail" | "skip" => {
+                    self.running.retain(|(t, _)| t != test);
+                    self.waiting.retain(|(t, _)| t != test);
+                    self.started.retain(|t| t != test);
+                    let prefix = format!("{test}/");
+                    self.subtests.retain(|s, _| !s.starts_with(&prefix));
+                }
+                _ => {}
+            }
+            return;
+        }
+        // A subtest's event is the top-level test's progress: its clock
+        // starts again. It also starts or stops waiting for its subtests'
+        // turn.
+        if let Some((_, since)) = self.running.iter_mut().find(|(t, _)| t == top) {
+            *since = Instant::now();
+        }
+        match (was_waiting, self.waits_for_subtests(top)) {
+            (false, true) => {
+                if let Some(i) = self.running.iter().position(|(t, _)| t == top) {
+                    let (t, _) = self.running.remove(i);
+                    self.waiting.push((t, Instant::now()));
+                }
+            }
+            (true, false) => {
+                if let Some(i) = self.waiting.iter().position(|(t, _)| t == top) {
+                    let (t, _) = self.waiting.remove(i);
+                    self.running.push((t, Instant::now()));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether top-level test `top` has a subtest paused and none running.
+    fn waits_for_subtests(&self, top: &str) -> bool {
+        let prefix = format!("{top}/");
+        let mut paused = false;
+        for (sub, &is_paused) in &self.subtests {
+            if sub.starts_with(&prefix) {
+                if !is_paused {
+                    return false;
+                }
+                paused = true;
+            }
+        }
+        paused
+    }
 }
 
 impl Watchdog {
@@ -67,23 +158,7 @@ impl Watchdog {
         if st.hung.is_some() {
             return true;
         }
-        if let Some(test) = event.test.as_deref().filter(|t| !t.contains('/')) {
-            match event.action.as_str() {
-                "run" | "cont" => {
-                    st.running.retain(|(t, _)| t != test);
-                    st.running.push((test.to_string(), Instant::now()));
-                    if !st.started.iter().any(|t| t == test) {
-                        st.started.push(test.to_string());
-                    }
-                }
-                "pause" => st.running.retain(|(t, _)| t != test),
-                "pass" | "fail" | "skip" => {
-                    st.running.retain(|(t, _)| t != test);
-                    st.started.retain(|t| t != test);
-                }
-                _ => {}
-            }
-        }
+        st.observe(event);
         false
     }
 
@@ -171,6 +246,7 @@ fn watch(
         let long: Vec<(String, Instant)> = st
             .running
             .iter()
+            .chain(&st.waiting)
             .filter(|(_, since)| now.duration_since(*since) >= PROBE_AFTER)
             .cloned()
             .collect();
@@ -202,5 +278,69 @@ fn signal(pid: u32, sig: libc::c_int) {
     // after the watchdog stops).
     unsafe {
         libc::kill(pid as libc::pid_t, sig);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(action: &str, test: &str) -> TestEvent {
+        TestEvent {
+            action: action.to_string(),
+            test: Some(test.to_string()),
+            ..TestEvent::default()
+        }
+    }
+
+    fn names(v: &[(String, Instant)]) -> Vec<&str> {
+        v.iter().map(|(t, _)| t.as_str()).collect()
+    }
+
+    #[test]
+    fn a_test_whose_subtests_all_wait_for_their_turn_is_not_timed() {
+        let mut st = WatchState::default();
+        st.observe(&event("run", "TestP"));
+        st.observe(&event("run", "TestP/a"));
+        st.observe(&event("pause", "TestP/a"));
+        st.observe(&event("run", "TestP/b"));
+        // b runs (not parallel): the test runs.
+        assert_eq!(names(&st.running), ["TestP"]);
+        st.observe(&event("pause", "TestP/b"));
+        // Both wait for a -parallel slot: so does the test.
+        assert!(st.running.is_empty());
+        assert_eq!(names(&st.waiting), ["TestP"]);
+        st.observe(&event("cont", "TestP/a"));
+        assert_eq!(names(&st.running), ["TestP"]);
+        assert!(st.waiting.is_empty());
+        st.observe(&event("pass", "TestP/a"));
+        assert_eq!(names(&st.waiting), ["TestP"]);
+        st.observe(&event("cont", "TestP/b"));
+        st.observe(&event("pass", "TestP/b"));
+        // No subtest left: its function and cleanups run.
+        assert_eq!(names(&st.running), ["TestP"]);
+        st.observe(&event("pass", "TestP"));
+        assert!(st.running.is_empty() && st.waiting.is_empty() && st.subtests.is_empty());
+        assert!(st.started.is_empty());
+    }
+
+    #[test]
+    fn each_subtest_start_or_end_restarts_its_tests_clock() {
+        let mut st = WatchState::default();
+        st.observe(&event("run", "TestSeq"));
+        st.observe(&event("run", "TestOther"));
+        let start = |st: &WatchState, t: &str| st.running.iter().find(|(n, _)| n == t).unwrap().1;
+        let (seq, other) = (start(&st, "TestSeq"), start(&st, "TestOther"));
+        std::thread::sleep(Duration::from_millis(5));
+        st.observe(&event("run", "TestSeq/one"));
+        let after_run = start(&st, "TestSeq");
+        assert!(after_run > seq);
+        std::thread::sleep(Duration::from_millis(5));
+        st.observe(&event("pass", "TestSeq/one"));
+        assert!(start(&st, "TestSeq") > after_run);
+        // Another test's subtests are not its progress; nested ones are.
+        assert_eq!(start(&st, "TestOther"), other);
+        st.observe(&event("run", "TestOther/a/b"));
+        assert!(start(&st, "TestOther") > other);
     }
 }
