@@ -924,6 +924,7 @@ impl PackageContext<'_> {
                 self.rules[index].clone(),
                 Box::new(crate::detect::resources::tracker::Proc),
             )
+            .with_goroot(&self.env.goroot)
         });
         let (listener, theirs) =
             HelperListener::with_resources(comparator, tracker).map_err(|e| e.to_string())?;

@@ -1436,17 +1436,23 @@ pub fn is_blocking_primitive(state: &str) -> bool {
 
 /// Whether `frame` is in the standard library (or the runtime).
 pub fn is_std_frame(frame: &Frame<'_>, goroot: &str) -> bool {
+    is_std(frame.function, frame.file, goroot)
+}
+
+/// Whether `function`, in `file`, is in the standard library (or the
+/// runtime).
+pub fn is_std(function: &str, file: &str, goroot: &str) -> bool {
     if !goroot.is_empty() {
-        if let Some(rest) = frame.file.strip_prefix(goroot) {
+        if let Some(rest) = file.strip_prefix(goroot) {
             return rest.starts_with("/src/");
         }
     }
-    if frame.file.starts_with('/') {
+    if file.starts_with('/') {
         return false;
     }
     // -trimpath: files are shown by import path; the standard library's
     // paths have no dot in their first element.
-    let pkg = package_of(frame.function);
+    let pkg = package_of(function);
     !pkg.split('/').next().unwrap_or("").contains('.')
 }
 

@@ -22,7 +22,9 @@ pub struct Profile {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stack {
     pub bytes: f64,
-    /// The innermost frame outside the runtime, if any.
+    /// The innermost frame outside the standard library (the user's line:
+    /// not `bytes.growSlice` nor `time.NewTimer`), else the innermost
+    /// outside the runtime, if any.
     pub site: Option<Location>,
     /// Every frame's function, innermost first.
     pub functions: Vec<String>,
@@ -32,9 +34,9 @@ pub struct Stack {
 /// its frames (function, `file:line`).
 type Record = (String, f64, Vec<(String, String)>);
 
-/// Parses a heap profile's text (debug=1); what does not parse is left
-/// out.
-pub fn parse(text: &str) -> Profile {
+/// Parses a heap profile's text (debug=1) of a binary built with the Go
+/// at `goroot` ("" if not known); what does not parse is left out.
+pub fn parse(text: &str, goroot: &str) -> Profile {
     let mut lines = text.lines();
     let rate = lines
         .next()
@@ -47,7 +49,11 @@ pub fn parse(text: &str) -> Profile {
         if let Some((key, bytes, frames)) = cur {
             let site = frames
                 .iter()
-                .find(|(f, _)| !f.starts_with("runtime."))
+                .find(|(f, at)| {
+                    let file = at.rsplit_once(':').map_or(at.as_str(), |(file, _)| file);
+                    !crate::detect::compare::is_std(f, file, goroot)
+                })
+                .or_else(|| frames.iter().find(|(f, _)| !f.starts_with("runtime.")))
                 .and_then(|(f, at)| {
                     let (file, line) = at.rsplit_once(':')?;
                     Some(Location {
@@ -233,7 +239,7 @@ mod tests {
 
     #[test]
     fn a_kept_buffer_is_found_at_its_allocation_line() {
-        let (before, after) = (parse(BEFORE), parse(AFTER));
+        let (before, after) = (parse(BEFORE, ""), parse(AFTER, ""));
         assert_eq!(after.stacks.len(), 3);
         let sites = growth_sites(&before, &after, &|_| false);
         assert_eq!(sites.len(), 1, "{sites:?}");
@@ -257,15 +263,17 @@ mod tests {
         // 10 samples of 1 KiB each at a 512 KiB rate stand for ~5 MiB.
         let p = parse(
             "heap profile: 10: 10240 [10: 10240] @ heap/1048576\n10: 10240 [10: 10240] @ 0x1\n#\t0x1\tm.f+0x1\t/m/f.go:3\n",
+            "/go",
         );
         let s = &p.stacks["0x1"];
         assert!((5.0e6..5.5e6).contains(&s.bytes), "{}", s.bytes);
         assert_eq!(s.site.as_ref().unwrap().line, 3);
-        assert_eq!(parse("garbage\nmore").stacks.len(), 0);
+        assert_eq!(parse("garbage\nmore", "/go").stacks.len(), 0);
         // Goroutine descriptors the runtime keeps after a burst (a stack
         // all in package runtime): the runtime's growth.
         let burst = parse(
             "heap profile: 1: 4194304 [1: 4194304] @ heap/131072\n1: 4194304 [1: 4194304] @ 0x2 0x3\n#\t0x2\truntime.malg+0x1\t/go/src/runtime/proc.go:4900\n#\t0x3\truntime.newproc1+0x1\t/go/src/runtime/proc.go:5000\n",
+            "/go",
         );
         assert_eq!(others_growth(&Profile::default(), &burst), 4 << 20);
         assert!(growth_sites(&Profile::default(), &burst, &|_| false).is_empty());
@@ -273,7 +281,40 @@ mod tests {
         // leakcheck's.
         let dump = parse(
             "heap profile: 1: 10248192 [1: 10248192] @ heap/131072\n1: 10248192 [1: 10248192] @ 0x4 0x5\n#\t0x4\ttesting.leakcheckDump+0x1\t/go/src/testing/zz_leakcheck_dump.go:158\n#\t0x5\ttesting.leakcheckProbe+0x1\t/go/src/testing/zz_leakcheck_probe.go:70\n",
+            "/go",
         );
         assert_eq!(others_growth(&Profile::default(), &dump), 10248192);
+    }
+
+    #[test]
+    fn the_site_is_the_users_line_not_the_standard_librarys() {
+        // A buffer grown by bytes.Buffer, a timer made by time.After: the
+        // line to fix is the caller's, in the user's module.
+        let text = "heap profile: 2: 2097152 [2: 2097152] @ heap/1048576\n\
+            1: 1048576 [1: 1048576] @ 0x1 0x2 0x3\n\
+            #\t0x1\tbytes.growSlice+0x1\t/go/src/bytes/buffer.go:249\n\
+            #\t0x2\tbytes.(*Buffer).Write+0x1\t/go/src/bytes/buffer.go:182\n\
+            #\t0x3\tm.fill+0x1\t/m/f.go:9\n\
+            1: 1048576 [1: 1048576] @ 0x4 0x5 0x6\n\
+            #\t0x4\ttime.newTimer+0x1\t/go/src/time/sleep.go:96\n\
+            #\t0x5\ttime.After+0x1\t/go/src/time/sleep.go:211\n\
+            #\t0x6\tm.TestWait+0x1\t/m/f_test.go:21\n";
+        let p = parse(text, "/go");
+        let site = |k: &str| {
+            let s = p.stacks[k].site.as_ref().unwrap();
+            (s.function.as_str(), s.file.as_str(), s.line)
+        };
+        assert_eq!(site("0x1 0x2 0x3"), ("m.fill", "/m/f.go", 9));
+        assert_eq!(site("0x4 0x5 0x6"), ("m.TestWait", "/m/f_test.go", 21));
+        // With -trimpath (no GOROOT prefix): by import path.
+        let trimmed = text
+            .replace("/go/src/", "")
+            .replace("/m/", "example.com/m/")
+            .replace("\tm.", "\texample.com/m.");
+        let s = parse(&trimmed, "/go").stacks["0x1 0x2 0x3"]
+            .site
+            .clone()
+            .unwrap();
+        assert_eq!((s.function.as_str(), s.line), ("example.com/m.fill", 9));
     }
 }

@@ -164,6 +164,9 @@ pub struct Tracker {
     last_procs: Option<BTreeMap<ProcId, String>>,
     /// Processes reported leaked, to kill at the end.
     pub leftovers: Vec<Leftover>,
+    /// The test binary's GOROOT: heap sites are the user's frames, not the
+    /// standard library's.
+    goroot: String,
 }
 
 /// The first wait of a run's grace period, doubled each time after, up
@@ -196,7 +199,14 @@ impl Tracker {
             overlapped: BTreeSet::new(),
             last_procs: None,
             leftovers: Vec::new(),
+            goroot: String::new(),
         }
+    }
+
+    /// The GOROOT of the Go that built the test binary.
+    pub fn with_goroot(mut self, goroot: &str) -> Tracker {
+        self.goroot = goroot.to_string();
+        self
     }
 
     /// Whether `run` has started here (a `res` end for a run never
@@ -225,7 +235,7 @@ impl Tracker {
                     }
                 }
                 (Some(heap), Some(profile)) => {
-                    let p = Arc::new(heap::parse(profile));
+                    let p = Arc::new(heap::parse(profile, &self.goroot));
                     self.baseline = Some((heap, p.clone()));
                     Some((heap, p))
                 }
@@ -400,7 +410,7 @@ impl Tracker {
                     let Some(profile) = msg.profile else {
                         return Answer::HeapProfile;
                     };
-                    let end = Arc::new(heap::parse(profile));
+                    let end = Arc::new(heap::parse(profile, &self.goroot));
                     self.baseline = Some((heap_now, end.clone()));
                     end_profile = Some(end.clone());
                     // What the runtime keeps for itself (goroutine
