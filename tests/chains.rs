@@ -77,7 +77,8 @@ fn chains_name_the_origin_in_the_module_and_the_tests_line() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
 
     // A library goroutine (httptest's) started by a helper in a subtest:
-    // its origin is the helper's line, via the same (a _test.go file).
+    // its origin is the helper's line, via the subtest's line that called
+    // the helper (the test function's own body).
     let server = leaks(&report, "TestServer");
     assert_eq!(server.len(), 1, "{server:?}");
     let l = &server[0];
@@ -93,7 +94,7 @@ fn chains_name_the_origin_in_the_module_and_the_tests_line() {
     );
     assert_eq!(
         at(&l.via),
-        Some(("app_test.go".into(), 13)),
+        Some(("app_test.go".into(), 18)),
         "{:?}",
         l.chain
     );

@@ -242,13 +242,20 @@ pub fn creation_chain(g: &Goroutine<'_>, calls: Option<&CallLines>) -> Vec<Chain
 }
 
 /// A chain's origin (its innermost frame in the user's module) and via
-/// (its innermost frame in a `_test.go` file).
+/// (its innermost frame in a test function's own body, or a closure of
+/// it; failing that, its innermost frame in a `_test.go` file: a helper
+/// of the tests').
 pub fn origin_and_via(
     chain: &[ChainFrame],
     roots: CodeRoots<'_>,
 ) -> (Option<Location>, Option<Location>) {
     let origin = chain.iter().find(|c| roots.is_users(&c.file));
-    let via = chain.iter().find(|c| c.file.ends_with("_test.go"));
+    let in_tests = |c: &&ChainFrame| c.file.ends_with("_test.go");
+    let via = chain
+        .iter()
+        .filter(in_tests)
+        .find(|c| is_test_function(&c.function))
+        .or_else(|| chain.iter().find(in_tests));
     (
         origin.map(ChainFrame::location),
         via.map(ChainFrame::location),
@@ -1432,6 +1439,23 @@ pub fn is_blocking_primitive(state: &str) -> bool {
         || state.starts_with("sync.")
         || state.starts_with("semacquire")
         || state == "sync.Cond.Wait"
+}
+
+/// Whether `function` (fully qualified) is a test, fuzz target, example
+/// or benchmark function, a method of that name (a suite's), or a closure
+/// inside one.
+pub fn is_test_function(function: &str) -> bool {
+    let symbol = &function[package_of(function).len()..];
+    let symbol = symbol.strip_prefix('.').unwrap_or(symbol);
+    // A method: "(*Suite).TestX".
+    let symbol = match symbol.strip_prefix('(') {
+        Some(rest) => rest.split_once(").").map_or(rest, |(_, m)| m),
+        None => symbol,
+    };
+    let name = symbol.split('.').next().unwrap_or("");
+    ["Test", "Fuzz", "Example", "Benchmark"]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
 
 /// Whether `frame` is in the standard library (or the runtime).

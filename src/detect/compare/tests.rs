@@ -930,3 +930,65 @@ fn a_timer_callback_that_starts_after_its_setter_was_judged_is_reported_by_the_n
     ));
     assert!(p.leaks.is_empty(), "{p:?}");
 }
+
+#[test]
+fn via_is_the_test_functions_line_when_a_tests_helper_made_the_goroutine() {
+    // cron's wait() helper in cron_test.go: its go statement is the
+    // creation site; via named it again instead of the test's line.
+    let frame = |function: &str, file: &str, line: u32| ChainFrame {
+        function: function.into(),
+        file: file.into(),
+        line,
+        goroutine: 6,
+    };
+    let chain = [
+        frame("example.com/cron.wait", "/m/cron_test.go", 683),
+        frame(
+            "example.com/cron.TestStopCausesJobsToNotRun",
+            "/m/cron_test.go",
+            110,
+        ),
+        frame(
+            "testing.tRunner",
+            "/usr/local/go/src/testing/testing.go",
+            1792,
+        ),
+    ];
+    let roots = CodeRoots {
+        goroot: "/usr/local/go",
+        module: "/m",
+        calls: None,
+    };
+    let (origin, via) = origin_and_via(&chain, roots);
+    assert_eq!(origin.unwrap().line, 683);
+    let via = via.unwrap();
+    assert_eq!(
+        (via.function.as_str(), via.line),
+        ("example.com/cron.TestStopCausesJobsToNotRun", 110)
+    );
+    // Only a helper in a _test.go file: via is the helper.
+    let (_, via) = origin_and_via(&chain[..1], roots);
+    assert_eq!(via.unwrap().line, 683);
+}
+
+#[test]
+fn test_functions_are_told_by_their_names() {
+    for f in [
+        "example.com/m.TestX",
+        "example.com/m.TestX.func1.2",
+        "example.com/m.(*Suite).TestY",
+        "example.com/m.FuzzZ.func1",
+        "m.ExampleA",
+        "example.com/m/v2.BenchmarkB",
+    ] {
+        assert!(is_test_function(f), "{f}");
+    }
+    for f in [
+        "example.com/m.wait",
+        "example.com/m.startTestServer",
+        "example.com/m.(*Suite).SetupTest",
+        "testing.tRunner",
+    ] {
+        assert!(!is_test_function(f), "{f}");
+    }
+}
