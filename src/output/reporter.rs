@@ -462,9 +462,25 @@ fn human_summary(out: &mut impl Write, report: &Report, base: &Path) -> io::Resu
                 .into_iter()
                 .map(|(word, at)| format!(", {word} {}:{}", display_path(&at.file, base), at.line))
                 .collect::<String>();
+            // The first group stands for the test; the others are counted,
+            // and what else it left is named.
+            let mut more = String::new();
+            if t.leaks.len() > 1 {
+                let n = t.leaks.len() - 1;
+                more.push_str(&format!(
+                    " (and {n} more leak group{})",
+                    if n == 1 { "" } else { "s" }
+                ));
+            }
+            if !t.resources.is_empty() {
+                more.push_str(&format!(
+                    "; also {}",
+                    crate::detect::resources::summary(&t.resources)
+                ));
+            }
             writeln!(
                 out,
-                "    {pkg}.{}{failed}: created at {site}{origin}",
+                "    {pkg}.{}{failed}: created at {site}{origin}{more}",
                 t.name
             )?;
         }
@@ -923,7 +939,7 @@ mod tests {
                     1500.0,
                     vec![
                         test("TestA", TestOutcome::Pass, vec![], None),
-                        test("TestLeak", TestOutcome::Leak, vec![leak(2)], None),
+                        test("TestLeak", TestOutcome::Leak, vec![leak(2), leak(1)], None),
                         test(
                             "TestHang",
                             TestOutcome::Hang,
@@ -957,7 +973,7 @@ mod tests {
         );
         assert_eq!(
             summary_of(&report),
-            "\nLeaking tests:\n    example.com/p.TestLeak: created at p/p.go:9\n    \
+            "\nLeaking tests:\n    example.com/p.TestLeak: created at p/p.go:9 (and 1 more leak group)\n    \
              example.com/r.TestC (failed, and leaked): created at p/p.go:9\n\
              \nHung tests:\n    example.com/p.TestHang: blocked at p/p_test.go:22\n\
              \nCrashed tests:\n    example.com/r.TestBoom: panic: boom\n\
