@@ -548,8 +548,13 @@ pub fn summary_line(s: &crate::output::report::Summary) -> String {
         n => format!("{} failed ({n} also leaked)", s.failed),
     };
     let mut line = format!(
-        "{} tests, {} passed, {failed}, {} leaked, {} hung, {} crashed, {} skipped",
-        s.tests, s.passed, s.leaked, s.hung, s.crashed, s.skipped
+        "{}, {} passed, {failed}, {} leaked, {} hung, {} crashed, {} skipped",
+        plural(s.tests, "test"),
+        s.passed,
+        s.leaked,
+        s.hung,
+        s.crashed,
+        s.skipped
     );
     match s.packages_failed {
         0 => {}
@@ -981,6 +986,19 @@ mod tests {
              \nSlowest packages:\n       3.000s  example.com/r\n       1.500s  example.com/p\n       0.020s  example.com/q\n\
              \nleakcheck: 7 tests, 2 passed, 1 failed (1 also leaked), 1 leaked, 1 hung, 1 crashed, 1 skipped; \
              1 package failed outside its tests\n"
+        );
+    }
+
+    #[test]
+    fn the_summary_line_counts_in_words() {
+        let one = crate::output::report::Summary {
+            tests: 1,
+            passed: 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            summary_line(&one),
+            "1 test, 1 passed, 0 failed, 0 leaked, 0 hung, 0 crashed, 0 skipped"
         );
     }
 
