@@ -171,9 +171,14 @@ impl PackageReport {
     /// Why it failed, in one line, for a package that
     /// [failed outside its tests](PackageReport::failed_outside_tests).
     pub fn failure_reason(&self) -> &str {
+        // Not the `# import/path` header go build starts with: the error.
         self.error
             .as_deref()
-            .and_then(|e| e.lines().map(str::trim).find(|l| !l.is_empty()))
+            .and_then(|e| {
+                e.lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty() && !l.starts_with("# "))
+            })
             .unwrap_or(match self.outcome {
                 PackageOutcome::BuildError => "build failed",
                 _ => "the test binary failed",
@@ -299,5 +304,27 @@ impl Report {
             }
         }
         code
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_build_failures_reason_is_its_first_error_not_the_package_header() {
+        let p = PackageReport {
+            import_path: "example.com/m".into(),
+            outcome: PackageOutcome::BuildError,
+            error: Some("# example.com/m\n./m_test.go:5:2: undefined: x\n".into()),
+            elapsed_ms: 0.0,
+            tests: vec![],
+        };
+        assert_eq!(p.failure_reason(), "./m_test.go:5:2: undefined: x");
+        let bare = PackageReport {
+            error: Some("# example.com/m\n".into()),
+            ..p
+        };
+        assert_eq!(bare.failure_reason(), "build failed");
     }
 }
