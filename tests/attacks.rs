@@ -362,6 +362,31 @@ fn a_test_that_had_returned_is_not_blamed_for_another_tests_crash() {
 }
 
 #[test]
+fn a_periodic_timer_an_earlier_test_left_is_not_blamed_on_a_test_being_checked() {
+    // TestSetsTimer leaves a timer that rearms itself; its callbacks
+    // (a method value: no test in their stack) each live 20ms, one or
+    // more at any time. TestBystander's own goroutine outlives it by
+    // 100ms, so its check takes several dumps: each showed callbacks
+    // created after TestBystander had returned, and it failed for them
+    // (found on centrifuge: a client's ping timer another test left).
+    let src = "package a\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\n\
+               type ticker struct{}\n\n\
+               func (k *ticker) tick() {\n\
+               \ttime.AfterFunc(5*time.Millisecond, k.tick)\n\
+               \ttime.Sleep(20 * time.Millisecond)\n}\n\n\
+               func TestSetsTimer(t *testing.T) {\n\
+               \tk := &ticker{}\n\ttime.AfterFunc(time.Millisecond, k.tick)\n}\n\n\
+               func TestBystander(t *testing.T) {\n\
+               \tgo func() { time.Sleep(100 * time.Millisecond) }()\n}\n";
+    let (_, stdout, report) = run_module(&[("a/a_test.go", src)], &[], &[]);
+    assert_eq!(
+        outcome_of(&report, "TestBystander", &stdout),
+        TestOutcome::Pass,
+        "{stdout}"
+    );
+}
+
+#[test]
 fn a_timer_callback_that_names_no_test_is_blamed_with_a_word_of_doubt() {
     // The callback is a method value: its stack names no test, so only
     // when it started places it, and the report says so.

@@ -26,7 +26,9 @@
 //!    runs active in that window are its candidates, but for runs that
 //!    ended without a dump (a crowded process) whose live-goroutine count
 //!    proves that nothing they created outlived them (see
-//!    [`Comparator::end_deferred`]). One candidate owns it; several make
+//!    [`Comparator::end_deferred`]), and but for runs that had ended
+//!    before the window opened when it is a timer's callback (no run's
+//!    goroutine created it). One candidate owns it; several make
 //!    it ambiguous: it is reported once, naming the others, when all of
 //!    them have finished their test function (so a goroutine of a test
 //!    still running is never blamed on another): by the run whose end
@@ -1348,6 +1350,15 @@ impl Comparator {
         }
         // The full dump before the one that showed it first.
         let window = self.windows.get(&first);
+        // A timer's callback that no run's goroutine created: not one of a
+        // run whose test function had returned and been dumped before the
+        // window opened. (A periodic timer another test left fires while
+        // a run is checked: its callbacks, each short-lived, are not that
+        // run's.)
+        let timer = g
+            .created_by
+            .as_ref()
+            .is_some_and(|c| c.function == "time.goFunc");
         let mut candidates: Vec<(u64, &str)> = self
             .runs
             .iter()
@@ -1358,7 +1369,8 @@ impl Comparator {
                     // before the full dump that opens the window: with a
                     // dump per run it would have been closed by then, its
                     // end dump showing nothing new)
-                    && (!r.deferred || window.is_none_or(|w| r.ended_at.is_none_or(|e| e > w.start)))
+                    && (!(r.deferred || timer)
+                        || window.is_none_or(|w| r.ended_at.is_none_or(|e| e > w.start)))
             })
             .map(|(k, r)| (r.start_seq, k.as_str()))
             .collect();
