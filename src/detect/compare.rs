@@ -18,7 +18,7 @@
 //!    a creator) whose stack runs a test's function or function literal
 //!    is the last run of that test started before it was first seen,
 //!    while that run is not judged; once it is, the callback is a late
-//!    one ([`Comparator::late_timer`]), reported by the next run judged
+//!    one (`Comparator::late_timer`), reported by the next run judged
 //!    while it is alive, naming that test;
 //! 4. otherwise, by its creation window: the helper numbers dumps in the
 //!    order it takes them, and every dump lists all goroutines, so a

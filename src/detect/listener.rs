@@ -307,7 +307,7 @@ impl HelperListener {
     /// test whose result line is out, so that its run's last message was
     /// sent before. A run judged later (a crowded process) is waited for
     /// as long as the connection is open; otherwise the wait ends after
-    /// [`VERDICT_WAIT`], or when the connection closes.
+    /// `VERDICT_WAIT`, or when the connection closes.
     pub fn wait_verdict(&self, test: &str) -> Option<RunVerdict> {
         let deadline = Instant::now() + VERDICT_WAIT;
         let mut state = self.shared.lock();
@@ -338,7 +338,7 @@ impl HelperListener {
 
     /// Waits for the connection's end (the test binary has exited); if a
     /// process it started keeps it open, shuts it down after
-    /// [`CLOSE_WAIT`]. Returns the runs that started and were never
+    /// `CLOSE_WAIT`. Returns the runs that started and were never
     /// judged, verdicts never taken, and protocol errors.
     pub fn finish(&self) -> Finished {
         {
