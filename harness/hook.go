@@ -218,6 +218,7 @@ func leakcheckForgetCleanups(c *common) {
 func leakcheckEnd(r *leakcheckRunning, status string, finished, parallel bool) {
 	leakcheckMu.Lock()
 	defer leakcheckMu.Unlock()
+	defer leakcheckPostpone(time.Now())
 	leakcheckStopProbe(r)
 	if r.test {
 		defer func() { leakcheckTestsRunning-- }()
@@ -263,9 +264,34 @@ func leakcheckEndRound() {
 		return
 	}
 	leakcheckJudgeLater = false
+	defer leakcheckPostpone(time.Now())
 	// Asks what they need (a dump, the leak profile, or nothing).
 	leakcheckSend("dump -", nil)
 	leakcheckAwait("-")
+}
+
+// The binary's -timeout alarm (set by startAlarm), and when it goes off:
+// postponed by the time the runs wait for their checks, which is not the
+// tests' (leakcheck allows the process as much more).
+var (
+	leakcheckAlarm    *time.Timer
+	leakcheckDeadline time.Time
+)
+
+// leakcheckSetAlarm is called by startAlarm as it returns.
+func leakcheckSetAlarm(t *time.Timer, deadline time.Time) {
+	leakcheckMu.Lock()
+	leakcheckAlarm, leakcheckDeadline = t, deadline
+	leakcheckMu.Unlock()
+}
+
+// leakcheckPostpone postpones the alarm by the time since began, unless
+// it went off or was stopped. Called with leakcheckMu held.
+func leakcheckPostpone(began time.Time) {
+	if leakcheckAlarm != nil && leakcheckAlarm.Stop() {
+		leakcheckDeadline = leakcheckDeadline.Add(time.Since(began))
+		leakcheckAlarm.Reset(time.Until(leakcheckDeadline))
+	}
 }
 
 // leakcheckExampleStart starts an example's run on the main goroutine.

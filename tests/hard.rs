@@ -432,6 +432,49 @@ func TestZ3(t *testing.T) { t.Parallel(); time.Sleep(time.Second) }
 }
 
 #[test]
+fn the_time_checks_take_does_not_count_against_go_tests_timeout() {
+    // Five tests of 100ms each, whose goroutines outlive them by 600ms:
+    // their checks wait 3s in all, the tests take 0.5s, -timeout is 2s.
+    // go test passes; the binary's alarm went off under leakcheck (found
+    // on centrifuge with --check=all: "test timed out after 10m0s").
+    let src = format!(
+        "package p\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n{}",
+        r#"
+func TestLingers0(t *testing.T) {
+	go func() { time.Sleep(600 * time.Millisecond) }()
+	time.Sleep(100 * time.Millisecond)
+}
+
+func TestLingers1(t *testing.T) {
+	go func() { time.Sleep(600 * time.Millisecond) }()
+	time.Sleep(100 * time.Millisecond)
+}
+
+func TestLingers2(t *testing.T) {
+	go func() { time.Sleep(600 * time.Millisecond) }()
+	time.Sleep(100 * time.Millisecond)
+}
+
+func TestLingers3(t *testing.T) {
+	go func() { time.Sleep(600 * time.Millisecond) }()
+	time.Sleep(100 * time.Millisecond)
+}
+
+func TestLingers4(t *testing.T) {
+	go func() { time.Sleep(600 * time.Millisecond) }()
+	time.Sleep(100 * time.Millisecond)
+}
+"#
+    );
+    let dir = go_module(&[("p/p_test.go", &src)]);
+    let (out, report) = run_with_report(dir.path(), &["./...", "--", "-timeout", "2s"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(report.summary.passed, 5, "{stdout}");
+    assert!(!stdout.contains("test timed out"), "{stdout}");
+}
+
+#[test]
 fn in_a_crowded_process_fuzz_targets_and_examples_are_judged_as_tests_are() {
     // Fuzz targets run after the tests, under a root of their own that
     // no round end follows: a run deferred there (checks are deferred in

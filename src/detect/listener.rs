@@ -92,6 +92,9 @@ struct State {
     closed: bool,
     /// The hook was told to dump every run again.
     exact_told: bool,
+    /// The time the process's runs waited for their checks, in all: the
+    /// hook postpones the binary's -timeout alarm by as much.
+    checking: Duration,
     /// How many probes have come, and the latest that proved tests
     /// deadlocked: those tests, and its leak profile (for their hang
     /// reports). Other probes are not kept.
@@ -169,6 +172,7 @@ impl State {
     }
 
     fn push_ready(&mut self, v: RunVerdict) {
+        self.checking += v.check;
         self.verdicts
             .entry(v.test.clone())
             .or_default()
@@ -226,6 +230,7 @@ impl HelperListener {
                 errors: Vec::new(),
                 closed: false,
                 exact_told: false,
+                checking: Duration::ZERO,
                 probes: 0,
                 proven: None,
                 tracker,
@@ -296,6 +301,11 @@ impl HelperListener {
     /// after the `seen`-th probe: its number, the first of `tests` it
     /// proved (their own goroutine can never run again), and its leak
     /// profile.
+    /// The time the process's runs have waited for their checks so far.
+    pub fn checking(&self) -> Duration {
+        self.shared.lock().checking
+    }
+
     pub fn proven_after(&self, seen: u64, tests: &[String]) -> Option<(u64, String, Arc<String>)> {
         let state = self.shared.lock();
         let (n, proven, dump) = state.proven.as_ref().filter(|(n, _, _)| *n > seen)?;

@@ -126,6 +126,15 @@ const EXAMPLE_END: Anchor = Anchor {
     after: true,
 };
 
+/// The binary's `-timeout` alarm, as it is set: the hook postpones it by
+/// the time its runs wait for their checks.
+const ALARM: Anchor = Anchor {
+    func_start: "func (m *M) startAlarm() time.Time {",
+    line: "\treturn deadline",
+    call: "leakcheckSetAlarm(m.timer, deadline); ",
+    after: false,
+};
+
 /// `text` with `anchor`'s call added, or `None` when the anchor is not
 /// found.
 fn patch(text: &str, anchor: &Anchor) -> Option<String> {
@@ -185,8 +194,18 @@ pub fn plan(
     } else {
         patch(&text, &T_RUNNER)
     };
+    let with_alarm = |text: String| {
+        match patch(&text, &ALARM) {
+        Some(patched) => (patched, None),
+        None => (text, Some(format!(
+            "{release}'s testing.startAlarm has no `return deadline` line: the time leakcheck's checks take counts against -timeout"
+        ))),
+    }
+    };
     let mode = match exact {
         Some(patched) => {
+            let (patched, note) = with_alarm(patched);
+            notes.extend(note);
             files.push((testing_go, patched));
             HookMode::Exact
         }
@@ -202,6 +221,8 @@ pub fn plan(
                     "{release}'s testing.tRunner has no `fn(t)` line: tests are wrapped instead, so their stacks show one frame of leakcheck's (testing.leakcheckWrap.func1)"
                 ));
             }
+            let (patched, note) = with_alarm(patched);
+            notes.extend(note);
             files.push((testing_go, patched));
             HookMode::Wrapped
         }
@@ -311,7 +332,7 @@ fn write_content_addressed(dir: &Path, name: &str, text: &str) -> Result<PathBuf
 mod tests {
     use super::*;
 
-    const TESTING_GO: &str = "package testing\n\nfunc tRunner(t *T, fn func(t *T)) {\n\tdefer func() {\n\t\tfn(t)\n\t}()\n\tt.start = highPrecisionTimeNow()\n\tfn(t)\n\n\tt.mu.Lock()\n}\n\nfunc (t *T) Run(name string, f func(t *T)) bool {\n\treturn true\n}\n";
+    const TESTING_GO: &str = "package testing\n\nfunc tRunner(t *T, fn func(t *T)) {\n\tdefer func() {\n\t\tfn(t)\n\t}()\n\tt.start = highPrecisionTimeNow()\n\tfn(t)\n\n\tt.mu.Lock()\n}\n\nfunc (t *T) Run(name string, f func(t *T)) bool {\n\treturn true\n}\n\nfunc (m *M) startAlarm() time.Time {\n\tif *timeout <= 0 {\n\t\treturn time.Time{}\n\t}\n\tdeadline := time.Now().Add(*timeout)\n\treturn deadline\n}\n";
     const FUZZ_GO: &str = "package testing\n\nfunc fRunner(f *F, fn func(*F)) {\n\tf.start = time.Now()\n\tfn(f)\n}\n";
     const EXAMPLE_GO: &str = "package testing\n\nfunc runExample(eg InternalExample) (ok bool) {\n\tdefer func() {\n\t\ttimeSpent := time.Since(start)\n\t\tw.Close()\n\t}()\n\n\t// Run example.\n\teg.F()\n\tfinished = true\n\treturn\n}\n";
 
@@ -344,6 +365,7 @@ mod tests {
         // The `fn(t)` in the deferred function is indented deeper: not it.
         assert!(testing.contains("\t\tfn(t)\n"));
         assert!(testing.contains("\n\tleakcheckRun(&t.common); fn(t)\n"));
+        assert!(testing.contains("\n\tleakcheckSetAlarm(m.timer, deadline); return deadline\n"));
         assert_eq!(testing.lines().count(), TESTING_GO.lines().count());
         assert!(!testing.contains("leakcheckWrap"));
         assert!(text(&hook, "testing/fuzz.go").contains("\tleakcheckRun(&f.common); fn(f)\n"));
@@ -372,8 +394,11 @@ mod tests {
         assert_eq!(hook.mode, HookMode::Wrapped);
         assert!(text(&hook, "testing/testing.go")
             .contains("func (t *T) Run(name string, f func(t *T)) bool { f = leakcheckWrap(f);\n"));
-        assert_eq!(hook.notes.len(), 1, "{:?}", hook.notes);
+        assert_eq!(hook.notes.len(), 2, "{:?}", hook.notes);
         assert!(hook.notes[0].starts_with("go1.99.0's testing.tRunner has no `fn(t)` line"));
+        // Nor the alarm's line: the checks' time counts, and that is said.
+        assert!(hook.notes[1]
+            .starts_with("go1.99.0's testing.startAlarm has no `return deadline` line"));
         // Forced (to test the fallback), it says nothing.
         let forced = plan(Path::new("/go"), "go1.26.8", true, goroot(TESTING_GO)).unwrap();
         assert_eq!(forced.mode, HookMode::Wrapped);
