@@ -105,9 +105,10 @@ pub struct Cli {
     /// A test still running after DURATION without progress (no subtest
     /// started or ended; waiting for a -parallel slot is not running) is
     /// declared hung: its goroutines are dumped, the binary killed, and the
-    /// package's remaining tests resumed in a fresh process. `0` turns it off. `go test`'s own
-    /// -timeout keeps its meaning for the whole binary, the time its tests
-    /// wait for leakcheck's checks aside [default: 60s].
+    /// package's remaining tests resumed in a fresh process. `0` turns it
+    /// off. `go test`'s own -timeout keeps its meaning for the whole
+    /// binary, the time its tests wait for leakcheck's checks aside
+    /// [default: 60s].
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub test_timeout: Option<String>,
 
