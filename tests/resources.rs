@@ -214,8 +214,14 @@ fn every_check_finds_its_fixture_and_passes_its_clean_twin() {
         "{stdout}"
     );
     assert!(stdout.contains("allocated at  resources.go:"), "{stdout}");
+    // The summary names the amount the report gives (about 2 MiB: the
+    // profile's estimate).
+    let cache_bytes = test(&report, "TestCacheGrows").resources[0].bytes.unwrap();
     assert!(
-        stdout.contains("    leakcheck.test/resources.TestCacheGrows: 2.0 MiB of heap\n"),
+        stdout.contains(&format!(
+            "    leakcheck.test/resources.TestCacheGrows: {} of heap\n",
+            leakcheck::detect::resources::human_bytes(cache_bytes)
+        )),
         "{stdout}"
     );
 }
