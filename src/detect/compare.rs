@@ -1355,10 +1355,7 @@ impl Comparator {
         // window opened. (A periodic timer another test left fires while
         // a run is checked: its callbacks, each short-lived, are not that
         // run's.)
-        let timer = g
-            .created_by
-            .as_ref()
-            .is_some_and(|c| c.function == "time.goFunc");
+        let timer = is_timer_callback(g);
         let mut candidates: Vec<(u64, &str)> = self
             .runs
             .iter()
@@ -1427,11 +1424,19 @@ impl Comparator {
     }
 }
 
+/// Whether `g` is a timer's callback (`time.AfterFunc`): created by
+/// `time.goFunc`, not by any goroutine.
+fn is_timer_callback(g: &Goroutine<'_>) -> bool {
+    g.created_by
+        .as_ref()
+        .is_some_and(|c| c.function == "time.goFunc")
+}
+
 /// For a timer's callback goroutine (created by `time.goFunc`), the test
 /// whose function, or a function literal in it (`pkg.TestX.func1`), is one
 /// of its frames: the test that most likely scheduled it.
 fn timer_scheduled_by<'a>(g: &Goroutine<'a>) -> Option<&'a str> {
-    if g.created_by.as_ref()?.function != "time.goFunc" {
+    if !is_timer_callback(g) {
         return None;
     }
     g.frames.iter().find_map(|f| {
